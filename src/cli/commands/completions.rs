@@ -1,0 +1,22 @@
+use crate::cli::{generated, CommandEnv};
+use crate::error::CliError;
+
+/// Print a shell completion script
+///
+/// The same scripts are in the repository's completions/ directory; the README says where each
+/// shell looks for them.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  vane completions bash > ~/.local/share/bash-completion/completions/vane
+  vane completions zsh > ~/.zfunc/_vane
+  vane completions fish > ~/.config/fish/completions/vane.fish")]
+pub struct Args {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
+    env.ui.data(&generated::completion_script(args.shell))?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+use crate::cli::CommandEnv;
+use crate::error::CliError;
+use crate::model::{Complexity, DepKind, TaskId, TaskType};
+use crate::store::NewTask;
+
+/// Add a task to the graph
+///
+/// The task starts as pending. Without `--id` it gets the next free id of the form `T<n>`.
+/// Dependencies given with `--deps` are of kind `blocks` (the task waits for them); use
+/// `vane task dep add --kind` for the others.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  vane task add \"Set up the project\" --id setup --run 'cargo init'
+  vane task add \"Add a login form\" --parent auth --deps setup --complexity 3
+  vane task add \"Authentication\" --type epic --id auth")]
+pub struct Args {
+    /// The task's title: one line saying what is to be done
+    title: String,
+
+    /// The task's id (letters, digits, `-`, `_`, `.`); generated when absent
+    #[arg(long)]
+    id: Option<TaskId>,
+
+    /// A longer description, given to the agent
+    #[arg(long, short, default_value = "")]
+    description: String,
+
+    /// What kind of task it is
+    #[arg(long = "type", value_name = "TYPE", default_value = "task", value_parser = parse_type)]
+    kind: TaskType,
+
+    /// Estimated complexity, from 1 (trivial) to 10
+    #[arg(long)]
+    complexity: Option<Complexity>,
+
+    /// Tasks this one waits for, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    deps: Vec<TaskId>,
+
+    /// The epic this task belongs to
+    #[arg(long, value_name = "EPIC")]
+    parent: Option<TaskId>,
+
+    /// The command the built-in `shell` agent runs for this task (with `sh -c`, in its worktree)
+    #[arg(long, value_name = "COMMAND")]
+    run: Option<String>,
+
+    /// The agent profile that works on it (default: `default_agent` of vane.toml)
+    #[arg(long, value_name = "PROFILE")]
+    agent: Option<String>,
+}
+
+fn parse_type(s: &str) -> Result<TaskType, String> {
+    s.parse()
+        .map_err(|e: crate::model::ParseError| e.to_string())
+}
+
+pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
+    if args.title.trim().is_empty() {
+        return Err(CliError::refused("a task needs a title that is not empty"));
+    }
+    let mut workspace = env.workspace()?;
+    let task = workspace.store.add_task(
+        &NewTask {
+            id: args.id,
+            title: args.title.trim().to_string(),
+            description: args.description,
+            kind: args.kind,
+            complexity: args.complexity,
+            parent: args.parent,
+            deps: args
+                .deps
+                .into_iter()
+                .map(|d| (d, DepKind::Blocks))
+                .collect(),
+            run: args.run,
+            agent: args.agent,
+        },
+        &super::person(),
+    )?;
+    if env.ui.json() {
+        env.ui.json_value(&task)?;
+    } else {
+        env.ui.status(&format!("Added {}: {}", task.id, task.title));
+    }
+    Ok(())
+}

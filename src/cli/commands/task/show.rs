@@ -1,0 +1,107 @@
+use std::fmt::Write;
+
+use crate::cli::{render, CommandEnv};
+use crate::error::CliError;
+use crate::model::TaskId;
+use crate::store::DependencyView;
+
+/// Show a task with its dependencies, dependents and events
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  vane task show T3\n  vane task show auth --json")]
+pub struct Args {
+    /// The task's id
+    id: TaskId,
+}
+
+pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
+    let workspace = env.workspace()?;
+    let detail = workspace.store.task_detail(&args.id)?;
+    if env.ui.json() {
+        env.ui.json_value(&detail)?;
+        return Ok(());
+    }
+    let task = &detail.task;
+    let ui = env.ui;
+    let mut out = String::new();
+    let bold = console::Style::new().bold();
+    let _ = writeln!(
+        out,
+        "{}  {}",
+        ui.paint(bold.clone(), task.id.as_str()),
+        task.title
+    );
+    let ready = if detail.ready { " (ready)" } else { "" };
+    let _ = writeln!(
+        out,
+        "status:      {}{ready}",
+        render::status(ui, task.status, 0)
+    );
+    if let Some(reason) = &task.block_reason {
+        let _ = writeln!(out, "reason:      {reason}");
+    }
+    let _ = writeln!(out, "type:        {}", task.kind);
+    if let Some(c) = task.complexity {
+        let _ = writeln!(out, "complexity:  {c}");
+    }
+    let _ = writeln!(out, "priority:    {}", task.priority);
+    if let Some(parent) = &task.parent {
+        let _ = writeln!(out, "epic:        {parent}");
+    }
+    if let Some(agent) = &task.agent {
+        let _ = writeln!(out, "agent:       {agent}");
+    }
+    if let Some(run) = &task.run {
+        let _ = writeln!(out, "run:         {run}");
+    }
+    for (label, value) in [
+        ("branch:      ", &task.branch),
+        ("base:        ", &task.base_sha),
+        ("head:        ", &task.head_sha),
+        ("landed:      ", &task.landed_sha),
+    ] {
+        if let Some(value) = value {
+            let _ = writeln!(out, "{label}{value}");
+        }
+    }
+    let _ = writeln!(out, "created:     {}", render::time(task.created_at));
+    if !task.description.is_empty() {
+        let _ = writeln!(out);
+        for line in task.description.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    let section = |out: &mut String, title: &str, items: &[DependencyView], kinds: bool| {
+        if items.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n{title}:");
+        let rows: Vec<Vec<String>> = items
+            .iter()
+            .map(|d| {
+                let mut row = vec![format!("  {}", d.id), render::status(ui, d.status, 0)];
+                if kinds {
+                    row.push(d.kind.to_string());
+                }
+                row.push(d.title.clone());
+                row
+            })
+            .collect();
+        out.push_str(&render::table(&rows));
+    };
+    section(&mut out, "Depends on", &detail.dependencies, true);
+    section(&mut out, "Needed by", &detail.dependents, true);
+    section(&mut out, "Tasks", &detail.children, false);
+    if !detail.events.is_empty() {
+        let _ = writeln!(out, "\nEvents:");
+        for event in &detail.events {
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                render::time(event.at),
+                render::event_summary(event)
+            );
+        }
+    }
+    ui.data(&out)?;
+    Ok(())
+}

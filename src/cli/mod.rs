@@ -1,0 +1,166 @@
+//! The command line: global flags, dispatch to one file per subcommand, and turning errors into
+//! messages and exit codes. No SQL and no git here; commands call the library below and render.
+
+mod commands;
+pub mod generated;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::error::{CliError, ErrorKind};
+use crate::ui::{ColorChoice, Ui};
+use crate::workspace::Workspace;
+
+const AFTER_HELP: &str = "\
+Examples:
+  vane init                            set vane up in the current repository
+  vane task add \"Add a login form\" --run 'echo form > login.html'
+  vane import roadmap.yaml             add or update tasks from a roadmap
+  vane status                          what is done, ready and blocked
+  vane events --follow                 watch the event log
+
+Exit codes:
+  0  success
+  1  the request was refused (bad input, unknown task, a cycle, a forbidden move)
+  2  the command line is wrong
+  3  vane cannot run here (not a git repository, not set up, newer database)
+  4  a failure underneath (database, git, file system)";
+
+/// Run a batch of coding work through agents in parallel git worktrees, landing only what
+/// passes its gates
+#[derive(Debug, Parser)]
+#[command(name = "vane", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if vane was started in PATH
+    #[arg(short = 'C', global = true, value_name = "PATH")]
+    directory: Option<PathBuf>,
+
+    /// Print results as JSON on stdout
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Print nothing but results and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Say more about what happens (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// When to use colour (NO_COLOR in the environment means never, unless `always`)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: ColorChoice,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(commands::init::Args),
+    #[command(subcommand)]
+    Task(commands::task::TaskCommand),
+    Import(commands::import::Args),
+    Export(commands::export::Args),
+    #[command(subcommand)]
+    Context(commands::context::ContextCommand),
+    Status(commands::status::Args),
+    Events(commands::events::Args),
+    Completions(commands::completions::Args),
+}
+
+/// What every command gets: the output and where it runs.
+pub struct CommandEnv<'a> {
+    pub ui: &'a Ui,
+    pub cwd: PathBuf,
+}
+
+impl CommandEnv<'_> {
+    /// Opens the repository's vane workspace, or says why not.
+    pub fn workspace(&self) -> Result<Workspace, CliError> {
+        Ok(Workspace::open(&self.cwd)?)
+    }
+}
+
+/// The clap definition, for completions and man pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Runs vane with the process's arguments and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                ErrorKind::Usage.exit_code()
+            } else {
+                0
+            });
+        }
+    };
+    let ui = Ui::new(cli.color, cli.quiet, cli.verbose, cli.json);
+    init_tracing(cli.verbose);
+    match dispatch(cli, &ui) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            ui.error(&e.message, &e.details, &e.hints);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
+    let cwd = std::env::current_dir()?;
+    let cwd = match cli.directory {
+        Some(dir) => {
+            let dir = cwd.join(dir);
+            if !dir.is_dir() {
+                return Err(CliError::new(
+                    ErrorKind::Usage,
+                    format!("-C {}: no such directory", dir.display()),
+                ));
+            }
+            dir
+        }
+        None => cwd,
+    };
+    let env = CommandEnv { ui, cwd };
+    match cli.command {
+        Command::Init(args) => commands::init::run(&env, args),
+        Command::Task(command) => commands::task::run(&env, command),
+        Command::Import(args) => commands::import::run(&env, args),
+        Command::Export(args) => commands::export::run(&env, args),
+        Command::Context(command) => commands::context::run(&env, command),
+        Command::Status(args) => commands::status::run(&env, args),
+        Command::Events(args) => commands::events::run(&env, args),
+        Command::Completions(args) => commands::completions::run(&env, args),
+    }
+}
+
+/// Diagnostics on stderr: warnings by default, more with each `-v`; `VANE_LOG` overrides.
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VANE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vane={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

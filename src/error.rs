@@ -1,0 +1,190 @@
+//! The one error a user sees: what happened, to what, what to do next, and an exit code.
+//!
+//! Modules keep their own typed errors; this is where they become words. Exit codes are part of the
+//! interface and documented in the README and in `vane --help`:
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | success |
+//! | 1 | the request was refused: bad input, an unknown task, a cycle, a move the state machine forbids |
+//! | 2 | the command line itself is wrong (unknown flag, missing argument) |
+//! | 3 | vane cannot run here: not in a git repository, not set up, a database from a newer vane |
+//! | 4 | something failed underneath: the database, git, or the file system |
+
+use std::fmt;
+
+use crate::config::ConfigError;
+use crate::git::GitError;
+use crate::roadmap::RoadmapError;
+use crate::store::StoreError;
+use crate::workspace::WorkspaceError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad input or a refused request; exit 1.
+    Refused,
+    /// A malformed command line; exit 2.
+    Usage,
+    /// vane cannot work in this place; exit 3.
+    Environment,
+    /// A failure underneath vane; exit 4.
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Refused => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Environment => 3,
+            ErrorKind::Internal => 4,
+        }
+    }
+}
+
+/// An error on its way to the user.
+#[derive(Debug)]
+pub struct CliError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Further lines that say what went wrong in more detail (one per problem).
+    pub details: Vec<String>,
+    /// What to do about it.
+    pub hints: Vec<String>,
+}
+
+impl CliError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CliError {
+            kind,
+            message: message.into(),
+            details: Vec::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn refused(message: impl Into<String>) -> Self {
+        CliError::new(ErrorKind::Refused, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        CliError::new(ErrorKind::Internal, message)
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.details.push(detail.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.kind.exit_code()
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::internal(format!("I/O error: {e}"))
+    }
+}
+
+impl From<GitError> for CliError {
+    fn from(e: GitError) -> Self {
+        match &e {
+            GitError::NotARepository(_) => CliError::new(ErrorKind::Environment, e.to_string())
+                .with_hint("run vane inside a git repository, or point at one with `vane -C <path>`"),
+            GitError::Bare(_) => CliError::new(ErrorKind::Environment, e.to_string()).with_hint(
+                "vane needs a working tree; run it in a clone with a checkout (`git clone <bare> <dir>`)",
+            ),
+            GitError::NoCommits(_) => CliError::new(ErrorKind::Environment, e.to_string())
+                .with_hint("make a first commit (`git commit --allow-empty -m \"Initial commit\"`), then run this again"),
+            GitError::Git(_) => CliError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        let message = e.to_string();
+        match e {
+            StoreError::NewerSchema { .. } => CliError::new(ErrorKind::Environment, message)
+                .with_hint(
+                    "use a newer vane with this repository (`vane --version` shows this one)",
+                ),
+            StoreError::Missing(_) => CliError::new(ErrorKind::Environment, message)
+                .with_hint("run `vane init` to set vane up in this repository"),
+            StoreError::TaskNotFound(_) | StoreError::ContextNotFound(_) => {
+                CliError::refused(message).with_hint("`vane task list` shows the tasks there are")
+            }
+            StoreError::TaskExists(_) => CliError::refused(message)
+                .with_hint("choose another id with `--id`, or leave it out to get a generated one"),
+            StoreError::UnknownReference { .. } => CliError::refused(message)
+                .with_hint("`vane task list` shows the tasks there are; add the missing one first"),
+            StoreError::DependencyNotFound { .. } => CliError::refused(message)
+                .with_hint("`vane task show <id>` lists a task's dependencies"),
+            StoreError::DependencyExists { .. } => CliError::refused(message).with_hint(
+                "to change its kind, remove it with `vane task dep rm` and add it again",
+            ),
+            StoreError::Cycle(_) => CliError::refused(message).with_hint(
+                "a task cannot wait, directly or through others, for itself; drop one of the edges",
+            ),
+            StoreError::Illegal { .. } => CliError::refused(message),
+            StoreError::Sqlite(_) | StoreError::Corrupt(_) => CliError::internal(message),
+        }
+    }
+}
+
+impl From<WorkspaceError> for CliError {
+    fn from(e: WorkspaceError) -> Self {
+        match e {
+            WorkspaceError::Git(e) => e.into(),
+            WorkspaceError::Store(e) => e.into(),
+            WorkspaceError::NotInitialised { .. } => {
+                CliError::new(ErrorKind::Environment, e.to_string())
+                    .with_hint("run `vane init` first")
+            }
+            WorkspaceError::Io { .. } => CliError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        match e {
+            ConfigError::Invalid { .. } => CliError::refused(e.to_string())
+                .with_hint("the commented default is in `vane init`'s template; see the README"),
+            ConfigError::Read { .. } => CliError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<RoadmapError> for CliError {
+    fn from(e: RoadmapError) -> Self {
+        let mut err = CliError::refused(format!(
+            "{}: {} {}; nothing was imported",
+            e.file,
+            e.problems.len(),
+            if e.problems.len() == 1 {
+                "problem"
+            } else {
+                "problems"
+            }
+        ));
+        for problem in &e.problems {
+            err = err.with_detail(problem.to_string());
+        }
+        err.with_hint("the roadmap format is described in docs/roadmap.md")
+    }
+}

@@ -1,0 +1,66 @@
+//! The only code that touches git: finding the repository vane runs in, and (later) worktrees,
+//! branches, merges and refs.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{0} is not inside a git repository")]
+    NotARepository(PathBuf),
+    #[error("{0} is a bare repository")]
+    Bare(PathBuf),
+    #[error("the repository at {0} has no commit yet")]
+    NoCommits(PathBuf),
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+/// Where a repository's parts are, as seen from one working tree.
+#[derive(Debug, Clone)]
+pub struct RepoLocation {
+    /// The top of the working tree the command runs in (a linked worktree's own root, if in one).
+    pub workdir: PathBuf,
+    /// The directory shared by all worktrees (`git rev-parse --git-common-dir`).
+    pub common_dir: PathBuf,
+    /// The branch checked out in this working tree, if any.
+    pub branch: Option<String>,
+}
+
+impl RepoLocation {
+    /// Finds the repository containing `start`. Refuses a bare repository and one without a commit,
+    /// since vane's work always starts from a commit on a branch.
+    pub fn discover(start: &Path) -> Result<RepoLocation, GitError> {
+        let repo = git2::Repository::discover(start).map_err(|e| match e.code() {
+            git2::ErrorCode::NotFound => GitError::NotARepository(start.to_path_buf()),
+            _ => GitError::Git(e),
+        })?;
+        let workdir = match repo.workdir() {
+            Some(dir) if !repo.is_bare() => dir.to_path_buf(),
+            _ => return Err(GitError::Bare(repo.path().to_path_buf())),
+        };
+        let head = match repo.head() {
+            Ok(head) => head,
+            Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+                return Err(GitError::NoCommits(workdir))
+            }
+            Err(e) => return Err(GitError::Git(e)),
+        };
+        let branch = if head.is_branch() {
+            head.shorthand().map(str::to_string)
+        } else {
+            None
+        };
+        Ok(RepoLocation {
+            workdir: normalize(&workdir),
+            common_dir: normalize(repo.commondir()),
+            branch,
+        })
+    }
+}
+
+/// Drops the trailing separator git2 leaves on directories, and resolves symlinks where possible,
+/// so that paths compare and print the way a user expects.
+fn normalize(path: &Path) -> PathBuf {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    path.components().collect()
+}

@@ -1,0 +1,21 @@
+//! vane: run a batch of coding work through agents in parallel git worktrees, landing only what
+//! passes its gates.
+//!
+//! Layers, top to bottom (a module only uses those below it):
+//! - `cli`: the command line, one file per subcommand; `ui` and `error` present results and failures.
+//! - `workspace`: the operations on a repository vane is set up in.
+//! - `roadmap`: reading and writing roadmap files.
+//! - `store` (SQLite), `git`, `config`: the parts that touch the outside world.
+//! - `graph`, `lifecycle`, `model`: pure logic and the words of vane, no I/O.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod git;
+pub mod graph;
+pub mod lifecycle;
+pub mod model;
+pub mod roadmap;
+pub mod store;
+pub mod ui;
+pub mod workspace;

@@ -1,0 +1,353 @@
+//! The words of vane as types: task ids, statuses, kinds of task and of dependency, context entries.
+//!
+//! Everything here is plain data with parsing and display; no I/O. Every other layer speaks these types,
+//! so a status or an id is validated once, where it enters, and trusted afterwards.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a word from the user could not be read as one of vane's types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} `{value}`: {why}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub value: String,
+    pub why: String,
+}
+
+impl ParseError {
+    fn one_of(what: &'static str, value: &str, choices: &[&str]) -> Self {
+        ParseError {
+            what,
+            value: value.to_string(),
+            why: format!("expected one of {}", choices.join(", ")),
+        }
+    }
+}
+
+/// A task's id: short, readable, and usable as a git branch name component (`vane/<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TaskId(String);
+
+impl TaskId {
+    /// The longest id accepted; ids end up in branch names, paths and prompts.
+    pub const MAX_LEN: usize = 64;
+
+    pub fn new(value: impl Into<String>) -> Result<Self, ParseError> {
+        let value = value.into();
+        let invalid = |why: &str| ParseError {
+            what: "task id",
+            value: value.clone(),
+            why: why.to_string(),
+        };
+        if value.is_empty() {
+            return Err(invalid("an id cannot be empty"));
+        }
+        if value.len() > Self::MAX_LEN {
+            return Err(invalid("an id is at most 64 characters"));
+        }
+        if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(invalid("an id starts with a letter or a digit"));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(invalid(
+                "an id holds only letters, digits, `-`, `_` and `.` (it becomes a branch name)",
+            ));
+        }
+        if value.contains("..") || value.ends_with('.') || value.ends_with(".lock") {
+            return Err(invalid(
+                "git refuses branch names with `..`, or ending in `.` or `.lock`",
+            ));
+        }
+        Ok(TaskId(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The branch a task's work lives on.
+    pub fn branch(&self) -> String {
+        format!("vane/{}", self.0)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskId::new(s)
+    }
+}
+
+impl TryFrom<String> for TaskId {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        TaskId::new(value)
+    }
+}
+
+impl From<TaskId> for String {
+    fn from(id: TaskId) -> Self {
+        id.0
+    }
+}
+
+impl AsRef<str> for TaskId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Declares a closed set of words stored as text in the database and typed on the command line.
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseError::one_of($what, s, &[$($text),+])),
+                }
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// Where a task stands; see the state machine in `lifecycle`.
+    TaskStatus, "status" {
+        Pending => "pending",
+        InProgress => "in_progress",
+        NeedsReview => "needs_review",
+        NeedsImprovement => "needs_improvement",
+        Done => "done",
+        Blocked => "blocked",
+    }
+);
+
+word_enum!(
+    /// What a task is; an epic groups other tasks and is complete when all of them are.
+    TaskType, "task type" {
+        Epic => "epic",
+        Story => "story",
+        Task => "task",
+        Bug => "bug",
+    }
+);
+
+word_enum!(
+    /// How one task relates to another; only `blocks` makes the scheduler wait.
+    DepKind, "dependency kind" {
+        Blocks => "blocks",
+        Related => "related",
+        Suggested => "suggested",
+    }
+);
+
+word_enum!(
+    /// What a context entry records (the seed's structured context).
+    ContextKind, "context kind" {
+        Decision => "decision",
+        Constraint => "constraint",
+        Hypothesis => "hypothesis",
+        Learning => "learning",
+    }
+);
+
+/// A task's estimated complexity, 1 (trivial) to 10 (hardest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct Complexity(u8);
+
+impl Complexity {
+    pub fn new(value: i64) -> Result<Self, ParseError> {
+        if (1..=10).contains(&value) {
+            Ok(Complexity(value as u8))
+        } else {
+            Err(ParseError {
+                what: "complexity",
+                value: value.to_string(),
+                why: "expected a whole number from 1 to 10".to_string(),
+            })
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<u8> for Complexity {
+    type Error = ParseError;
+    fn try_from(value: u8) -> Result<Self, Self::Error> {
+        Complexity::new(i64::from(value))
+    }
+}
+
+impl From<Complexity> for u8 {
+    fn from(c: Complexity) -> Self {
+        c.0
+    }
+}
+
+impl FromStr for Complexity {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let value: i64 = s.trim().parse().map_err(|_| ParseError {
+            what: "complexity",
+            value: s.to_string(),
+            why: "expected a whole number from 1 to 10".to_string(),
+        })?;
+        Complexity::new(value)
+    }
+}
+
+impl fmt::Display for Complexity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A task as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub title: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub kind: TaskType,
+    pub status: TaskStatus,
+    pub complexity: Option<Complexity>,
+    pub parent: Option<TaskId>,
+    /// The command the built-in `shell` agent runs for this task.
+    pub run: Option<String>,
+    /// The agent profile that works on this task; the configured default when absent.
+    pub agent: Option<String>,
+    /// Length of the longest chain of tasks waiting on this one; the scheduler's first key.
+    pub priority: u32,
+    pub block_reason: Option<String>,
+    pub branch: Option<String>,
+    pub base_sha: Option<String>,
+    pub head_sha: Option<String>,
+    pub landed_sha: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One edge of the graph: `task` depends on `depends_on`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Dependency {
+    pub task: TaskId,
+    pub depends_on: TaskId,
+    pub kind: DepKind,
+}
+
+/// One row of the append-only event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub id: i64,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    pub kind: String,
+    pub task: Option<TaskId>,
+    /// Who caused it: `vane` for the tool itself, a worker, or a person.
+    pub actor: Option<String>,
+    pub correlation: Option<String>,
+    pub data: serde_json::Value,
+}
+
+/// A structured piece of context: a decision, constraint, hypothesis or learning.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContextEntry {
+    pub id: i64,
+    pub at: i64,
+    pub kind: ContextKind,
+    pub topic: String,
+    pub content: String,
+    pub confidence: Option<f64>,
+    pub related_tasks: Vec<TaskId>,
+}
+
+/// The current time in milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_must_make_valid_branch_names() {
+        for good in ["T1", "auth-login", "v2.api_fix", "9lives"] {
+            assert!(TaskId::new(good).is_ok(), "{good} should be accepted");
+        }
+        for bad in [
+            "", "-x", ".x", "a b", "a/b", "a..b", "a.", "a.lock", "ü", "a~1", "a:b",
+        ] {
+            assert!(TaskId::new(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(TaskId::new("x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn words_round_trip_through_text() {
+        for s in TaskStatus::ALL {
+            assert_eq!(s.as_str().parse::<TaskStatus>(), Ok(*s));
+        }
+        for t in TaskType::ALL {
+            assert_eq!(t.as_str().parse::<TaskType>(), Ok(*t));
+        }
+        for k in DepKind::ALL {
+            assert_eq!(k.as_str().parse::<DepKind>(), Ok(*k));
+        }
+        let err = "finished".parse::<TaskStatus>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid status `finished`: expected one of pending, in_progress, needs_review, needs_improvement, done, blocked"
+        );
+    }
+
+    #[test]
+    fn complexity_is_one_to_ten() {
+        assert!("0".parse::<Complexity>().is_err());
+        assert!("11".parse::<Complexity>().is_err());
+        assert!("x".parse::<Complexity>().is_err());
+        assert_eq!("7".parse::<Complexity>().map(Complexity::get), Ok(7));
+    }
+}
