@@ -74,7 +74,7 @@ impl Config {
         let config: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
             let message = e.message().trim().to_string();
             invalid(match line {
                 Some(line) => format!("line {line}: {message}"),

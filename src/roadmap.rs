@@ -147,6 +147,18 @@ impl Roadmap {
         }
 
         let in_file = ids_in_file(&entries, &document);
+        let mut children: HashMap<usize, Vec<&str>> = HashMap::new();
+        for entry in &entries {
+            if let (Some(epic), Some(id)) = (entry.epic, &entry.id_text) {
+                children.entry(epic).or_default().push(id);
+            }
+        }
+        let context = Context {
+            entries: &entries,
+            in_file: &in_file,
+            known_ids,
+            children,
+        };
         let mut first_at: HashMap<&str, &str> = HashMap::new();
         let mut tasks = Vec::new();
         for (position, entry) in entries.iter().enumerate() {
@@ -162,11 +174,6 @@ impl Roadmap {
                 }
             }
             if let Some(fields) = entry.fields {
-                let context = Context {
-                    entries: &entries,
-                    in_file: &in_file,
-                    known_ids,
-                };
                 if let Some(task) = check_entry(position, fields, &context, &mut messages) {
                     tasks.push(task);
                 }
@@ -246,6 +253,8 @@ struct Context<'a> {
     entries: &'a [Entry<'a>],
     in_file: &'a HashSet<String>,
     known_ids: &'a dyn Fn(&TaskId) -> bool,
+    /// The ids of each epic's tasks, by the epic's position.
+    children: HashMap<usize, Vec<&'a str>>,
 }
 
 impl Context<'_> {
@@ -335,12 +344,7 @@ fn check_entry(
         (None, None) => None,
     };
 
-    let children: Vec<&str> = context
-        .entries
-        .iter()
-        .filter(|e| e.epic == Some(position))
-        .filter_map(|e| e.id_text.as_deref())
-        .collect();
+    let children = context.children.get(&position);
     let mut deps = Vec::new();
     let mut seen = HashSet::new();
     for (at, dep) in fields.deps.iter().enumerate() {
@@ -371,7 +375,9 @@ fn check_entry(
                 "blocks on its own epic `{target}`, which is done only when its tasks are; \
                  use kind `related`, or drop the dependency"
             ));
-        } else if dep_kind == DepKind::Blocks && children.contains(&target.as_str()) {
+        } else if dep_kind == DepKind::Blocks
+            && children.is_some_and(|c| c.contains(&target.as_str()))
+        {
             // An epic's tasks inherit its blocking dependencies, so this task would wait for itself.
             messages.push(format!(
                 "blocks on its own task `{target}`, which inherits the epic's dependencies; \
@@ -1150,29 +1156,20 @@ mod tests {
         problems[0].clone()
     }
 
-    const EXAMPLE: &str = r#"
-# roadmap.yaml
-epics:
-  - id: auth
-    title: Authentication
-    description: Sign-in for the web app
-    deps: [setup]
-    tasks:
-      - id: auth-form
-        title: Add the login form
-        description: |
-          Multi-line text.
-        type: story
-        complexity: 3
-        deps: [setup, {id: auth-api, kind: related}]
-        run: "echo hello > login.txt"
-        agent: shell
-      - id: auth-api
-        title: Add the login endpoint
-tasks:
-  - id: setup
-    title: Set up the project
-"#;
+    const DOC: &str = include_str!("../docs/roadmap.md");
+
+    /// The first block of `language` in the documentation, so that its examples stay true.
+    fn documented(language: &str) -> &'static str {
+        let fence = format!("```{language}\n");
+        let start = DOC.find(&fence).unwrap() + fence.len();
+        let end = start + DOC[start..].find("```").unwrap();
+        &DOC[start..end]
+    }
+
+    /// The documented example refers to one epic already stored.
+    fn docs_known(id: &TaskId) -> bool {
+        id.as_str() == "docs"
+    }
 
     fn task(id_text: &str, title: &str) -> RoadmapTask {
         RoadmapTask {
@@ -1189,8 +1186,8 @@ tasks:
     }
 
     #[test]
-    fn the_example_flattens_into_epics_then_their_tasks_then_the_rest() {
-        let roadmap = parse(EXAMPLE).unwrap();
+    fn the_documented_example_flattens_into_epics_then_their_tasks_then_the_rest() {
+        let roadmap = Roadmap::parse("roadmap.yaml", documented("yaml"), &docs_known).unwrap();
         let expected = vec![
             RoadmapTask {
                 kind: TaskType::Epic,
@@ -1199,7 +1196,9 @@ tasks:
                 ..task("auth", "Authentication")
             },
             RoadmapTask {
-                description: "Multi-line text.\n".to_string(),
+                description:
+                    "A form with an email and a password field.\nIt posts to the login endpoint.\n"
+                        .to_string(),
                 kind: TaskType::Story,
                 complexity: Some(Complexity::new(3).unwrap()),
                 parent: Some(id("auth")),
@@ -1212,12 +1211,61 @@ tasks:
                 ..task("auth-form", "Add the login form")
             },
             RoadmapTask {
+                complexity: Some(Complexity::new(5).unwrap()),
                 parent: Some(id("auth")),
                 ..task("auth-api", "Add the login endpoint")
             },
+            RoadmapTask {
+                kind: TaskType::Epic,
+                complexity: Some(Complexity::new(8).unwrap()),
+                ..task("billing", "Billing")
+            },
+            RoadmapTask {
+                kind: TaskType::Bug,
+                parent: Some(id("billing")),
+                deps: vec![
+                    (id("auth-api"), DepKind::Blocks),
+                    (id("auth-form"), DepKind::Suggested),
+                ],
+                ..task("billing-rounding", "Fix rounding: totals are off by a cent")
+            },
             task("setup", "Set up the project"),
+            RoadmapTask {
+                parent: Some(id("docs")),
+                deps: vec![(id("auth-form"), DepKind::Blocks)],
+                ..task("docs-login", "Document the login flow")
+            },
         ];
         assert_eq!(roadmap.tasks, expected);
+        assert!(
+            parse(documented("yaml")).is_err(),
+            "`docs` is unknown without the database"
+        );
+    }
+
+    #[test]
+    fn the_documented_json_and_problems_are_what_vane_does() {
+        let json = Roadmap::parse("roadmap.json", documented("json"), &nothing_known).unwrap();
+        assert_eq!(json.tasks.len(), 4);
+        let broken = "\
+epics:
+  - id: auth
+    title: Authentication
+    tasks:
+      - id: auth-form
+        title: Add the login form
+        deps: [setup, nope]
+        complexity: 12
+      - id: auth form
+        title: \"\"
+        colour: blue
+tasks:
+  - id: setup
+    title: Set up the project
+    type: epic
+";
+        let error = parse(broken).unwrap_err();
+        assert_eq!(format!("{error}\n"), documented("text"));
     }
 
     #[test]
@@ -1575,9 +1623,9 @@ tasks:
 
     #[test]
     fn export_round_trips_through_yaml_and_json() {
-        let known = |id: &TaskId| id.as_str() == "stored";
+        let known = |id: &TaskId| ["stored", "docs"].contains(&id.as_str());
         let mut roadmaps: Vec<Roadmap> = AWKWARD.iter().map(|s| every_field_set(s)).collect();
-        roadmaps.push(parse(EXAMPLE).unwrap());
+        roadmaps.push(Roadmap::parse("roadmap.yaml", documented("yaml"), &docs_known).unwrap());
         for roadmap in roadmaps {
             let yaml = roadmap.to_yaml();
             let from_yaml = Roadmap::parse("export.yaml", &yaml, &known);

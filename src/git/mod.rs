@@ -41,7 +41,7 @@ impl RepoLocation {
         let head = match repo.head() {
             Ok(head) => head,
             Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
-                return Err(GitError::NoCommits(workdir))
+                return Err(GitError::NoCommits(normalize(&workdir)))
             }
             Err(e) => return Err(GitError::Git(e)),
         };

@@ -154,3 +154,6 @@ pub fn new_correlation_id(prefix: &str) -> String {
     hasher.write_u32(std::process::id());
     format!("{prefix}-{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
+
+#[cfg(test)]
+mod tests;

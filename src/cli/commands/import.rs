@@ -70,7 +70,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let mut summary =
         format!("{verb} {name}: {added} added, {updated} updated, {unchanged} unchanged");
     if kept > 0 {
-        summary.push_str(&format!(", {kept} kept as they are (already started)"));
+        summary.push_str(&format!(", {kept} left alone (already started)"));
     }
     env.ui.status(&summary);
     let listed = env.ui.verbose() > 0 || report.changes.len() <= 50;

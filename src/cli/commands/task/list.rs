@@ -63,7 +63,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     ]];
     for task in &tasks {
         rows.push(vec![
-            task.id.to_string(),
+            env.ui.paint(console::Style::new().bold(), task.id.as_str()),
             render::status(env.ui, task.status, 0),
             task.kind.to_string(),
             task.priority.to_string(),

@@ -1,0 +1,396 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[vane] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'vane'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'vane'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Set vane up in the current repository'
+            cand task 'Add, list, show and change tasks'
+            cand import 'Add or update tasks from a roadmap file'
+            cand export 'Write the task graph as a roadmap'
+            cand context 'Record and read structured context'
+            cand status 'Show where the work stands'
+            cand events 'Show the event log, oldest first'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;init'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;task'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand add 'Add a task to the graph'
+            cand list 'List tasks, in the order the scheduler would take them'
+            cand show 'Show a task with its dependencies, dependents and events'
+            cand dep 'Add or remove a dependency between two tasks'
+            cand block 'Block a task by hand, with the reason'
+            cand retry 'Release a blocked task so that it is scheduled again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;task;add'= {
+            cand --id 'The task''s id (letters, digits, `-`, `_`, `.`); generated when absent'
+            cand -d 'A longer description, given to the agent'
+            cand --description 'A longer description, given to the agent'
+            cand --type 'What kind of task it is'
+            cand --complexity 'Estimated complexity, from 1 (trivial) to 10'
+            cand --deps 'Tasks this one waits for, comma-separated'
+            cand --parent 'The epic this task belongs to'
+            cand --run 'The command the built-in `shell` agent runs for this task (with `sh -c`, in its worktree)'
+            cand --agent 'The agent profile that works on it (default: `default_agent` of vane.toml)'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;task;list'= {
+            cand --status 'Only tasks with one of these statuses, comma-separated'
+            cand --parent 'Only the tasks of this epic'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --ready 'Only tasks that a worker could start now'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;task;show'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;task;dep'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand add 'Make a task depend on another'
+            cand rm 'Remove a dependency'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;task;dep;add'= {
+            cand --kind 'The kind of dependency'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;task;dep;rm'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;task;dep;help'= {
+            cand add 'Make a task depend on another'
+            cand rm 'Remove a dependency'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;task;dep;help;add'= {
+        }
+        &'vane;task;dep;help;rm'= {
+        }
+        &'vane;task;dep;help;help'= {
+        }
+        &'vane;task;block'= {
+            cand --reason 'Why it is blocked; shown by `vane status` and `vane task show`'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;task;retry'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;task;help'= {
+            cand add 'Add a task to the graph'
+            cand list 'List tasks, in the order the scheduler would take them'
+            cand show 'Show a task with its dependencies, dependents and events'
+            cand dep 'Add or remove a dependency between two tasks'
+            cand block 'Block a task by hand, with the reason'
+            cand retry 'Release a blocked task so that it is scheduled again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;task;help;add'= {
+        }
+        &'vane;task;help;list'= {
+        }
+        &'vane;task;help;show'= {
+        }
+        &'vane;task;help;dep'= {
+            cand add 'Make a task depend on another'
+            cand rm 'Remove a dependency'
+        }
+        &'vane;task;help;dep;add'= {
+        }
+        &'vane;task;help;dep;rm'= {
+        }
+        &'vane;task;help;block'= {
+        }
+        &'vane;task;help;retry'= {
+        }
+        &'vane;task;help;help'= {
+        }
+        &'vane;import'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --dry-run 'Check the roadmap and report what would change, without changing anything'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;export'= {
+            cand --format 'The format to write'
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;context'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand add 'Record a decision, constraint, hypothesis or learning'
+            cand list 'List context entries, oldest first'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;context;add'= {
+            cand --type 'What kind of entry it is'
+            cand --topic 'What it is about, one word or a few'
+            cand --confidence 'How sure it is, from 0 to 1'
+            cand --task 'Tasks it concerns, comma-separated'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;context;list'= {
+            cand --type 'Only entries of this kind'
+            cand --topic 'Only entries on this topic'
+            cand --task 'Only entries that concern this task'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;context;help'= {
+            cand add 'Record a decision, constraint, hypothesis or learning'
+            cand list 'List context entries, oldest first'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;context;help;add'= {
+        }
+        &'vane;context;help;list'= {
+        }
+        &'vane;context;help;help'= {
+        }
+        &'vane;status'= {
+            cand --limit 'How many ready, blocked and epic rows to list (the counts are always whole)'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;events'= {
+            cand --task 'Only the events of this task'
+            cand -n 'Show the most recent N events; 0 shows them all'
+            cand --limit 'Show the most recent N events; 0 shows them all'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand -f 'Keep printing events as they are written'
+            cand --follow 'Keep printing events as they are written'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;completions'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;help'= {
+            cand init 'Set vane up in the current repository'
+            cand task 'Add, list, show and change tasks'
+            cand import 'Add or update tasks from a roadmap file'
+            cand export 'Write the task graph as a roadmap'
+            cand context 'Record and read structured context'
+            cand status 'Show where the work stands'
+            cand events 'Show the event log, oldest first'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;help;init'= {
+        }
+        &'vane;help;task'= {
+            cand add 'Add a task to the graph'
+            cand list 'List tasks, in the order the scheduler would take them'
+            cand show 'Show a task with its dependencies, dependents and events'
+            cand dep 'Add or remove a dependency between two tasks'
+            cand block 'Block a task by hand, with the reason'
+            cand retry 'Release a blocked task so that it is scheduled again'
+        }
+        &'vane;help;task;add'= {
+        }
+        &'vane;help;task;list'= {
+        }
+        &'vane;help;task;show'= {
+        }
+        &'vane;help;task;dep'= {
+            cand add 'Make a task depend on another'
+            cand rm 'Remove a dependency'
+        }
+        &'vane;help;task;dep;add'= {
+        }
+        &'vane;help;task;dep;rm'= {
+        }
+        &'vane;help;task;block'= {
+        }
+        &'vane;help;task;retry'= {
+        }
+        &'vane;help;import'= {
+        }
+        &'vane;help;export'= {
+        }
+        &'vane;help;context'= {
+            cand add 'Record a decision, constraint, hypothesis or learning'
+            cand list 'List context entries, oldest first'
+        }
+        &'vane;help;context;add'= {
+        }
+        &'vane;help;context;list'= {
+        }
+        &'vane;help;status'= {
+        }
+        &'vane;help;events'= {
+        }
+        &'vane;help;completions'= {
+        }
+        &'vane;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,239 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_vane_global_optspecs
+    string join \n C= json q/quiet v/verbose color= h/help V/version
+end
+
+function __fish_vane_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_vane_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_vane_using_subcommand
+    set -l cmd (__fish_vane_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c vane -n "__fish_vane_needs_command" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_needs_command" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_needs_command" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_needs_command" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_needs_command" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_needs_command" -s h -l help -d 'Print help'
+complete -c vane -n "__fish_vane_needs_command" -s V -l version -d 'Print version'
+complete -c vane -n "__fish_vane_needs_command" -f -a "init" -d 'Set vane up in the current repository'
+complete -c vane -n "__fish_vane_needs_command" -f -a "task" -d 'Add, list, show and change tasks'
+complete -c vane -n "__fish_vane_needs_command" -f -a "import" -d 'Add or update tasks from a roadmap file'
+complete -c vane -n "__fish_vane_needs_command" -f -a "export" -d 'Write the task graph as a roadmap'
+complete -c vane -n "__fish_vane_needs_command" -f -a "context" -d 'Record and read structured context'
+complete -c vane -n "__fish_vane_needs_command" -f -a "status" -d 'Show where the work stands'
+complete -c vane -n "__fish_vane_needs_command" -f -a "events" -d 'Show the event log, oldest first'
+complete -c vane -n "__fish_vane_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c vane -n "__fish_vane_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vane -n "__fish_vane_using_subcommand init" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand init" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand init" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand init" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand init" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -s h -l help -d 'Print help'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -f -a "add" -d 'Add a task to the graph'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -f -a "list" -d 'List tasks, in the order the scheduler would take them'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -f -a "show" -d 'Show a task with its dependencies, dependents and events'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -f -a "dep" -d 'Add or remove a dependency between two tasks'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -f -a "block" -d 'Block a task by hand, with the reason'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -f -a "retry" -d 'Release a blocked task so that it is scheduled again'
+complete -c vane -n "__fish_vane_using_subcommand task; and not __fish_seen_subcommand_from add list show dep block retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l id -d 'The task\'s id (letters, digits, `-`, `_`, `.`); generated when absent' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -s d -l description -d 'A longer description, given to the agent' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l type -d 'What kind of task it is' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l complexity -d 'Estimated complexity, from 1 (trivial) to 10' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l deps -d 'Tasks this one waits for, comma-separated' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l parent -d 'The epic this task belongs to' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l run -d 'The command the built-in `shell` agent runs for this task (with `sh -c`, in its worktree)' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l agent -d 'The agent profile that works on it (default: `default_agent` of vane.toml)' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -l status -d 'Only tasks with one of these statuses, comma-separated' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -l parent -d 'Only the tasks of this epic' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -l ready -d 'Only tasks that a worker could start now'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from show" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from show" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from show" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -s h -l help -d 'Print help'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -f -a "add" -d 'Make a task depend on another'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -f -a "rm" -d 'Remove a dependency'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from dep" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from block" -l reason -d 'Why it is blocked; shown by `vane status` and `vane task show`' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from block" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from block" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from block" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from block" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from block" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from block" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a task to the graph'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from help" -f -a "list" -d 'List tasks, in the order the scheduler would take them'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a task with its dependencies, dependents and events'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from help" -f -a "dep" -d 'Add or remove a dependency between two tasks'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from help" -f -a "block" -d 'Block a task by hand, with the reason'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Release a blocked task so that it is scheduled again'
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vane -n "__fish_vane_using_subcommand import" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand import" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand import" -l dry-run -d 'Check the roadmap and report what would change, without changing anything'
+complete -c vane -n "__fish_vane_using_subcommand import" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand import" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand import" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand export" -l format -d 'The format to write' -r -f -a "yaml\t''
+json\t''"
+complete -c vane -n "__fish_vane_using_subcommand export" -s o -l output -d 'Write to this file instead of stdout' -r -F
+complete -c vane -n "__fish_vane_using_subcommand export" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand export" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand export" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand export" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand export" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -s h -l help -d 'Print help'
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -f -a "add" -d 'Record a decision, constraint, hypothesis or learning'
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -f -a "list" -d 'List context entries, oldest first'
+complete -c vane -n "__fish_vane_using_subcommand context; and not __fish_seen_subcommand_from add list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -l type -d 'What kind of entry it is' -r
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -l topic -d 'What it is about, one word or a few' -r
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -l confidence -d 'How sure it is, from 0 to 1' -r
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -l task -d 'Tasks it concerns, comma-separated' -r
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -l type -d 'Only entries of this kind' -r
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -l topic -d 'Only entries on this topic' -r
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -l task -d 'Only entries that concern this task' -r
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from help" -f -a "add" -d 'Record a decision, constraint, hypothesis or learning'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from help" -f -a "list" -d 'List context entries, oldest first'
+complete -c vane -n "__fish_vane_using_subcommand context; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vane -n "__fish_vane_using_subcommand status" -l limit -d 'How many ready, blocked and epic rows to list (the counts are always whole)' -r
+complete -c vane -n "__fish_vane_using_subcommand status" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand status" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand status" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand status" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand status" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand events" -l task -d 'Only the events of this task' -r
+complete -c vane -n "__fish_vane_using_subcommand events" -s n -l limit -d 'Show the most recent N events; 0 shows them all' -r
+complete -c vane -n "__fish_vane_using_subcommand events" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand events" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand events" -s f -l follow -d 'Keep printing events as they are written'
+complete -c vane -n "__fish_vane_using_subcommand events" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand events" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand events" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand completions" -s C -d 'Run as if vane was started in PATH' -r -F
+complete -c vane -n "__fish_vane_using_subcommand completions" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c vane -n "__fish_vane_using_subcommand completions" -l json -d 'Print results as JSON on stdout'
+complete -c vane -n "__fish_vane_using_subcommand completions" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c vane -n "__fish_vane_using_subcommand completions" -s v -l verbose -d 'Say more about what happens (repeat for more)'
+complete -c vane -n "__fish_vane_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "init" -d 'Set vane up in the current repository'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "task" -d 'Add, list, show and change tasks'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "import" -d 'Add or update tasks from a roadmap file'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "export" -d 'Write the task graph as a roadmap'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "context" -d 'Record and read structured context'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "status" -d 'Show where the work stands'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "events" -d 'Show the event log, oldest first'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c vane -n "__fish_vane_using_subcommand help; and not __fish_seen_subcommand_from init task import export context status events completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from task" -f -a "add" -d 'Add a task to the graph'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from task" -f -a "list" -d 'List tasks, in the order the scheduler would take them'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from task" -f -a "show" -d 'Show a task with its dependencies, dependents and events'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from task" -f -a "dep" -d 'Add or remove a dependency between two tasks'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from task" -f -a "block" -d 'Block a task by hand, with the reason'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from task" -f -a "retry" -d 'Release a blocked task so that it is scheduled again'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "add" -d 'Record a decision, constraint, hypothesis or learning'
+complete -c vane -n "__fish_vane_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "list" -d 'List context entries, oldest first'

@@ -1,0 +1,227 @@
+//! A sealed test environment: a temporary repository with one commit, a temporary HOME, no global
+//! git configuration, no colour; and helpers to run vane in it and read what it printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+pub struct TestEnv {
+    _temp: TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub repo: PathBuf,
+}
+
+/// What a run of vane printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "vane failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "wrong exit code:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+fn from_output(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+impl TestEnv {
+    /// A repository with one commit, not yet set up for vane.
+    pub fn new() -> TestEnv {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let root = temp.path().canonicalize().expect("canonical temp dir");
+        let home = root.join("home");
+        let repo = root.join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        let env = TestEnv {
+            _temp: temp,
+            root,
+            home,
+            repo,
+        };
+        env.git(&env.repo, &["init", "-q", "-b", "main"]);
+        std::fs::write(env.repo.join("README.md"), "# sample\n").unwrap();
+        env.git(&env.repo, &["add", "README.md"]);
+        env.git(&env.repo, &["commit", "-q", "-m", "Initial commit"]);
+        env
+    }
+
+    /// A repository with vane set up.
+    pub fn initialised() -> TestEnv {
+        let env = TestEnv::new();
+        env.vane(&["init"]).success();
+        env
+    }
+
+    fn sealed(&self, command: &mut Command) {
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("USER", "tester")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_NAME", "Test Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .env("NO_COLOR", "1");
+    }
+
+    pub fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let mut command = Command::new("git");
+        self.sealed(&mut command);
+        let output = command
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("run git");
+        assert!(
+            output.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs vane in the repository.
+    pub fn vane(&self, args: &[&str]) -> Run {
+        self.vane_in(&self.repo, args)
+    }
+
+    pub fn vane_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vane"));
+        self.sealed(&mut command);
+        from_output(
+            command
+                .current_dir(dir)
+                .args(args)
+                .output()
+                .expect("run vane"),
+        )
+    }
+
+    pub fn vane_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        use std::io::Write;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vane"));
+        self.sealed(&mut command);
+        let mut child = command
+            .current_dir(&self.repo)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn vane");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        from_output(child.wait_with_output().unwrap())
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.repo.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.repo.join(".git").join("vane")
+    }
+
+    /// Every file under a directory with its contents, to prove that nothing changed.
+    pub fn snapshot_files(&self, dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let content = std::fs::read(&path).unwrap();
+                    files.push((path, content));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// The number of rows in a table of the state database, read with plain SQLite.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        let conn = rusqlite::Connection::open(self.state_dir().join("vane.db")).unwrap();
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Replaces what varies between runs (times, the temporary path) so output can be snapshotted.
+    pub fn normalize(&self, text: &str) -> String {
+        let text = text.replace(&self.root.display().to_string(), "[ROOT]");
+        regex_lite_time(&text)
+    }
+}
+
+/// Replaces `YYYY-MM-DD HH:MM:SSZ` with `[TIME]` (a tiny matcher; no regex crate needed).
+fn regex_lite_time(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let pattern = b"dddd-dd-dd dd:dd:ddZ";
+    let mut out = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let matches = bytes.len() - i >= pattern.len()
+            && pattern.iter().enumerate().all(|(k, p)| match p {
+                b'd' => bytes[i + k].is_ascii_digit(),
+                other => bytes[i + k] == *other,
+            });
+        if matches {
+            out.push_str("[TIME]");
+            i += pattern.len();
+        } else {
+            let ch = text[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}

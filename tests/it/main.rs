@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `vane` binary against real git repositories and real SQLite files.
+
+mod common;
+mod generated;
+mod init;
+mod roadmap;
+mod state;
+mod tasks;
