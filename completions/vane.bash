@@ -22,6 +22,9 @@ _vane() {
             vane,context)
                 cmd="vane__subcmd__context"
                 ;;
+            vane,demo)
+                cmd="vane__subcmd__demo"
+                ;;
             vane,events)
                 cmd="vane__subcmd__events"
                 ;;
@@ -66,6 +69,9 @@ _vane() {
                 ;;
             vane__subcmd__help,context)
                 cmd="vane__subcmd__help__subcmd__context"
+                ;;
+            vane__subcmd__help,demo)
+                cmd="vane__subcmd__help__subcmd__demo"
                 ;;
             vane__subcmd__help,events)
                 cmd="vane__subcmd__help__subcmd__events"
@@ -191,7 +197,7 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context status events completions help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context status events completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,6 +390,28 @@ _vane() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vane__subcmd__demo)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vane__subcmd__events)
             opts="-n -f -C -q -v -h --task --limit --follow --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -453,7 +481,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help)
-            opts="init task import export context status events completions help"
+            opts="init task import export context status events completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -511,6 +539,20 @@ _vane() {
         vane__subcmd__help__subcmd__context__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -37,6 +37,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
             cand completions 'Print a shell completion script'
+            cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vane;init'= {
@@ -332,6 +333,17 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;demo'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'vane;help'= {
             cand init 'Set vane up in the current repository'
             cand task 'Add, list, show and change tasks'
@@ -341,6 +353,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
             cand completions 'Print a shell completion script'
+            cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vane;help;init'= {
@@ -388,6 +401,8 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;events'= {
         }
         &'vane;help;completions'= {
+        }
+        &'vane;help;demo'= {
         }
         &'vane;help;help'= {
         }

@@ -3,13 +3,14 @@
 //!
 //! Layers, top to bottom (a module only uses those below it):
 //! - `cli`: the command line, one file per subcommand; `ui` and `error` present results and failures.
-//! - `workspace`: the operations on a repository vane is set up in.
+//! - `workspace`, `demo`: the operations on a repository vane is set up in.
 //! - `roadmap`: reading and writing roadmap files.
 //! - `store` (SQLite), `git`, `config`: the parts that touch the outside world.
 //! - `graph`, `lifecycle`, `model`: pure logic and the words of vane, no I/O.
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod git;
 pub mod graph;

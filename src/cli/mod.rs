@@ -16,6 +16,7 @@ use crate::workspace::Workspace;
 
 const AFTER_HELP: &str = "\
 Examples:
+  vane demo                            try vane on a sample repository, no AI needed
   vane init                            set vane up in the current repository
   vane task add \"Add a login form\" --run 'echo form > login.html'
   vane import roadmap.yaml             add or update tasks from a roadmap
@@ -76,6 +77,7 @@ enum Command {
     Status(commands::status::Args),
     Events(commands::events::Args),
     Completions(commands::completions::Args),
+    Demo(commands::demo::Args),
 }
 
 /// What every command gets: the output and where it runs.
@@ -145,6 +147,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Status(args) => commands::status::run(&env, args),
         Command::Events(args) => commands::events::run(&env, args),
         Command::Completions(args) => commands::completions::run(&env, args),
+        Command::Demo(args) => commands::demo::run(&env, args),
     }
 }
 

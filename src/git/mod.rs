@@ -64,3 +64,34 @@ fn normalize(path: &Path) -> PathBuf {
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     path.components().collect()
 }
+
+/// Creates a repository at `dir` on branch `main` whose first commit holds `files`.
+/// Used by `vane demo` to make its sample repository; returns the commit id.
+pub fn create_repository(
+    dir: &Path,
+    files: &[(&str, &str)],
+    message: &str,
+) -> Result<String, GitError> {
+    let mut options = git2::RepositoryInitOptions::new();
+    options.initial_head("main").mkdir(true);
+    let repo = git2::Repository::init_opts(dir, &options)?;
+    for (name, content) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+        }
+        std::fs::write(&path, content).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    }
+    let mut index = repo.index()?;
+    for (name, _) in files {
+        index.add_path(Path::new(name))?;
+    }
+    index.write()?;
+    let tree = repo.find_tree(index.write_tree()?)?;
+    // The person's identity when git has one; a placeholder otherwise, so the demo runs anywhere.
+    let signature = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("vane demo", "demo@vane.invalid"))?;
+    let commit = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &[])?;
+    Ok(commit.to_string())
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `vane` binary against real git repositories and real SQLite files.
 
 mod common;
+mod demo;
 mod generated;
 mod init;
 mod roadmap;

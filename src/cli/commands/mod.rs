@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod context;
+pub mod demo;
 pub mod events;
 pub mod export;
 pub mod import;

@@ -3,6 +3,7 @@ use std::fmt::Write;
 use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
 use crate::model::TaskStatus;
+use crate::store::StatusSummary;
 
 /// Show where the work stands
 ///
@@ -23,6 +24,15 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         env.ui.json_value(&summary)?;
         return Ok(());
     }
+    print_summary(env, &summary, args.limit)
+}
+
+/// The human form of a status summary on stdout.
+pub fn print_summary(
+    env: &CommandEnv<'_>,
+    summary: &StatusSummary,
+    limit: usize,
+) -> Result<(), CliError> {
     let ui = env.ui;
     let mut out = String::new();
     if summary.total == 0 {
@@ -102,7 +112,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         epics.sort_by_key(|e| e.complete);
         let rows: Vec<Vec<String>> = epics
             .iter()
-            .take(args.limit)
+            .take(limit)
             .map(|e| {
                 let progress = format!("{}/{}", e.done, e.total);
                 vec![
@@ -117,7 +127,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             })
             .collect();
         out.push_str(&render::table(&rows));
-        out.push_str(&more(args.limit.min(epics.len()), epics.len()));
+        out.push_str(&more(limit.min(epics.len()), epics.len()));
     }
     match &summary.last_checkpoint {
         Some(c) => {
