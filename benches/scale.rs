@@ -13,6 +13,8 @@
 //! `VANE_BENCH_QUICK=1` or pass `-- --quick`. When cargo runs the program as a test
 //! (`cargo test --benches` or `--all-targets`, which pass no `--bench` flag), it does a smoke run with
 //! one or two repetitions per operation, so that a test run is not held up by a benchmark.
+//! `VANE_BENCH_KEEP=1` keeps the temporary repositories (the big database is in `scale/.git/vane`)
+//! for a closer look.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,8 @@ struct Sizes {
     tasks_per_epic: usize,
     /// Events in the big database.
     events: usize,
+    /// Events of the one task with a long history.
+    heavy_events: usize,
 }
 
 impl Sizes {
@@ -60,6 +64,7 @@ impl Sizes {
             scale_epics: 1_000 / scale,
             tasks_per_epic: 99,
             events: 1_000_000 / scale,
+            heavy_events: 2_000 / scale,
         }
     }
 
@@ -122,7 +127,12 @@ impl Rng {
     }
 
     fn sha(&mut self) -> String {
-        format!("{:016x}{:016x}{:08x}", self.next(), self.next(), self.next() as u32)
+        format!(
+            "{:016x}{:016x}{:08x}",
+            self.next(),
+            self.next(),
+            self.next() as u32
+        )
     }
 }
 
@@ -271,7 +281,11 @@ fn roadmap_yaml(tasks: &[GenTask]) -> String {
             let _ = writeln!(out, "    tasks:");
             continue;
         }
-        let _ = writeln!(out, "      - id: {}\n        title: \"{}\"", task.id, task.title);
+        let _ = writeln!(
+            out,
+            "      - id: {}\n        title: \"{}\"",
+            task.id, task.title
+        );
         if task.kind != TaskType::Task {
             let _ = writeln!(out, "        type: {}", task.kind.as_str());
         }
@@ -342,6 +356,20 @@ fn measure(
     runs: usize,
     mut f: impl FnMut() -> Result<(), String>,
 ) -> Row {
+    measure_timed(op, target, runs, || {
+        let t = Instant::now();
+        f()?;
+        Ok(t.elapsed())
+    })
+}
+
+/// Like `measure`, for an operation that times itself (to leave its set-up out).
+fn measure_timed(
+    op: impl Into<String>,
+    target: Option<Duration>,
+    runs: usize,
+    mut f: impl FnMut() -> Result<Duration, String>,
+) -> Row {
     let op = op.into();
     let started = Instant::now();
     let mut samples = Vec::with_capacity(runs);
@@ -349,21 +377,23 @@ fn measure(
         if i >= 3 && started.elapsed() > TIME_BUDGET_PER_ROW {
             break;
         }
-        let t = Instant::now();
-        if let Err(e) = f() {
-            return Row {
-                op,
-                target,
-                samples,
-                failure: Some(e),
-            };
+        match f() {
+            Ok(elapsed) => samples.push(elapsed),
+            Err(e) => {
+                println!("  {op}: FAILED: {e}");
+                return Row {
+                    op,
+                    target,
+                    samples,
+                    failure: Some(e),
+                };
+            }
         }
-        samples.push(t.elapsed());
     }
     let row = Row::new(op, target, samples);
     if let Some((min, median, _)) = row.stats() {
         println!(
-            "  {:<52} min {:>9}  median {:>9}  ({} runs)",
+            "  {:<56} min {:>9} ms  median {:>9} ms  ({} runs)",
             row.op,
             ms(min),
             ms(median),
@@ -416,7 +446,9 @@ fn print_table(rows: &[Row]) {
             ms(max)
         );
     }
-    println!("(the verdict compares the median with the target; a benchmark reports, it does not fail)");
+    println!(
+        "(the verdict compares the median with the target; a benchmark reports, it does not fail)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -530,7 +562,11 @@ fn import_bench(sizes: &Sizes, root: &Path, bin: Option<&Path>, rows: &mut Vec<R
             .import_roadmap(&roadmap, &file_name, "person:bench", false)
             .expect("the generated roadmap imports");
         let t2 = Instant::now();
-        assert_eq!(report.changes.len(), n, "every task of the roadmap is added");
+        assert_eq!(
+            report.changes.len(),
+            n,
+            "every task of the roadmap is added"
+        );
         parse.push(t1 - t0);
         import.push(t2 - t1);
         both.push(t2 - t0);
@@ -552,10 +588,37 @@ fn import_bench(sizes: &Sizes, root: &Path, bin: Option<&Path>, rows: &mut Vec<R
         both,
     ));
 
+    let mut store =
+        Store::open(&root.join("import-0.db"), false).expect("the first import's database opens");
+    rows.push(measure(
+        format!("import again, nothing changed ({n})"),
+        None,
+        sizes.runs(3),
+        || {
+            let roadmap = {
+                let known = |id: &TaskId| store.task(id).is_ok();
+                Roadmap::parse(&file_name, &text, &known).map_err(|e| e.to_string())?
+            };
+            let report = store
+                .import_roadmap(&roadmap, &file_name, "person:bench", false)
+                .map_err(|e| e.to_string())?;
+            let unchanged =
+                report.count(|c| matches!(c, vane::store::TaskChange::Unchanged { .. }));
+            if unchanged == n {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{unchanged} of {n} tasks unchanged on a second import"
+                ))
+            }
+        },
+    ));
+    drop(store);
+
     match bin {
         Some(bin) => {
             let mut repo_number = 0;
-            let row = measure(
+            rows.push(measure_timed(
                 format!("`vane import` binary, fresh repo ({n})"),
                 target,
                 sizes.runs(3),
@@ -563,17 +626,737 @@ fn import_bench(sizes: &Sizes, root: &Path, bin: Option<&Path>, rows: &mut Vec<R
                     repo_number += 1;
                     let repo = root.join(format!("import-repo-{repo_number}"));
                     make_repo(&repo);
-                    let t = Instant::now();
-                    let result = run_vane(bin, &repo, &["import", &file_name]);
                     // Only the import itself counts, not setting the repository up.
-                    let elapsed = t.elapsed();
-                    result.map(|()| std::thread::sleep(Duration::ZERO)).map(|()| {
-                        let _ = elapsed;
-                    })
+                    let t = Instant::now();
+                    run_vane(bin, &repo, &["import", &file_name])?;
+                    Ok(t.elapsed())
                 },
-            );
-            rows.push(row);
+            ));
         }
         None => println!("  (no vane binary found next to the benchmark; skipping `vane import`)"),
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Part 2: a database of 100,000 tasks and 1,000,000 events
+
+/// Statuses as a long-running project has them: the oldest 62% of the epics done, the next 18% in
+/// progress (half their tasks done, the rest pending, in progress, in review, blocked or sent back),
+/// the newest 20% not started. Epics are marked done only in the finished part.
+fn assign_statuses(tasks: &[GenTask], epics: usize, rng: &mut Rng) -> Vec<TaskStatus> {
+    let done_below = epics * 62 / 100;
+    let mixed_below = epics * 80 / 100;
+    tasks
+        .iter()
+        .map(|t| {
+            if t.epic < done_below {
+                TaskStatus::Done
+            } else if t.epic >= mixed_below || t.kind == TaskType::Epic {
+                TaskStatus::Pending
+            } else {
+                match rng.below(100) {
+                    0..=49 => TaskStatus::Done,
+                    50..=79 => TaskStatus::Pending,
+                    80..=84 => TaskStatus::InProgress,
+                    85..=89 => TaskStatus::NeedsReview,
+                    90..=94 => TaskStatus::Blocked,
+                    _ => TaskStatus::NeedsImprovement,
+                }
+            }
+        })
+        .collect()
+}
+
+/// The library's own graph over the generated tasks: checks there is no cycle, and gives the
+/// priorities vane would store and the ready set vane should compute.
+fn analyse(tasks: &[GenTask], statuses: &[TaskStatus]) -> (Vec<u32>, Vec<TaskId>) {
+    let id = |t: &GenTask| TaskId::new(t.id.clone()).expect("generated ids are valid");
+    let nodes: Vec<Node> = tasks
+        .iter()
+        .zip(statuses)
+        .enumerate()
+        .map(|(i, (t, status))| Node {
+            id: id(t),
+            kind: t.kind,
+            status: *status,
+            complexity: t.complexity.map(|c| {
+                Complexity::new(i64::from(c)).expect("generated complexities are 1 to 10")
+            }),
+            parent: t.parent.map(|p| id(&tasks[p])),
+            age: i as i64 + 1,
+        })
+        .collect();
+    let edges: Vec<(TaskId, TaskId)> = tasks
+        .iter()
+        .flat_map(|t| {
+            t.deps
+                .iter()
+                .filter(|(_, kind)| *kind == DepKind::Blocks)
+                .map(move |(d, _)| (id(t), id(&tasks[*d])))
+        })
+        .collect();
+    let graph = Graph::new(nodes, edges).expect("the generated graph is consistent");
+    assert!(
+        graph.find_cycle().is_none(),
+        "the generated graph has no cycle"
+    );
+    let priorities = graph.priorities().into_iter().map(|(_, p)| p).collect();
+    (priorities, graph.ready())
+}
+
+/// The status changes a task went through to reach `status`.
+fn status_path(status: TaskStatus, kind: TaskType) -> &'static [(TaskStatus, TaskStatus)] {
+    use TaskStatus::*;
+    if kind == TaskType::Epic {
+        return match status {
+            Pending => &[],
+            _ => &[(Pending, Done)],
+        };
+    }
+    match status {
+        Pending => &[],
+        InProgress => &[(Pending, InProgress)],
+        NeedsReview => &[(Pending, InProgress), (InProgress, NeedsReview)],
+        Blocked => &[(Pending, InProgress), (InProgress, Blocked)],
+        NeedsImprovement => &[
+            (Pending, InProgress),
+            (InProgress, NeedsReview),
+            (NeedsReview, NeedsImprovement),
+        ],
+        Done => &[
+            (Pending, InProgress),
+            (InProgress, NeedsReview),
+            (NeedsReview, Done),
+        ],
+    }
+}
+
+/// One event of an agent's work on a task (what later parts of vane will write).
+fn work_event(rng: &mut Rng, task: &str, attempt: usize) -> (&'static str, String) {
+    match rng.below(10) {
+        0 | 1 => (
+            "attempt_started",
+            json!({"attempt": attempt, "worker": format!("worker-{}", rng.below(8)), "profile": "claude"})
+                .to_string(),
+        ),
+        2..=5 => (
+            "agent_output",
+            json!({"stream": "stdout", "text": format!("{task}: compiling step {} of 40", rng.below(40))})
+                .to_string(),
+        ),
+        6 | 7 => (
+            "gate_passed",
+            json!({"gate": "test", "duration_ms": rng.below(90_000)}).to_string(),
+        ),
+        8 => (
+            "gate_failed",
+            json!({"gate": "clippy", "duration_ms": rng.below(30_000), "exit_code": 101}).to_string(),
+        ),
+        _ => (
+            "attempt_finished",
+            json!({"attempt": attempt, "exit_code": 0, "outcome": "changed"}).to_string(),
+        ),
+    }
+}
+
+struct Built {
+    events: usize,
+    /// The non-epic task with the most events, and how many.
+    busiest: (usize, usize),
+    tasks_time: Duration,
+    events_time: Duration,
+    commit_time: Duration,
+    checkpoint_time: Duration,
+}
+
+/// Writes the tasks, their dependencies and `events_target` events straight into the database, in
+/// one transaction, the way vane's own code would have left them.
+fn fill_database(
+    conn: &Connection,
+    tasks: &[GenTask],
+    statuses: &[TaskStatus],
+    priorities: &[u32],
+    events_target: usize,
+    heavy_events: usize,
+    rng: &mut Rng,
+) -> Built {
+    const DAY: i64 = 86_400_000;
+    const IMPORTS: usize = 10;
+    let n = tasks.len();
+    conn.pragma_update(None, "synchronous", "OFF")
+        .expect("synchronous can be turned off for the build");
+    conn.pragma_update(None, "cache_size", -262_144)
+        .expect("the build connection's cache can grow");
+    let tx = conn
+        .unchecked_transaction()
+        .expect("the build transaction starts");
+    let now = now_millis();
+    let start = now - 90 * DAY;
+    let work_start = start + 10 * DAY;
+    let work_span = 79 * DAY;
+    let batch_size = n.div_ceil(IMPORTS);
+    let created_at = |i: usize| start + (i / batch_size) as i64 * DAY + i as i64;
+    let worked_at = |i: usize| work_start + work_span * i as i64 / n as i64;
+
+    let t0 = Instant::now();
+    {
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO tasks (id, title, description, type, status, assigned_to, parent_id,
+                    created_at, updated_at, started_at, completed_at, estimated_complexity,
+                    actual_duration_seconds, run, agent, priority, block_reason, branch, base_sha,
+                    head_sha, landed_sha)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                         ?18, ?19, ?20, ?21)",
+            )
+            .expect("the task insert prepares");
+        for (i, t) in tasks.iter().enumerate() {
+            let status = statuses[i];
+            let worked = status != TaskStatus::Pending && t.kind != TaskType::Epic;
+            let done = worked && status == TaskStatus::Done;
+            let started = worked.then(|| worked_at(i));
+            let completed = (status == TaskStatus::Done).then(|| worked_at(i) + 3_600_000);
+            let duration = done.then(|| 60 + rng.below(3_600) as i64);
+            let (base, head) = if worked {
+                (Some(rng.sha()), Some(rng.sha()))
+            } else {
+                (None, None)
+            };
+            let landed = done.then(|| rng.sha());
+            insert
+                .execute(params![
+                    t.id,
+                    t.title,
+                    t.description,
+                    t.kind.as_str(),
+                    status.as_str(),
+                    (status == TaskStatus::InProgress).then(|| format!("worker-{}", i % 8)),
+                    t.parent.map(|p| tasks[p].id.as_str()),
+                    created_at(i),
+                    completed.or(started).unwrap_or(created_at(i)),
+                    started,
+                    completed,
+                    t.complexity,
+                    duration,
+                    t.run,
+                    t.run.as_ref().map(|_| "shell"),
+                    priorities[i],
+                    (status == TaskStatus::Blocked).then_some("gate `test` failed on 3 attempts"),
+                    worked.then(|| format!("vane/{}", t.id)),
+                    base,
+                    head,
+                    landed,
+                ])
+                .expect("a generated task row inserts");
+        }
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO task_dependencies (task_id, depends_on_task_id, dependency_type)
+                 VALUES (?1, ?2, ?3)",
+            )
+            .expect("the dependency insert prepares");
+        for t in tasks {
+            for (d, kind) in &t.deps {
+                insert
+                    .execute(params![t.id, tasks[*d].id, kind.as_str()])
+                    .expect("a generated dependency inserts");
+            }
+        }
+    }
+    let tasks_time = t0.elapsed();
+
+    let t0 = Instant::now();
+    let mut per_task = vec![0usize; n];
+    let mut written: usize = tx
+        .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+        .expect("events can be counted") as usize;
+    {
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO events (timestamp, event_type, task_id, agent, data, correlation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .expect("the event insert prepares");
+        let mut checkpoint = tx
+            .prepare(
+                "INSERT INTO checkpoints (timestamp, session_id, kind, task_id, git_sha, ref_name,
+                                          state_snapshot)
+                 VALUES (?1, ?2, 'merge', ?3, ?4, 'refs/vane/checkpoints/' || ?5, '{}')",
+            )
+            .expect("the checkpoint insert prepares");
+        // Plan the work's events so that the log ends up with exactly `events_target`: each started
+        // task gets its status changes and a random number of work events; the rest have no task.
+        let worked: Vec<usize> = (0..n)
+            .filter(|&i| statuses[i] != TaskStatus::Pending)
+            .collect();
+        let status_events: usize = worked
+            .iter()
+            .map(|&i| status_path(statuses[i], tasks[i].kind).len())
+            .sum();
+        let fillable = worked
+            .iter()
+            .filter(|&&i| tasks[i].kind != TaskType::Epic)
+            .count();
+        // Before the work: what is there already, one event per task created, one per import.
+        let imports = (0..IMPORTS).filter(|b| b * batch_size < n).count();
+        let remaining = events_target.saturating_sub(written + n + imports + status_events);
+        let mean = remaining * 95 / 100 / fillable.max(1);
+        let mut fillers: Vec<usize> = worked
+            .iter()
+            .map(|&i| {
+                if tasks[i].kind == TaskType::Epic {
+                    0
+                } else {
+                    rng.below(2 * mean + 1)
+                }
+            })
+            .collect();
+        // One task that went through many attempts, to see `task show` on a long history.
+        if let Some(heavy) =
+            (worked.len() / 2..worked.len()).find(|&k| tasks[worked[k]].kind != TaskType::Epic)
+        {
+            fillers[heavy] = heavy_events;
+        }
+        let mut sum: usize = fillers.iter().sum();
+        for f in fillers.iter_mut().rev() {
+            if sum <= remaining {
+                break;
+            }
+            let cut = (*f).min(sum - remaining);
+            *f -= cut;
+            sum -= cut;
+        }
+        let untasked = remaining - sum;
+        let mut put = |at: i64,
+                       kind: &str,
+                       task: Option<usize>,
+                       actor: &str,
+                       data: &str,
+                       correlation: Option<&str>| {
+            insert
+                .execute(params![
+                    at,
+                    kind,
+                    task.map(|i| tasks[i].id.as_str()),
+                    actor,
+                    data,
+                    correlation
+                ])
+                .expect("a generated event inserts");
+            if let Some(i) = task {
+                per_task[i] += 1;
+            }
+            written += 1;
+        };
+
+        // The tasks arrived in a few imports.
+        for b in 0..IMPORTS {
+            let (lo, hi) = (b * batch_size, ((b + 1) * batch_size).min(n));
+            if lo >= hi {
+                break;
+            }
+            let correlation = format!("import-{:012x}", rng.next() & 0xffff_ffff_ffff);
+            for i in lo..hi {
+                let t = &tasks[i];
+                let data = json!({
+                    "title": t.title,
+                    "type": t.kind,
+                    "parent": t.parent.map(|p| tasks[p].id.as_str()),
+                })
+                .to_string();
+                put(
+                    created_at(i),
+                    "task_created",
+                    Some(i),
+                    "person:bench",
+                    &data,
+                    Some(&correlation),
+                );
+            }
+            let data = json!({
+                "file": format!("roadmap-{b}.yaml"),
+                "added": hi - lo, "updated": 0, "unchanged": 0, "kept": 0,
+            })
+            .to_string();
+            put(
+                created_at(hi - 1),
+                "roadmap_imported",
+                None,
+                "person:bench",
+                &data,
+                Some(&correlation),
+            );
+        }
+
+        // Then the work, four tasks at a time, their events interleaved as parallel workers write
+        // them; between batches, events of vane's own (batches, checkpoints) with no task.
+        let groups = worked.len().div_ceil(4).max(1);
+        let step = (work_span / (status_events + remaining).max(1) as i64).max(1);
+        let mut at = work_start;
+        let mut checkpoints = 0usize;
+        for (g, chunk) in worked.chunks(4).enumerate() {
+            // (kind, task, actor, data, correlation) per task, in order.
+            type Planned = (&'static str, usize, String, String, String);
+            let mut lists: Vec<Vec<Planned>> = Vec::with_capacity(chunk.len());
+            for (k, &i) in chunk.iter().enumerate() {
+                let t = &tasks[i];
+                let path = status_path(statuses[i], t.kind);
+                let worker = format!("worker-{}", rng.below(8));
+                let correlation = format!("run-{}-{:08x}", t.id, rng.next() as u32);
+                let change = |(from, to): (TaskStatus, TaskStatus)| {
+                    let reason = match to {
+                        TaskStatus::Blocked => Some("gate `test` failed on 3 attempts"),
+                        TaskStatus::NeedsImprovement => Some("the reviewer asked for tests"),
+                        _ => None,
+                    };
+                    json!({"from": from, "to": to, "by": "work loop", "reason": reason}).to_string()
+                };
+                let mut list = Vec::new();
+                if let Some(&first) = path.first() {
+                    list.push((
+                        "status_changed",
+                        i,
+                        worker.clone(),
+                        change(first),
+                        correlation.clone(),
+                    ));
+                }
+                let mut attempt = 1;
+                for _ in 0..fillers[g * 4 + k] {
+                    let (kind, data) = work_event(rng, &t.id, attempt);
+                    if kind == "attempt_finished" {
+                        attempt += 1;
+                    }
+                    list.push((kind, i, worker.clone(), data, correlation.clone()));
+                }
+                for &rest in path.iter().skip(1) {
+                    list.push((
+                        "status_changed",
+                        i,
+                        worker.clone(),
+                        change(rest),
+                        correlation.clone(),
+                    ));
+                }
+                lists.push(list);
+            }
+            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+            for j in 0..longest {
+                for list in &lists {
+                    if let Some((kind, task, actor, data, correlation)) = list.get(j) {
+                        put(at, kind, Some(*task), actor, data, Some(correlation));
+                        at += step;
+                    }
+                }
+            }
+            let own = untasked * (g + 1) / groups - untasked * g / groups;
+            for m in 0..own {
+                if m % 3 == 2 {
+                    checkpoints += 1;
+                    let sha = rng.sha();
+                    checkpoint
+                        .execute(params![
+                            at,
+                            "batch-bench",
+                            tasks[chunk[0]].id,
+                            sha,
+                            checkpoints
+                        ])
+                        .expect("a generated checkpoint inserts");
+                    let data =
+                        json!({"checkpoint": checkpoints, "kind": "merge", "sha": sha}).to_string();
+                    put(at, "checkpoint_created", None, "vane", &data, None);
+                } else {
+                    let data = json!({"workers": 4, "tasks": chunk.len()}).to_string();
+                    put(at, "batch_started", None, "vane", &data, None);
+                }
+                at += step;
+            }
+        }
+    }
+    let events_time = t0.elapsed();
+
+    let t0 = Instant::now();
+    tx.commit().expect("the build transaction commits");
+    let commit_time = t0.elapsed();
+    let t0 = Instant::now();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("the write-ahead log can be checkpointed");
+    let checkpoint_time = t0.elapsed();
+
+    let busiest = per_task
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| tasks[*i].kind != TaskType::Epic)
+        .max_by_key(|(_, count)| **count)
+        .map_or((0, 0), |(i, count)| (i, *count));
+    Built {
+        events: written,
+        busiest,
+        tasks_time,
+        events_time,
+        commit_time,
+        checkpoint_time,
+    }
+}
+
+fn scale_bench(sizes: &Sizes, root: &Path, bin: Option<&Path>, rows: &mut Vec<Row>) {
+    let n = sizes.scale_tasks();
+    println!(
+        "\n== scale: a database of {n} tasks and {} events",
+        sizes.events
+    );
+    let repo = root.join("scale");
+    make_repo(&repo);
+
+    let build_started = Instant::now();
+    let mut rng = Rng(0x5ca1_ab1e);
+    let tasks = generate(sizes.scale_epics, sizes.tasks_per_epic, &mut rng);
+    let statuses = assign_statuses(&tasks, sizes.scale_epics, &mut rng);
+    let (priorities, expected_ready) = analyse(&tasks, &statuses);
+    let generated = build_started.elapsed();
+    let workspace = Workspace::open(&repo).expect("the scale repository opens");
+    let db_path = workspace.store.path().to_path_buf();
+    let built = fill_database(
+        workspace.store.raw_connection(),
+        &tasks,
+        &statuses,
+        &priorities,
+        sizes.events,
+        sizes.heavy_events,
+        &mut rng,
+    );
+    drop(workspace);
+    let db_size = std::fs::metadata(&db_path).map_or(0, |m| m.len());
+    println!(
+        "  built in {:.1} s: generate + priorities {:.1} s, tasks + dependencies {:.1} s, \
+         events {:.1} s, commit {:.1} s, checkpoint {:.1} s; database {} MiB",
+        build_started.elapsed().as_secs_f64(),
+        generated.as_secs_f64(),
+        built.tasks_time.as_secs_f64(),
+        built.events_time.as_secs_f64(),
+        built.commit_time.as_secs_f64(),
+        built.checkpoint_time.as_secs_f64(),
+        db_size / (1024 * 1024)
+    );
+    println!(
+        "  {} tasks, {} blocks / {} related / {} suggested dependencies, {} events",
+        tasks.len(),
+        count_deps(&tasks, DepKind::Blocks),
+        count_deps(&tasks, DepKind::Related),
+        count_deps(&tasks, DepKind::Suggested),
+        built.events
+    );
+
+    let workspace = Workspace::open(&repo).expect("the scale repository opens");
+    let store = &workspace.store;
+    let summary = store
+        .status_summary(10)
+        .expect("the status summary of the big database");
+    let counts: Vec<String> = summary
+        .counts
+        .iter()
+        .map(|(s, c)| format!("{s} {c} ({:.1}%)", *c as f64 * 100.0 / n as f64))
+        .collect();
+    println!("  statuses: {}", counts.join(", "));
+    let ready = store
+        .ready_tasks()
+        .expect("the ready set of the big database");
+    println!(
+        "  ready set: {} tasks; the library's graph says {}{}",
+        ready.len(),
+        expected_ready.len(),
+        if ready == expected_ready {
+            ", the same list"
+        } else {
+            " -- WARNING: the store and the graph disagree"
+        }
+    );
+
+    // Tasks to show: a pending task with dependencies and dependents, an epic, the busiest task.
+    let mut dependents = vec![0usize; tasks.len()];
+    for t in &tasks {
+        for (d, _) in &t.deps {
+            dependents[*d] += 1;
+        }
+    }
+    let pending = (tasks.len() * 85 / 100..tasks.len())
+        .chain(0..tasks.len())
+        .find(|&i| {
+            let t = &tasks[i];
+            statuses[i] == TaskStatus::Pending
+                && t.kind != TaskType::Epic
+                && t.deps.len() >= 3
+                && dependents[i] > 0
+        })
+        .expect("some pending task has dependencies and dependents");
+    let epic = tasks
+        .iter()
+        .position(|t| t.kind == TaskType::Epic && t.epic == sizes.scale_epics * 70 / 100)
+        .expect("the epic exists");
+    let (busiest, busiest_events) = built.busiest;
+    let picks = [
+        (
+            pending,
+            format!(
+                "{}, pending, {} deps, {} dependents",
+                tasks[pending].id,
+                tasks[pending].deps.len(),
+                dependents[pending]
+            ),
+        ),
+        (
+            epic,
+            format!(
+                "{}, epic, {} children",
+                tasks[epic].id, sizes.tasks_per_epic
+            ),
+        ),
+        (
+            busiest,
+            format!(
+                "{}, {}, {busiest_events} events",
+                tasks[busiest].id, statuses[busiest]
+            ),
+        ),
+    ];
+
+    println!("  in-process (one open store, reused):");
+    let err = |e: vane::store::StoreError| e.to_string();
+    rows.push(measure(
+        "Workspace::open (discover repo, open db)",
+        None,
+        sizes.runs(10),
+        || {
+            black_box(Workspace::open(&repo).map_err(|e| e.to_string())?);
+            Ok(())
+        },
+    ));
+    rows.push(measure(
+        "store.status_summary(10)",
+        Some(Duration::from_millis(100)),
+        sizes.runs(10),
+        || {
+            black_box(store.status_summary(10).map_err(err)?);
+            Ok(())
+        },
+    ));
+    for (i, label) in &picks {
+        let id = TaskId::new(tasks[*i].id.clone()).expect("generated ids are valid");
+        rows.push(measure(
+            format!("store.task_detail({label})"),
+            Some(Duration::from_millis(20)),
+            sizes.runs(20),
+            || {
+                black_box(store.task_detail(&id).map_err(err)?);
+                Ok(())
+            },
+        ));
+    }
+    rows.push(measure(
+        "store.ready_tasks()",
+        Some(Duration::from_millis(50)),
+        sizes.runs(10),
+        || {
+            black_box(store.ready_tasks().map_err(err)?);
+            Ok(())
+        },
+    ));
+    rows.push(measure(
+        "store.tasks(pending) (also in `task list --ready`)",
+        None,
+        sizes.runs(10),
+        || {
+            let filter = vane::store::TaskFilter {
+                statuses: vec![TaskStatus::Pending],
+                parent: None,
+            };
+            black_box(store.tasks(&filter).map_err(err)?);
+            Ok(())
+        },
+    ));
+    drop(workspace);
+
+    let Some(bin) = bin else {
+        println!("  (no vane binary found next to the benchmark; skipping the end-to-end runs)");
+        return;
+    };
+    println!("  end to end, `{} -C <repo> ...`:", bin.display());
+    rows.push(measure(
+        "`vane --version` (process start only)",
+        None,
+        sizes.runs(10),
+        || run_vane(bin, &repo, &["--version"]),
+    ));
+    rows.push(measure(
+        "`vane status`",
+        Some(Duration::from_millis(100)),
+        sizes.runs(10),
+        || run_vane(bin, &repo, &["status"]),
+    ));
+    for (i, label) in &picks {
+        rows.push(measure(
+            format!("`vane task show` ({label})"),
+            Some(Duration::from_millis(20)),
+            sizes.runs(10),
+            || run_vane(bin, &repo, &["task", "show", &tasks[*i].id]),
+        ));
+    }
+    rows.push(measure(
+        "`vane task list --ready`",
+        Some(Duration::from_millis(50)),
+        sizes.runs(10),
+        || run_vane(bin, &repo, &["task", "list", "--ready"]),
+    ));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick")
+        || std::env::var("VANE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    // `cargo bench` passes `--bench`; `cargo test` runs the program without it.
+    let mode = if !args.iter().any(|a| a == "--bench") {
+        Mode::Smoke
+    } else if quick {
+        Mode::Quick
+    } else {
+        Mode::Full
+    };
+    let sizes = Sizes::new(mode);
+    let started = Instant::now();
+    let bin = vane_binary();
+    println!(
+        "vane scale benchmark ({}): import {} tasks; database of {} tasks and {} events; {} cores",
+        match mode {
+            Mode::Full => "full sizes",
+            Mode::Quick => "quick: a tenth of the sizes",
+            Mode::Smoke => "smoke run as a test: a tenth of the sizes, few repetitions",
+        },
+        sizes.import_tasks(),
+        sizes.scale_tasks(),
+        sizes.events,
+        std::thread::available_parallelism().map_or(1, usize::from),
+    );
+    match &bin {
+        Some(bin) => println!("binary: {}", bin.display()),
+        None => println!("binary: not found; the end-to-end runs are skipped"),
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("vane-bench-")
+        .tempdir()
+        .expect("a temporary directory");
+    let mut rows = Vec::new();
+    import_bench(&sizes, dir.path(), bin.as_deref(), &mut rows);
+    scale_bench(&sizes, dir.path(), bin.as_deref(), &mut rows);
+    if std::env::var("VANE_BENCH_KEEP").is_ok_and(|v| !v.is_empty() && v != "0") {
+        println!(
+            "\nkept the repositories and databases in {} (VANE_BENCH_KEEP)",
+            dir.keep().display()
+        );
+    }
+    if mode != Mode::Full {
+        println!("\nNOTE: not the full sizes; the targets are for the full sizes.");
+    }
+    print_table(&rows);
+    println!("total {:.1} s", started.elapsed().as_secs_f64());
 }

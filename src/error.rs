@@ -193,8 +193,9 @@ impl From<crate::demo::DemoError> for CliError {
     fn from(e: crate::demo::DemoError) -> Self {
         use crate::demo::DemoError;
         match e {
-            DemoError::NotEmpty(_) => CliError::refused(e.to_string())
-                .with_hint("leave the directory out and vane picks a new one under the temporary directory"),
+            DemoError::NotEmpty(_) => CliError::refused(e.to_string()).with_hint(
+                "leave the directory out and vane picks a new one under the temporary directory",
+            ),
             DemoError::Git(e) => e.into(),
             DemoError::Workspace(e) => e.into(),
             DemoError::Store(e) => e.into(),

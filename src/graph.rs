@@ -832,64 +832,6 @@ mod tests {
         assert!(g.cycle_if_added(&id("t0"), &id(&name(n - 1))).is_some());
     }
 
-    /// Run with `cargo test --release -- --ignored --nocapture` to see the cost at full scale.
-    #[test]
-    #[ignore]
-    fn full_scale_timing() {
-        let n = 100_000usize;
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |bound: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % bound as u64) as usize
-        };
-        let name = |i: usize| id(&format!("t{i}"));
-        let nodes: Vec<Node> = (0..n)
-            .map(|i| {
-                let mut node = task(&format!("t{i}"), i as i64);
-                if i % 20 == 0 {
-                    node.kind = Epic;
-                }
-                if i >= 20 && i % 20 != 0 {
-                    node.parent = Some(name(i / 20 * 20 - 20));
-                }
-                node
-            })
-            .collect();
-        // Edges only point to older tasks across epics, so the graph stays acyclic; plus one long chain.
-        let mut blocks = Vec::new();
-        while blocks.len() < 290_000 {
-            let t = 1 + rand(n - 1);
-            let d = rand(t);
-            if nodes[t].kind != Epic && nodes[d].kind != Epic {
-                blocks.push((name(t), name(d)));
-            }
-        }
-        blocks.extend((1..10_000).map(|i| (name(i * 10 + 1), name(i * 10 - 9))));
-        let started = std::time::Instant::now();
-        let g = Graph::new(nodes, blocks).unwrap();
-        let built = started.elapsed();
-        let started = std::time::Instant::now();
-        let priorities = g.priorities();
-        let prioritised = started.elapsed();
-        let started = std::time::Instant::now();
-        let found = g.find_cycle();
-        let searched = started.elapsed();
-        let started = std::time::Instant::now();
-        let ready = g.ready();
-        let readied = started.elapsed();
-        println!(
-            "new {built:?}, priorities {prioritised:?}, find_cycle {searched:?} ({found:?}), ready {readied:?} ({} ready, top priority {:?})",
-            ready.len(),
-            priorities.iter().map(|p| p.1).max()
-        );
-        if !cfg!(debug_assertions) {
-            assert!(prioritised.as_millis() < 100);
-            assert!(searched.as_millis() < 100);
-        }
-    }
-
     // ---- property tests against a naive transcription of the definitions ----
 
     /// The definitions of the module doc, written as directly as possible, with recursion.

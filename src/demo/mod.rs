@@ -17,10 +17,7 @@ const FILES: &[(&str, &str)] = &[
         "README.md",
         "# greeter\n\nA tiny program that says hello; vane's sample repository.\n",
     ),
-    (
-        "greet.sh",
-        "#!/bin/sh\necho \"Hello, ${1:-world}!\"\n",
-    ),
+    ("greet.sh", "#!/bin/sh\necho \"Hello, ${1:-world}!\"\n"),
 ];
 
 #[derive(Debug, thiserror::Error)]

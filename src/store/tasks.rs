@@ -323,6 +323,14 @@ impl Store {
         Ok(tasks)
     }
 
+    /// The ready tasks themselves, highest priority first.
+    pub fn ready_task_rows(&self) -> Result<Vec<Task>> {
+        self.ready_tasks()?
+            .iter()
+            .map(|id| get_task(&self.conn, id))
+            .collect()
+    }
+
     /// The ready set, highest priority first: pending tasks (not epics) whose `blocks` dependencies,
     /// and those of their epics, are complete. An epic is complete when all its children are.
     pub fn ready_tasks(&self) -> Result<Vec<TaskId>> {

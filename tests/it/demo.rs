@@ -7,7 +7,11 @@ fn demo_makes_a_sample_repository_with_a_roadmap_ready_to_work() {
     let env = TestEnv::new();
     let run = env.vane_in(&env.root, &["demo", "sample"]).success();
     assert!(run.stdout.contains("8 tasks: 8 pending"), "{}", run.stdout);
-    assert!(run.stderr.contains("Created a sample repository at"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Created a sample repository at"),
+        "{}",
+        run.stderr
+    );
     let sample = env.root.join("sample");
     let log = env.git(&sample, &["log", "--format=%s"]);
     assert_eq!(log, "Start the greeter\n");
@@ -15,7 +19,10 @@ fn demo_makes_a_sample_repository_with_a_roadmap_ready_to_work() {
     let status = env.vane_in(&sample, &["status", "--json"]).success().json();
     assert_eq!(status["total"], 8);
     assert_eq!(status["ready_count"], 4);
-    let task = env.vane_in(&sample, &["task", "show", "usage", "--json"]).success().json();
+    let task = env
+        .vane_in(&sample, &["task", "show", "usage", "--json"])
+        .success()
+        .json();
     assert!(task["run"].as_str().unwrap().contains("README.md"));
 
     // A second demo into the same place is refused and leaves it alone.

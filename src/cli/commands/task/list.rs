@@ -33,18 +33,18 @@ fn parse_status(s: &str) -> Result<TaskStatus, String> {
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let workspace = env.workspace()?;
     let store = &workspace.store;
-    let mut tasks = store.tasks(&TaskFilter {
-        statuses: if args.ready {
-            vec![TaskStatus::Pending]
-        } else {
-            args.status
-        },
-        parent: args.parent,
-    })?;
-    if args.ready {
-        let ready: std::collections::HashSet<TaskId> = store.ready_tasks()?.into_iter().collect();
-        tasks.retain(|t| ready.contains(&t.id));
-    }
+    let tasks = if args.ready {
+        let mut ready = store.ready_task_rows()?;
+        if let Some(parent) = &args.parent {
+            ready.retain(|t| t.parent.as_ref() == Some(parent));
+        }
+        ready
+    } else {
+        store.tasks(&TaskFilter {
+            statuses: args.status,
+            parent: args.parent,
+        })?
+    };
     if env.ui.json() {
         env.ui.json_value(&tasks)?;
         return Ok(());
