@@ -29,7 +29,11 @@ CREATE TABLE tasks (
 CREATE INDEX idx_tasks_status ON tasks(status);
 CREATE INDEX idx_tasks_assigned ON tasks(assigned_to);
 CREATE INDEX idx_tasks_parent ON tasks(parent_id, status);
-CREATE INDEX idx_tasks_schedule ON tasks(status, priority DESC, estimated_complexity DESC, created_at);
+CREATE INDEX idx_tasks_type ON tasks(type);
+-- Scheduling order: priority, then complexity, then age (the rowid, which every index entry ends with).
+CREATE INDEX idx_tasks_schedule ON tasks(status, priority DESC, estimated_complexity DESC);
+-- Lets the ready set check a dependency's status and type from the index alone.
+CREATE INDEX idx_tasks_state ON tasks(id, status, type);
 
 CREATE TABLE task_dependencies (
   task_id TEXT NOT NULL REFERENCES tasks(id),

@@ -554,12 +554,13 @@ impl<'c> ReadySet<'c> {
         // Candidates: pending non-epics none of whose direct non-epic blocking dependencies is open.
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.id, t.parent_id,
-                    EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks u ON u.id = d.depends_on_task_id
+                    EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks u INDEXED BY idx_tasks_state ON u.id = d.depends_on_task_id
                             WHERE d.task_id = t.id AND d.dependency_type = 'blocks'
                               AND u.type = 'epic' AND u.status != 'done')
              FROM tasks t INDEXED BY idx_tasks_schedule
              WHERE t.status = 'pending' AND t.type != 'epic'
-               AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks u ON u.id = d.depends_on_task_id
+               AND NOT EXISTS (SELECT 1 FROM task_dependencies d
+                               JOIN tasks u INDEXED BY idx_tasks_state ON u.id = d.depends_on_task_id
                                WHERE d.task_id = t.id AND d.dependency_type = 'blocks'
                                  AND u.status != 'done' AND u.type != 'epic')
              ORDER BY t.priority DESC, t.estimated_complexity DESC, t.rowid ASC",

@@ -275,3 +275,27 @@ fn an_epic_is_done_when_all_its_tasks_are() {
         "Deploy waited for the whole epic"
     );
 }
+
+#[test]
+fn task_show_keeps_a_long_history_short_for_people_but_not_for_scripts() {
+    let env = TestEnv::initialised();
+    env.vane(&["task", "add", "Busy", "--id", "busy"]).success();
+    for _ in 0..12 {
+        env.vane(&["task", "block", "busy", "--reason", "again"])
+            .success();
+        env.vane(&["task", "retry", "busy"]).success();
+    }
+    let run = env.vane(&["task", "show", "busy"]).success();
+    assert!(
+        run.stdout
+            .contains("... 5 earlier (`vane events --task busy --limit 0`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("status_changed").count(), 20);
+    let json = env
+        .vane(&["task", "show", "busy", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["events"].as_array().unwrap().len(), 25);
+}

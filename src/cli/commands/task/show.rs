@@ -13,6 +13,9 @@ pub struct Args {
     id: TaskId,
 }
 
+/// The most recent events a human view shows; `--json` has them all.
+const EVENTS_SHOWN: usize = 20;
+
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let workspace = env.workspace()?;
     let detail = workspace.store.task_detail(&args.id)?;
@@ -93,7 +96,15 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     section(&mut out, "Tasks", &detail.children, false);
     if !detail.events.is_empty() {
         let _ = writeln!(out, "\nEvents:");
-        for event in &detail.events {
+        let hidden = detail.events.len().saturating_sub(EVENTS_SHOWN);
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "  ... {hidden} earlier (`vane events --task {} --limit 0` shows them all)",
+                task.id
+            );
+        }
+        for event in &detail.events[hidden..] {
             let _ = writeln!(
                 out,
                 "  {}  {}",
