@@ -98,6 +98,7 @@ fn changed_fields(
 impl Store {
     /// Applies a roadmap. On any error (a cycle through tasks already stored, say) nothing is written.
     /// With `dry_run`, everything is checked and reported, then rolled back.
+    #[tracing::instrument(skip(self, roadmap, actor), fields(tasks = roadmap.tasks.len()))]
     pub fn import_roadmap(
         &mut self,
         roadmap: &Roadmap,

@@ -34,9 +34,10 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     // both try to apply the same migration; the loser re-reads the version under the lock.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (index, (_name, sql)) in MIGRATIONS.iter().enumerate() {
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
         if version > found {
+            tracing::info!(migration = name, "applying");
             tx.execute_batch(sql)?;
         }
     }

@@ -240,6 +240,7 @@ pub(super) fn insert_dependency(
 
 impl Store {
     /// Creates a task with its dependencies; refuses unknown ids and cycles, writing nothing then.
+    #[tracing::instrument(skip_all, fields(id = ?task.id))]
     pub fn add_task(&mut self, task: &NewTask, actor: &str) -> Result<Task> {
         self.write(|tx| {
             let id = match &task.id {
@@ -383,6 +384,7 @@ impl Store {
     }
 
     /// Adds a dependency `task -> depends_on`; refuses unknown ids, duplicates and cycles.
+    #[tracing::instrument(skip(self, actor))]
     pub fn add_dependency(
         &mut self,
         task: &TaskId,
@@ -476,6 +478,7 @@ impl Store {
 
     /// Moves a task to another status: checks the move against the state machine, updates the row
     /// and appends the `status_changed` event, in one transaction. Nothing else writes a status.
+    #[tracing::instrument(skip(self, actor))]
     pub fn transition(
         &mut self,
         id: &TaskId,

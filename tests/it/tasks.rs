@@ -299,3 +299,37 @@ fn task_show_keeps_a_long_history_short_for_people_but_not_for_scripts() {
         .json();
     assert_eq!(json["events"].as_array().unwrap().len(), 25);
 }
+
+#[test]
+fn tasks_added_at_the_same_time_all_land_with_distinct_ids() {
+    let env = TestEnv::initialised();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_vane"))
+                .current_dir(&env.repo)
+                .env("NO_COLOR", "1")
+                .args(["task", "add", &format!("Parallel {i}")])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let tasks = env.vane(&["task", "list", "--json"]).success().json();
+    let mut ids: Vec<String> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"]);
+    assert_eq!(env.count_rows("events"), 1 + 8);
+}
