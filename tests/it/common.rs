@@ -2,7 +2,7 @@
 //! git configuration, no colour; and helpers to run vane in it and read what it printed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use tempfile::TempDir;
 
@@ -85,7 +85,7 @@ impl TestEnv {
         env
     }
 
-    fn sealed(&self, command: &mut Command) {
+    fn sealed<'c>(&self, command: &'c mut assert_cmd::Command) -> &'c mut assert_cmd::Command {
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -99,13 +99,12 @@ impl TestEnv {
             .env("GIT_COMMITTER_NAME", "Test Committer")
             .env("GIT_COMMITTER_EMAIL", "committer@example.com")
             .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
     }
 
     pub fn git(&self, dir: &Path, args: &[&str]) -> String {
-        let mut command = Command::new("git");
-        self.sealed(&mut command);
-        let output = command
+        let output = self
+            .sealed(&mut assert_cmd::Command::new("git"))
             .current_dir(dir)
             .args(args)
             .output()
@@ -124,10 +123,9 @@ impl TestEnv {
     }
 
     pub fn vane_in(&self, dir: &Path, args: &[&str]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_vane"));
-        self.sealed(&mut command);
+        let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_vane"));
         from_output(
-            command
+            self.sealed(&mut command)
                 .current_dir(dir)
                 .args(args)
                 .output()
@@ -136,24 +134,9 @@ impl TestEnv {
     }
 
     pub fn vane_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
-        use std::io::Write;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_vane"));
-        self.sealed(&mut command);
-        let mut child = command
-            .current_dir(&self.repo)
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn vane");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        from_output(child.wait_with_output().unwrap())
+        let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_vane"));
+        let command = self.sealed(&mut command).current_dir(&self.repo).args(args);
+        from_output(command.write_stdin(stdin).output().expect("run vane"))
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
