@@ -70,7 +70,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let mut summary =
         format!("{verb} {name}: {added} added, {updated} updated, {unchanged} unchanged");
     if kept > 0 {
-        summary.push_str(&format!(", {kept} left alone (already started)"));
+        summary.push_str(&format!(", {kept} left alone (no longer pending)"));
     }
     env.ui.status(&summary);
     let listed = env.ui.verbose() > 0 || report.changes.len() <= 50;
@@ -79,7 +79,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             TaskChange::Added { id } if listed => format!("  + {id}"),
             TaskChange::Updated { id, fields } => format!("  ~ {id} ({})", fields.join(", ")),
             TaskChange::Kept { id, status, fields } => format!(
-                "  ! {id} is {status}: its {} changed in the roadmap but a started task is not rewritten",
+                "  ! {id} is {status}: its {} changed in the roadmap, but only pending tasks are rewritten",
                 fields.join(", ")
             ),
             _ => continue,
