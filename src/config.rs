@@ -29,6 +29,22 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 
 # Where the workers' worktrees live. Default: under your data directory, one folder per repository.
 # worktree_root = "/path/to/worktrees"
+
+# Agent profiles: change a built-in one, or define your own. `command` is an argv template with
+# {prompt}, {prompt_file}, {task_id}, {worktree} (and {run}, the task's run command); `parser` reads
+# what the agent prints: text, claude, codex or gemini; `timeout` is in seconds.
+# [agents.claude]
+# timeout = 1800
+# [agents.my-agent]
+# command = ["my-agent", "--task", "{task_id}", "--prompt-file", "{prompt_file}"]
+# env = { MY_AGENT_MODE = "batch" }
+# parser = "text"
+
+# Gates run, in order, on the merge of a task's branch with the base tip, in a worktree holding it;
+# the branch lands only when every gate's command exits 0. `timeout` is in seconds (default 600).
+# [[gate]]
+# name = "tests"
+# command = "cargo test"
 "#;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -39,6 +55,33 @@ pub struct Config {
     pub default_agent: String,
     pub max_attempts: u32,
     pub worktree_root: Option<PathBuf>,
+    /// Profiles by name: overrides of built-in ones, or new ones.
+    pub agents: std::collections::BTreeMap<String, AgentConfig>,
+    #[serde(rename = "gate")]
+    pub gates: Vec<GateConfig>,
+}
+
+/// An agent profile as written in `vane.toml`; every field overrides the built-in profile of the
+/// same name, and `command` is required for a new one.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Seconds.
+    pub timeout: Option<u64>,
+    pub parser: Option<String>,
+}
+
+/// A gate: a command that must pass before a branch lands.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    pub name: String,
+    pub command: String,
+    /// Seconds; 600 when absent.
+    pub timeout: Option<u64>,
 }
 
 impl Default for Config {
@@ -49,9 +92,14 @@ impl Default for Config {
             default_agent: "shell".to_string(),
             max_attempts: 3,
             worktree_root: None,
+            agents: Default::default(),
+            gates: Vec::new(),
         }
     }
 }
+
+/// The output parsers an agent profile may name.
+pub const PARSERS: &[&str] = &["text", "claude", "codex", "gemini"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -87,6 +135,32 @@ impl Config {
         if config.max_attempts == 0 {
             return Err(invalid("`max_attempts` must be at least 1".to_string()));
         }
+        for (name, agent) in &config.agents {
+            if agent.command.as_ref().is_some_and(Vec::is_empty) {
+                return Err(invalid(format!(
+                    "[agents.{name}] `command` needs at least the program to run"
+                )));
+            }
+            if let Some(parser) = &agent.parser {
+                if !PARSERS.contains(&parser.as_str()) {
+                    return Err(invalid(format!(
+                        "[agents.{name}] unknown parser `{parser}`; expected one of {}",
+                        PARSERS.join(", ")
+                    )));
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for gate in &config.gates {
+            if gate.name.trim().is_empty() || gate.command.trim().is_empty() {
+                return Err(invalid(
+                    "every [[gate]] needs a `name` and a `command` that are not empty".to_string(),
+                ));
+            }
+            if !seen.insert(gate.name.as_str()) {
+                return Err(invalid(format!("two gates are named `{}`", gate.name)));
+            }
+        }
         Ok(config)
     }
 
@@ -116,12 +190,15 @@ mod tests {
         let uncommented: String = DEFAULT_FILE
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| l.contains(" = "))
+            .filter(|l| l.contains(" = ") || l.starts_with('['))
             .map(|l| format!("{l}\n"))
             .collect();
         let parsed = Config::parse(Path::new("vane.toml"), &uncommented).unwrap();
         assert_eq!(parsed.base_branch.as_deref(), Some("main"));
         assert_eq!(parsed.workers, 4);
+        assert_eq!(parsed.agents["claude"].timeout, Some(1800));
+        assert_eq!(parsed.agents["my-agent"].parser.as_deref(), Some("text"));
+        assert_eq!(parsed.gates[0].command, "cargo test");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod git;
 pub mod graph;
 pub mod lifecycle;
 pub mod model;
+pub mod prompt;
 pub mod roadmap;
 pub mod store;
 pub mod ui;

@@ -10,10 +10,16 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError};
 
 /// Every migration in order, by file name and text.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial.sql",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial.sql",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_work_loop.sql",
+        include_str!("../../migrations/0002_work_loop.sql"),
+    ),
+];
 
 /// The schema version this vane writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -10,6 +10,7 @@ mod import;
 mod migrations;
 mod status;
 mod tasks;
+mod work;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +27,10 @@ pub use import::{ImportReport, TaskChange};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use status::{CheckpointSummary, EpicProgress, StatusSummary};
 pub use tasks::{DependencyView, NewTask, TaskDetail, TaskFilter};
+pub use work::{
+    batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Recovery, RefMove,
+    SnapshotEntry, WORK_LOOP,
+};
 
 /// How long a writer waits for another vane process to finish its transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,683 @@
+//! What the work loop records: batches, attempts, the intent log of ref moves, checkpoints, and the
+//! recovery of what a crashed run left behind. Each function is one transaction, so that a kill at
+//! any moment leaves either the state before it or the state after it.
+
+use rusqlite::{params, Connection, Row};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::events::{append, NewEvent};
+use super::tasks::{get_task, transition};
+use super::{Result, Store, StoreError};
+use crate::lifecycle::Mover;
+use crate::model::{now_millis, Task, TaskId, TaskStatus};
+
+/// The actor name of the work loop in the event log.
+pub const WORK_LOOP: &str = "vane";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    pub id: i64,
+    pub task: TaskId,
+    pub number: u32,
+    pub batch: Option<i64>,
+    pub worker: Option<String>,
+    pub profile: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub outcome: Option<String>,
+    pub base_sha: Option<String>,
+    pub head_sha: Option<String>,
+    pub session_id: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub message: Option<String>,
+    pub feedback: Option<String>,
+    pub correlation: Option<String>,
+}
+
+const ATTEMPT_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, started_at, \
+    finished_at, exit_code, outcome, base_sha, head_sha, session_id, cost_usd, input_tokens, \
+    output_tokens, message, feedback, correlation_id";
+
+fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<(Attempt, String)> {
+    let task: String = row.get(1)?;
+    Ok((
+        Attempt {
+            id: row.get(0)?,
+            task: TaskId::new("placeholder").expect("a valid literal id"),
+            number: row.get(2)?,
+            batch: row.get(3)?,
+            worker: row.get(4)?,
+            profile: row.get(5)?,
+            started_at: row.get(6)?,
+            finished_at: row.get(7)?,
+            exit_code: row.get(8)?,
+            outcome: row.get(9)?,
+            base_sha: row.get(10)?,
+            head_sha: row.get(11)?,
+            session_id: row.get(12)?,
+            cost_usd: row.get(13)?,
+            input_tokens: row.get(14)?,
+            output_tokens: row.get(15)?,
+            message: row.get(16)?,
+            feedback: row.get(17)?,
+            correlation: row.get(18)?,
+        },
+        task,
+    ))
+}
+
+fn read_attempts(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<Attempt>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, attempt_from_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut attempt, task) = row?;
+        attempt.task = TaskId::new(task)?;
+        out.push(attempt);
+    }
+    Ok(out)
+}
+
+/// How an agent's run ended, as the work loop records it on the attempt.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptResult {
+    pub exit_code: Option<i32>,
+    /// changed, unchanged, failed, timed_out, no_agent, abandoned, conflict, gate_failed, landed.
+    pub outcome: String,
+    pub head_sha: Option<String>,
+    pub session_id: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub message: Option<String>,
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefMove {
+    pub id: i64,
+    pub refname: String,
+    pub old_sha: String,
+    pub new_sha: String,
+    pub purpose: String,
+    pub task: Option<TaskId>,
+    pub attempt: Option<i64>,
+    pub checkpoint: Option<i64>,
+}
+
+/// One task's state as a checkpoint remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotEntry {
+    pub id: TaskId,
+    pub status: TaskStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub landed_sha: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checkpoint {
+    pub id: i64,
+    pub at: i64,
+    pub batch: String,
+    pub kind: String,
+    pub task: Option<TaskId>,
+    pub sha: String,
+    pub refname: String,
+    pub notes: Option<String>,
+    #[serde(skip)]
+    pub snapshot: Vec<SnapshotEntry>,
+}
+
+/// What recovery found and did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Recovery {
+    /// Attempts whose process died, now recorded as abandoned; their tasks are pending again.
+    pub abandoned: Vec<(TaskId, u32)>,
+}
+
+fn snapshot(conn: &Connection) -> Result<Vec<SnapshotEntry>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, status, landed_sha FROM tasks ORDER BY rowid")?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(SnapshotEntry {
+            id: TaskId::new(row.get::<_, String>(0)?)?,
+            status: row.get::<_, String>(1)?.parse()?,
+            landed_sha: row.get(2)?,
+        });
+    }
+    Ok(out)
+}
+
+fn insert_checkpoint(
+    conn: &Connection,
+    kind: &str,
+    task: Option<&TaskId>,
+    sha: &str,
+    batch: &str,
+    notes: Option<&str>,
+) -> Result<Checkpoint> {
+    let entries = snapshot(conn)?;
+    let text = serde_json::to_string(&entries)
+        .map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
+    let now = now_millis();
+    conn.prepare_cached(
+        "INSERT INTO checkpoints (timestamp, session_id, kind, task_id, git_sha, ref_name, state_snapshot, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7)",
+    )?
+    .execute(params![now, batch, kind, task.map(TaskId::as_str), sha, text, notes])?;
+    let id = conn.last_insert_rowid();
+    let refname = checkpoint_ref(id);
+    conn.execute(
+        "UPDATE checkpoints SET ref_name = ?2 WHERE id = ?1",
+        params![id, refname],
+    )?;
+    append(
+        conn,
+        &NewEvent {
+            kind: "checkpoint_recorded",
+            task,
+            actor: WORK_LOOP,
+            correlation: Some(batch),
+            data: json!({ "checkpoint": id, "kind": kind, "sha": sha }),
+        },
+    )?;
+    Ok(Checkpoint {
+        id,
+        at: now,
+        batch: batch.to_string(),
+        kind: kind.to_string(),
+        task: task.cloned(),
+        sha: sha.to_string(),
+        refname,
+        notes: notes.map(str::to_string),
+        snapshot: entries,
+    })
+}
+
+/// The ref that keeps a checkpoint's commit alive.
+pub fn checkpoint_ref(id: i64) -> String {
+    format!("refs/vane/checkpoints/{id}")
+}
+
+impl Store {
+    /// Records the start of a batch.
+    pub fn start_batch(&mut self, base_branch: &str) -> Result<i64> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO batches (started_at, pid, base_branch) VALUES (?1, ?2, ?3)",
+                params![now_millis(), std::process::id(), base_branch],
+            )?;
+            let id = tx.last_insert_rowid();
+            append(
+                tx,
+                &NewEvent {
+                    kind: "batch_started",
+                    task: None,
+                    actor: WORK_LOOP,
+                    correlation: Some(&batch_correlation(id)),
+                    data: json!({ "batch": id, "base_branch": base_branch, "pid": std::process::id() }),
+                },
+            )?;
+            Ok(id)
+        })
+    }
+
+    pub fn finish_batch(
+        &mut self,
+        id: i64,
+        outcome: &str,
+        summary: serde_json::Value,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE batches SET finished_at = ?2, outcome = ?3 WHERE id = ?1",
+                params![id, now_millis(), outcome],
+            )?;
+            append(
+                tx,
+                &NewEvent {
+                    kind: "batch_finished",
+                    task: None,
+                    actor: WORK_LOOP,
+                    correlation: Some(&batch_correlation(id)),
+                    data: json!({ "batch": id, "outcome": outcome, "summary": summary }),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Claims a task for a worker: pending or needs_improvement becomes in_progress and a new attempt
+    /// row is opened, in one transaction, so that a task is never claimed twice.
+    pub fn claim(
+        &mut self,
+        id: &TaskId,
+        batch: i64,
+        worker: &str,
+        profile: &str,
+        base_sha: &str,
+        note: Option<&str>,
+    ) -> Result<Attempt> {
+        self.write(|tx| {
+            let number: u32 = tx.query_row(
+                "SELECT coalesce(max(number), 0) + 1 FROM attempts WHERE task_id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )?;
+            let correlation = format!("{}/{}#{number}", batch_correlation(batch), id);
+            transition(
+                tx,
+                id,
+                TaskStatus::InProgress,
+                Mover::WorkLoop,
+                note,
+                worker,
+                Some(&correlation),
+            )?;
+            tx.execute(
+                "UPDATE tasks SET branch = ?2, base_sha = ?3, assigned_to = ?4 WHERE id = ?1",
+                params![id.as_str(), id.branch(), base_sha, worker],
+            )?;
+            tx.execute(
+                "INSERT INTO attempts (task_id, number, batch_id, worker, profile, started_at, base_sha, correlation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![id.as_str(), number, batch, worker, profile, now_millis(), base_sha, correlation],
+            )?;
+            let attempt_id = tx.last_insert_rowid();
+            Ok(read_attempts(
+                tx,
+                &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ?1"),
+                [attempt_id],
+            )?
+            .remove(0))
+        })
+    }
+
+    /// Records how an attempt's agent ended and moves the task to `to` (needs_review when it left a
+    /// change, needs_improvement otherwise), in one transaction.
+    pub fn finish_attempt(
+        &mut self,
+        attempt: &Attempt,
+        result: &AttemptResult,
+        to: TaskStatus,
+        reason: Option<&str>,
+    ) -> Result<Task> {
+        self.write(|tx| {
+            record_result(tx, attempt.id, result)?;
+            if let Some(head) = &result.head_sha {
+                tx.execute(
+                    "UPDATE tasks SET head_sha = ?2 WHERE id = ?1",
+                    params![attempt.task.as_str(), head],
+                )?;
+            }
+            let worker = attempt.worker.as_deref().unwrap_or(WORK_LOOP);
+            transition(
+                tx,
+                &attempt.task,
+                to,
+                Mover::WorkLoop,
+                reason,
+                worker,
+                attempt.correlation.as_deref(),
+            )
+        })
+    }
+
+    /// A branch that fell short at the merge queue (a conflict, a failed gate): the task goes to
+    /// needs_improvement with the feedback on its attempt.
+    pub fn reject(&mut self, attempt: &Attempt, outcome: &str, feedback: &str) -> Result<Task> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE attempts SET outcome = ?2, feedback = ?3 WHERE id = ?1",
+                params![attempt.id, outcome, feedback],
+            )?;
+            transition(
+                tx,
+                &attempt.task,
+                TaskStatus::NeedsImprovement,
+                Mover::WorkLoop,
+                Some(feedback),
+                WORK_LOOP,
+                attempt.correlation.as_deref(),
+            )
+        })
+    }
+
+    /// Moves a task the work loop gives up on (attempts used up, no agent) to blocked.
+    pub fn give_up(&mut self, id: &TaskId, reason: &str) -> Result<Task> {
+        self.write(|tx| {
+            transition(
+                tx,
+                id,
+                TaskStatus::Blocked,
+                Mover::WorkLoop,
+                Some(reason),
+                WORK_LOOP,
+                None,
+            )
+        })
+    }
+
+    pub fn attempts(&self, task: &TaskId) -> Result<Vec<Attempt>> {
+        read_attempts(
+            &self.conn,
+            &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE task_id = ?1 ORDER BY number"),
+            [task.as_str()],
+        )
+    }
+
+    /// Writes down a ref move before git makes it.
+    pub fn record_ref_intent(
+        &mut self,
+        refname: &str,
+        old: &str,
+        new: &str,
+        purpose: &str,
+        attempt: Option<&Attempt>,
+    ) -> Result<RefMove> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO ref_moves (created_at, refname, old_sha, new_sha, purpose, task_id, attempt_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    now_millis(),
+                    refname,
+                    old,
+                    new,
+                    purpose,
+                    attempt.map(|a| a.task.as_str()),
+                    attempt.map(|a| a.id)
+                ],
+            )?;
+            Ok(RefMove {
+                id: tx.last_insert_rowid(),
+                refname: refname.to_string(),
+                old_sha: old.to_string(),
+                new_sha: new.to_string(),
+                purpose: purpose.to_string(),
+                task: attempt.map(|a| a.task.clone()),
+                attempt: attempt.map(|a| a.id),
+                checkpoint: None,
+            })
+        })
+    }
+
+    /// Ref moves written down but not yet marked done or abandoned.
+    pub fn open_ref_moves(&self) -> Result<Vec<RefMove>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, refname, old_sha, new_sha, purpose, task_id, attempt_id, checkpoint_id
+             FROM ref_moves WHERE state = 'intent' ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(RefMove {
+                id: row.get(0)?,
+                refname: row.get(1)?,
+                old_sha: row.get(2)?,
+                new_sha: row.get(3)?,
+                purpose: row.get(4)?,
+                task: row
+                    .get::<_, Option<String>>(5)?
+                    .map(TaskId::new)
+                    .transpose()?,
+                attempt: row.get(6)?,
+                checkpoint: row.get(7)?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn abandon_ref_move(&mut self, id: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE ref_moves SET state = 'abandoned', finished_at = ?2 WHERE id = ?1",
+                params![id, now_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Completes a landing whose base ref has moved: the ref move is done, the task is done with its
+    /// landing commit, and a merge checkpoint is recorded, in one transaction.
+    pub fn record_landing(&mut self, ref_move: &RefMove, batch: &str) -> Result<Checkpoint> {
+        self.write(|tx| {
+            let task = ref_move
+                .task
+                .as_ref()
+                .ok_or_else(|| StoreError::Corrupt(format!("ref move {} has no task", ref_move.id)))?;
+            if let Some(attempt) = ref_move.attempt {
+                tx.execute(
+                    "UPDATE attempts SET outcome = 'landed' WHERE id = ?1",
+                    [attempt],
+                )?;
+            }
+            tx.execute(
+                "UPDATE tasks SET landed_sha = ?2, assigned_to = NULL WHERE id = ?1",
+                params![task.as_str(), ref_move.new_sha],
+            )?;
+            let current = get_task(tx, task)?;
+            if current.status != TaskStatus::Done {
+                transition(
+                    tx,
+                    task,
+                    TaskStatus::Done,
+                    Mover::WorkLoop,
+                    Some(&format!("landed as {}", ref_move.new_sha)),
+                    WORK_LOOP,
+                    Some(batch),
+                )?;
+            }
+            let checkpoint = insert_checkpoint(tx, "merge", Some(task), &ref_move.new_sha, batch, None)?;
+            tx.execute(
+                "UPDATE ref_moves SET state = 'done', finished_at = ?2, checkpoint_id = ?3 WHERE id = ?1",
+                params![ref_move.id, now_millis(), checkpoint.id],
+            )?;
+            Ok(checkpoint)
+        })
+    }
+
+    /// Records a checkpoint of the current states at `sha`.
+    pub fn add_checkpoint(
+        &mut self,
+        kind: &str,
+        task: Option<&TaskId>,
+        sha: &str,
+        batch: &str,
+        notes: Option<&str>,
+    ) -> Result<Checkpoint> {
+        self.write(|tx| insert_checkpoint(tx, kind, task, sha, batch, notes))
+    }
+
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.read_checkpoints("SELECT id, timestamp, session_id, kind, task_id, git_sha, ref_name, notes, '[]' FROM checkpoints ORDER BY id", [])
+    }
+
+    pub fn checkpoint(&self, id: i64) -> Result<Option<Checkpoint>> {
+        Ok(self
+            .read_checkpoints(
+                "SELECT id, timestamp, session_id, kind, task_id, git_sha, ref_name, notes, state_snapshot
+                 FROM checkpoints WHERE id = ?1",
+                [id],
+            )?
+            .pop())
+    }
+
+    fn read_checkpoints(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Checkpoint>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(args)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let snapshot: String = row.get(8)?;
+            out.push(Checkpoint {
+                id: row.get(0)?,
+                at: row.get(1)?,
+                batch: row.get(2)?,
+                kind: row.get(3)?,
+                task: row
+                    .get::<_, Option<String>>(4)?
+                    .map(TaskId::new)
+                    .transpose()?,
+                sha: row.get(5)?,
+                refname: row.get(6)?,
+                notes: row.get(7)?,
+                snapshot: serde_json::from_str(&snapshot)
+                    .map_err(|e| StoreError::Corrupt(format!("checkpoint snapshot: {e}")))?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Restores the task states of a checkpoint's snapshot (a rollback). Tasks made after the
+    /// checkpoint keep their state, except that one which had landed is pending again, since its
+    /// work is no longer on base. Returns the tasks whose state changed.
+    pub fn restore_snapshot(
+        &mut self,
+        checkpoint: &Checkpoint,
+        correlation: &str,
+    ) -> Result<Vec<TaskId>> {
+        self.write(|tx| {
+            let wanted: std::collections::HashMap<&TaskId, &SnapshotEntry> =
+                checkpoint.snapshot.iter().map(|e| (&e.id, e)).collect();
+            let now = snapshot(tx)?;
+            let mut changed = Vec::new();
+            for current in &now {
+                let (status, landed) = match wanted.get(&current.id) {
+                    Some(entry) => (entry.status, entry.landed_sha.clone()),
+                    None if current.status == TaskStatus::Done => (TaskStatus::Pending, None),
+                    None => continue,
+                };
+                if status == current.status && landed == current.landed_sha {
+                    continue;
+                }
+                if status != current.status {
+                    transition(
+                        tx,
+                        &current.id,
+                        status,
+                        Mover::Rollback,
+                        Some(&format!("rollback to checkpoint {}", checkpoint.id)),
+                        WORK_LOOP,
+                        Some(correlation),
+                    )?;
+                }
+                tx.execute(
+                    "UPDATE tasks SET landed_sha = ?2, assigned_to = NULL WHERE id = ?1",
+                    params![current.id.as_str(), landed],
+                )?;
+                changed.push(current.id.clone());
+            }
+            Ok(changed)
+        })
+    }
+
+    /// Completes a rollback's ref move and logs it.
+    pub fn finish_rollback(
+        &mut self,
+        ref_move: &RefMove,
+        checkpoint: i64,
+        correlation: &str,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE ref_moves SET state = 'done', finished_at = ?2, checkpoint_id = ?3 WHERE id = ?1",
+                params![ref_move.id, now_millis(), checkpoint],
+            )?;
+            append(
+                tx,
+                &NewEvent {
+                    kind: "rolled_back",
+                    task: None,
+                    actor: WORK_LOOP,
+                    correlation: Some(correlation),
+                    data: json!({
+                        "checkpoint": checkpoint,
+                        "ref": ref_move.refname,
+                        "from": ref_move.old_sha,
+                        "to": ref_move.new_sha,
+                    }),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Recovery of a run that died: every attempt whose agent had not finished is recorded as
+    /// abandoned and its task goes back to pending, in one transaction. (A task in needs_review has a
+    /// finished, committed attempt: the work loop queues it for merging again instead.)
+    pub fn abandon_open_attempts(&mut self) -> Result<Recovery> {
+        self.write(|tx| {
+            let open = read_attempts(
+                tx,
+                &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL"),
+                [],
+            )?;
+            let mut recovery = Recovery::default();
+            for attempt in open {
+                tx.execute(
+                    "UPDATE attempts SET outcome = 'abandoned', finished_at = coalesce(finished_at, ?2),
+                        feedback = coalesce(feedback, 'the run working on it stopped before it finished')
+                     WHERE id = ?1",
+                    params![attempt.id, now_millis()],
+                )?;
+                let task = get_task(tx, &attempt.task)?;
+                if matches!(task.status, TaskStatus::InProgress | TaskStatus::NeedsReview) {
+                    transition(
+                        tx,
+                        &attempt.task,
+                        TaskStatus::Pending,
+                        Mover::WorkLoop,
+                        Some("recovered: the run working on it stopped"),
+                        WORK_LOOP,
+                        attempt.correlation.as_deref(),
+                    )?;
+                }
+                recovery.abandoned.push((attempt.task, attempt.number));
+            }
+            // Batches left without an outcome ended with their process.
+            tx.execute(
+                "UPDATE batches SET outcome = 'interrupted', finished_at = ?1 WHERE outcome IS NULL",
+                [now_millis()],
+            )?;
+            Ok(recovery)
+        })
+    }
+}
+
+fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<()> {
+    conn.execute(
+        "UPDATE attempts SET finished_at = ?2, exit_code = ?3, outcome = ?4, head_sha = ?5,
+            session_id = ?6, cost_usd = ?7, input_tokens = ?8, output_tokens = ?9, message = ?10,
+            feedback = ?11
+         WHERE id = ?1",
+        params![
+            attempt,
+            now_millis(),
+            r.exit_code,
+            r.outcome,
+            r.head_sha,
+            r.session_id,
+            r.cost_usd,
+            r.input_tokens,
+            r.output_tokens,
+            r.message,
+            r.feedback,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The correlation id of a batch's events.
+pub fn batch_correlation(batch: i64) -> String {
+    format!("batch-{batch}")
+}
