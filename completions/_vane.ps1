@@ -37,6 +37,9 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add or update tasks from a roadmap file')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the task graph as a roadmap')
             [CompletionResult]::new('context', 'context', [CompletionResultType]::ParameterValue, 'Record and read structured context')
+            [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
+            [CompletionResult]::new('checkpoints', 'checkpoints', [CompletionResultType]::ParameterValue, 'List checkpoints: the base branch after every landing, at every batch start, before every rollback')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Return the base branch and every task''s state to a checkpoint')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show where the work stands')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Show the event log, oldest first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -331,6 +334,48 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
         'vane;context;help;help' {
             break
         }
+        'vane;work' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'How many agents work at once (default: `workers` of vane.toml, 4 when unset)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'How many agents work at once (default: `workers` of vane.toml, 4 when unset)')
+            [CompletionResult]::new('--task', '--task', [CompletionResultType]::ParameterName, 'Only this task and what it needs (repeatable)')
+            [CompletionResult]::new('--max-tasks', '--max-tasks', [CompletionResultType]::ParameterName, 'Start at most N tasks')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the tasks that would start, in order, and run nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vane;checkpoints' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'vane;rollback' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Stash uncommitted changes in a checkout of the base branch instead of refusing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'vane;status' {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many ready, blocked and epic rows to list (the counts are always whole)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
@@ -391,6 +436,9 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add or update tasks from a roadmap file')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the task graph as a roadmap')
             [CompletionResult]::new('context', 'context', [CompletionResultType]::ParameterValue, 'Record and read structured context')
+            [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
+            [CompletionResult]::new('checkpoints', 'checkpoints', [CompletionResultType]::ParameterValue, 'List checkpoints: the base branch after every landing, at every batch start, before every rollback')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Return the base branch and every task''s state to a checkpoint')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show where the work stands')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Show the event log, oldest first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -451,6 +499,15 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             break
         }
         'vane;help;context;list' {
+            break
+        }
+        'vane;help;work' {
+            break
+        }
+        'vane;help;checkpoints' {
+            break
+        }
+        'vane;help;rollback' {
             break
         }
         'vane;help;status' {

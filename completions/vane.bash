@@ -16,6 +16,9 @@ _vane() {
             ",$1")
                 cmd="vane"
                 ;;
+            vane,checkpoints)
+                cmd="vane__subcmd__checkpoints"
+                ;;
             vane,completions)
                 cmd="vane__subcmd__completions"
                 ;;
@@ -40,11 +43,17 @@ _vane() {
             vane,init)
                 cmd="vane__subcmd__init"
                 ;;
+            vane,rollback)
+                cmd="vane__subcmd__rollback"
+                ;;
             vane,status)
                 cmd="vane__subcmd__status"
                 ;;
             vane,task)
                 cmd="vane__subcmd__task"
+                ;;
+            vane,work)
+                cmd="vane__subcmd__work"
                 ;;
             vane__subcmd__context,add)
                 cmd="vane__subcmd__context__subcmd__add"
@@ -63,6 +72,9 @@ _vane() {
                 ;;
             vane__subcmd__context__subcmd__help,list)
                 cmd="vane__subcmd__context__subcmd__help__subcmd__list"
+                ;;
+            vane__subcmd__help,checkpoints)
+                cmd="vane__subcmd__help__subcmd__checkpoints"
                 ;;
             vane__subcmd__help,completions)
                 cmd="vane__subcmd__help__subcmd__completions"
@@ -88,11 +100,17 @@ _vane() {
             vane__subcmd__help,init)
                 cmd="vane__subcmd__help__subcmd__init"
                 ;;
+            vane__subcmd__help,rollback)
+                cmd="vane__subcmd__help__subcmd__rollback"
+                ;;
             vane__subcmd__help,status)
                 cmd="vane__subcmd__help__subcmd__status"
                 ;;
             vane__subcmd__help,task)
                 cmd="vane__subcmd__help__subcmd__task"
+                ;;
+            vane__subcmd__help,work)
+                cmd="vane__subcmd__help__subcmd__work"
                 ;;
             vane__subcmd__help__subcmd__context,add)
                 cmd="vane__subcmd__help__subcmd__context__subcmd__add"
@@ -197,8 +215,30 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context status events completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback status events completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__checkpoints)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -481,8 +521,22 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help)
-            opts="init task import export context status events completions demo help"
+            opts="init task import export context work checkpoints rollback status events completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__checkpoints)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -621,6 +675,20 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__rollback)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -774,6 +842,20 @@ _vane() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vane__subcmd__help__subcmd__work)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vane__subcmd__import)
             opts="-C -q -v -h --dry-run --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -798,6 +880,28 @@ _vane() {
             ;;
         vane__subcmd__init)
             opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__rollback)
+            opts="-C -q -v -h --force --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1275,6 +1379,44 @@ _vane() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__work)
+            opts="-j -C -q -v -h --workers --task --max-tasks --dry-run --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --task)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-tasks)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

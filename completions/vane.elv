@@ -34,6 +34,9 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand import 'Add or update tasks from a roadmap file'
             cand export 'Write the task graph as a roadmap'
             cand context 'Record and read structured context'
+            cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
+            cand checkpoints 'List checkpoints: the base branch after every landing, at every batch start, before every rollback'
+            cand rollback 'Return the base branch and every task''s state to a checkpoint'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
             cand completions 'Print a shell completion script'
@@ -294,6 +297,45 @@ set edit:completion:arg-completer[vane] = {|@words|
         }
         &'vane;context;help;help'= {
         }
+        &'vane;work'= {
+            cand -j 'How many agents work at once (default: `workers` of vane.toml, 4 when unset)'
+            cand --workers 'How many agents work at once (default: `workers` of vane.toml, 4 when unset)'
+            cand --task 'Only this task and what it needs (repeatable)'
+            cand --max-tasks 'Start at most N tasks'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --dry-run 'Print the tasks that would start, in order, and run nothing'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;checkpoints'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;rollback'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --force 'Stash uncommitted changes in a checkout of the base branch instead of refusing'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'vane;status'= {
             cand --limit 'How many ready, blocked and epic rows to list (the counts are always whole)'
             cand -C 'Run as if vane was started in PATH'
@@ -350,6 +392,9 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand import 'Add or update tasks from a roadmap file'
             cand export 'Write the task graph as a roadmap'
             cand context 'Record and read structured context'
+            cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
+            cand checkpoints 'List checkpoints: the base branch after every landing, at every batch start, before every rollback'
+            cand rollback 'Return the base branch and every task''s state to a checkpoint'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
             cand completions 'Print a shell completion script'
@@ -395,6 +440,12 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;context;add'= {
         }
         &'vane;help;context;list'= {
+        }
+        &'vane;help;work'= {
+        }
+        &'vane;help;checkpoints'= {
+        }
+        &'vane;help;rollback'= {
         }
         &'vane;help;status'= {
         }

@@ -110,7 +110,11 @@ impl From<GitError> for CliError {
             ),
             GitError::NoCommits(_) => CliError::new(ErrorKind::Environment, e.to_string())
                 .with_hint("make a first commit (`git commit --allow-empty -m \"Initial commit\"`), then run this again"),
-            GitError::Git(_) => CliError::internal(e.to_string()),
+            GitError::RefMoved { .. } => CliError::refused(e.to_string())
+                .with_hint("someone moved it meanwhile; run the command again"),
+            GitError::Git(_) | GitError::Command { .. } | GitError::UnknownRevision(_) => {
+                CliError::internal(e.to_string())
+            }
         }
     }
 }
@@ -200,6 +204,34 @@ impl From<crate::demo::DemoError> for CliError {
             DemoError::Workspace(e) => e.into(),
             DemoError::Store(e) => e.into(),
             DemoError::Roadmap(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::orchestrator::OrchestratorError> for CliError {
+    fn from(e: crate::orchestrator::OrchestratorError) -> Self {
+        use crate::orchestrator::lock::LockError;
+        use crate::orchestrator::OrchestratorError as E;
+        let message = e.to_string();
+        match e {
+            E::Store(e) => e.into(),
+            E::Git(e) => e.into(),
+            E::Lock(LockError::Held { .. }) => CliError::refused(message)
+                .with_hint("wait for it to finish, or stop it; a lock left by a process that died is taken over"),
+            E::DirtyBase { .. } => CliError::refused(message).with_hint(
+                "commit or stash them (`git stash`), then run this again; vane never touches uncommitted work",
+            ),
+            E::NoBaseConfigured => CliError::new(ErrorKind::Environment, message).with_hint(
+                "check out the branch work should land on, or set `base_branch` in vane.toml",
+            ),
+            E::NoBaseBranch(_) => CliError::refused(message)
+                .with_hint("set `base_branch` in vane.toml to a branch that exists"),
+            E::NoCheckpoint(_) => {
+                CliError::refused(message).with_hint("`vane checkpoints` lists them")
+            }
+            E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
+                CliError::internal(message)
+            }
         }
     }
 }

@@ -905,7 +905,7 @@ mod tests {
 
         fn satisfied(&self, i: usize) -> bool {
             self.deps[i].iter().all(|&d| self.complete(d))
-                && self.parent[i].map_or(true, |p| self.satisfied(p))
+                && self.parent[i].is_none_or(|p| self.satisfied(p))
         }
 
         fn ready(&self) -> HashSet<TaskId> {

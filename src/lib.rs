@@ -3,11 +3,13 @@
 //!
 //! Layers, top to bottom (a module only uses those below it):
 //! - `cli`: the command line, one file per subcommand; `ui` and `error` present results and failures.
+//! - `orchestrator`: the work loop, recovery and rollback.
 //! - `workspace`, `demo`: the operations on a repository vane is set up in.
 //! - `roadmap`: reading and writing roadmap files.
-//! - `store` (SQLite), `git`, `config`: the parts that touch the outside world.
-//! - `graph`, `lifecycle`, `model`: pure logic and the words of vane, no I/O.
+//! - `store` (SQLite), `git`, `agent` (processes), `config`: the parts that touch the outside world.
+//! - `graph`, `lifecycle`, `prompt`, `model`: pure logic and the words of vane, no I/O.
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -16,6 +18,7 @@ pub mod git;
 pub mod graph;
 pub mod lifecycle;
 pub mod model;
+pub mod orchestrator;
 pub mod prompt;
 pub mod roadmap;
 pub mod store;

@@ -20,7 +20,9 @@ Examples:
   vane init                            set vane up in the current repository
   vane task add \"Add a login form\" --run 'echo form > login.html'
   vane import roadmap.yaml             add or update tasks from a roadmap
+  vane work                            run a batch: agents in worktrees, gates, landings
   vane status                          what is done, ready and blocked
+  vane rollback 3                      return base and task states to checkpoint 3
   vane events --follow                 watch the event log
 
 Exit codes:
@@ -74,6 +76,9 @@ enum Command {
     Export(commands::export::Args),
     #[command(subcommand)]
     Context(commands::context::ContextCommand),
+    Work(commands::work::Args),
+    Checkpoints(commands::checkpoints::Args),
+    Rollback(commands::rollback::Args),
     Status(commands::status::Args),
     Events(commands::events::Args),
     Completions(commands::completions::Args),
@@ -144,6 +149,9 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Import(args) => commands::import::run(&env, args),
         Command::Export(args) => commands::export::run(&env, args),
         Command::Context(command) => commands::context::run(&env, command),
+        Command::Work(args) => commands::work::run(&env, args),
+        Command::Checkpoints(args) => commands::checkpoints::run(&env, args),
+        Command::Rollback(args) => commands::rollback::run(&env, args),
         Command::Status(args) => commands::status::run(&env, args),
         Command::Events(args) => commands::events::run(&env, args),
         Command::Completions(args) => commands::completions::run(&env, args),

@@ -1,7 +1,20 @@
-//! The only code that touches git: finding the repository vane runs in, and (later) worktrees,
-//! branches, merges and refs.
+//! The only code that touches git: finding the repository vane runs in, worktrees, branches,
+//! merges and refs.
+//!
+//! Reading a repository (`RepoLocation`, `create_repository`) uses libgit2. Everything that writes a
+//! working tree, merges or moves refs goes through the git CLI (`Git`, in `cli`), because only git
+//! runs hooks and filters, and its `merge-tree` is the faster merge on big repositories.
+
+pub mod cli;
+pub mod merge;
+pub mod refs;
+pub mod worktree;
 
 use std::path::{Path, PathBuf};
+
+pub use cli::Git;
+pub use merge::MergeOutcome;
+pub use worktree::WorktreeInfo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -13,6 +26,38 @@ pub enum GitError {
     NoCommits(PathBuf),
     #[error("git: {0}")]
     Git(#[from] git2::Error),
+    /// A git command failed; `stderr` is what it said, trimmed.
+    #[error("`git {args}` failed ({}): {stderr}", exit_status(*.code))]
+    Command {
+        args: String,
+        code: Option<i32>,
+        stderr: String,
+    },
+    /// A compare-and-swap on a ref found it somewhere else than expected; nothing was changed.
+    #[error(
+        "{refname} moved: expected {}, found {}",
+        ref_value(.expected),
+        ref_value(.actual)
+    )]
+    RefMoved {
+        refname: String,
+        expected: Option<String>,
+        actual: Option<String>,
+    },
+    /// A name given as a commit (a base, a branch to merge) names none.
+    #[error("no commit named `{0}`")]
+    UnknownRevision(String),
+}
+
+fn exit_status(code: Option<i32>) -> String {
+    match code {
+        Some(code) => format!("exit status {code}"),
+        None => "killed by a signal, or not started".to_string(),
+    }
+}
+
+fn ref_value(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("no ref")
 }
 
 /// Where a repository's parts are, as seen from one working tree.

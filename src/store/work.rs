@@ -384,11 +384,12 @@ impl Store {
         new: &str,
         purpose: &str,
         attempt: Option<&Attempt>,
+        checkpoint: Option<i64>,
     ) -> Result<RefMove> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO ref_moves (created_at, refname, old_sha, new_sha, purpose, task_id, attempt_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO ref_moves (created_at, refname, old_sha, new_sha, purpose, task_id, attempt_id, checkpoint_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     now_millis(),
                     refname,
@@ -396,7 +397,8 @@ impl Store {
                     new,
                     purpose,
                     attempt.map(|a| a.task.as_str()),
-                    attempt.map(|a| a.id)
+                    attempt.map(|a| a.id),
+                    checkpoint
                 ],
             )?;
             Ok(RefMove {
@@ -407,7 +409,7 @@ impl Store {
                 purpose: purpose.to_string(),
                 task: attempt.map(|a| a.task.clone()),
                 attempt: attempt.map(|a| a.id),
-                checkpoint: None,
+                checkpoint,
             })
         })
     }

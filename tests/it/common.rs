@@ -85,21 +85,37 @@ impl TestEnv {
         env
     }
 
+    /// The whole environment vane and git run with in tests.
+    fn sealed_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME", self.home.clone().into_os_string()),
+            ("USER", "tester".into()),
+            ("GIT_CONFIG_GLOBAL", "/dev/null".into()),
+            ("GIT_CONFIG_NOSYSTEM", "1".into()),
+            ("GIT_AUTHOR_NAME", "Test Author".into()),
+            ("GIT_AUTHOR_EMAIL", "author@example.com".into()),
+            ("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z".into()),
+            ("GIT_COMMITTER_NAME", "Test Committer".into()),
+            ("GIT_COMMITTER_EMAIL", "committer@example.com".into()),
+            ("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z".into()),
+            ("NO_COLOR", "1".into()),
+        ]
+    }
+
     fn sealed<'c>(&self, command: &'c mut assert_cmd::Command) -> &'c mut assert_cmd::Command {
+        command.env_clear().envs(self.sealed_env())
+    }
+
+    /// A sealed `vane` command in the repository, for tests that spawn it and wait later.
+    pub fn vane_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_vane"));
         command
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("USER", "tester")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Test Author")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-            .env("GIT_COMMITTER_NAME", "Test Committer")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-            .env("NO_COLOR", "1")
+            .envs(self.sealed_env())
+            .current_dir(&self.repo)
+            .args(args);
+        command
     }
 
     pub fn git(&self, dir: &Path, args: &[&str]) -> String {

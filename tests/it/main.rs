@@ -7,3 +7,4 @@ mod init;
 mod roadmap;
 mod state;
 mod tasks;
+mod work;

@@ -1,5 +1,6 @@
 //! One file per subcommand: its `Args` (whose doc comment is its help) and one `run` function.
 
+pub mod checkpoints;
 pub mod completions;
 pub mod context;
 pub mod demo;
@@ -7,5 +8,7 @@ pub mod events;
 pub mod export;
 pub mod import;
 pub mod init;
+pub mod rollback;
 pub mod status;
 pub mod task;
+pub mod work;

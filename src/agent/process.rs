@@ -1,0 +1,509 @@
+//! Running an agent as a child process that cannot outlive its welcome.
+//!
+//! The agent runs in its own process group, so a timeout (and the clean-up after a normal exit) reaches
+//! everything it started: a dev server or a `sleep &` left behind would otherwise keep running in, and
+//! holding files of, a worktree vane is about to reset. Its output goes straight to files, never
+//! through vane's memory, and its stdin is closed because some agents wait for input when it is open.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::AgentError;
+
+/// How long an agent has to exit after SIGTERM before its group gets SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// The longest sleep between checks on a running child. Short commands are checked sooner: the
+/// interval starts at a millisecond and doubles up to this.
+const POLL_MAX: Duration = Duration::from_millis(25);
+
+/// One run of one command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// The program and its arguments, each one element (no shell involved).
+    pub argv: Vec<String>,
+    /// Added to the inherited environment.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    /// Created (or truncated) before the start; parent directories are created too. The two may be
+    /// the same file.
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    pub timeout: Duration,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// The exit code, when the program exited rather than being killed by a signal.
+    pub exit_code: Option<i32>,
+    /// The signal that killed the program, if one did.
+    pub signal: Option<i32>,
+    /// The timeout ran out and vane took the process group down.
+    pub timed_out: bool,
+    pub duration: Duration,
+}
+
+impl RunOutcome {
+    /// Exited by itself with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out
+    }
+}
+
+/// Runs the command to completion or to its timeout; see [`run_with_grace`].
+pub fn run(inv: &Invocation) -> Result<RunOutcome, AgentError> {
+    run_with_grace(inv, KILL_GRACE)
+}
+
+/// Runs the command in its own process group with stdin closed and output in the given files.
+///
+/// At the timeout the group gets SIGTERM, then SIGKILL once `grace` has passed. When the program
+/// exits by itself, whatever it left running in its group is killed. Errors are for a command that
+/// could not be started or watched; a command that fails is an `Ok` outcome with its exit code.
+pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, AgentError> {
+    let program = inv.argv.first().ok_or(AgentError::EmptyArgv)?;
+    // Checked first because a missing cwd makes spawn fail with "not found", which would blame the
+    // program.
+    if !inv.cwd.is_dir() {
+        return Err(AgentError::MissingDirectory {
+            program: program.clone(),
+            cwd: inv.cwd.clone(),
+        });
+    }
+    let (stdout, stderr) = output_files(&inv.stdout, &inv.stderr)?;
+
+    let mut command = Command::new(program);
+    command
+        .args(&inv.argv[1..])
+        .envs(inv.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&inv.cwd)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0);
+
+    let start = Instant::now();
+    let mut child = command.spawn().map_err(|source| AgentError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let pid = child.id();
+    tracing::debug!(pid, argv = ?inv.argv, cwd = %inv.cwd.display(), "agent started");
+    let wait_error = |source| AgentError::Wait {
+        program: program.clone(),
+        pid,
+        source,
+    };
+
+    let exited = wait_until(pid, start.checked_add(inv.timeout)).map_err(wait_error)?;
+    let timed_out = !exited;
+    if timed_out {
+        tracing::info!(pid, timeout = ?inv.timeout, "agent timed out; sending SIGTERM to its group");
+        signal_group(pid, libc::SIGTERM);
+        if !wait_until(pid, Instant::now().checked_add(grace)).map_err(wait_error)? {
+            tracing::warn!(
+                pid,
+                ?grace,
+                "agent ignored SIGTERM; sending SIGKILL to its group"
+            );
+            signal_group(pid, libc::SIGKILL);
+        }
+    }
+    // The leader has exited (or has been sent SIGKILL) and is not reaped yet, so its pid, the group's
+    // id, cannot have been reused: this reaches only what the agent left behind.
+    signal_group(pid, libc::SIGKILL);
+    let status = child.wait().map_err(wait_error)?;
+    let outcome = RunOutcome {
+        exit_code: status.code(),
+        signal: status.signal(),
+        timed_out,
+        duration: start.elapsed(),
+    };
+    tracing::debug!(pid, ?outcome, "agent finished");
+    Ok(outcome)
+}
+
+/// Whether `program` can be started: a path (anything with a `/`) must be an executable file; a bare
+/// name must be one in a directory on PATH.
+pub fn program_available(program: &str) -> bool {
+    if program.is_empty() {
+        return false;
+    }
+    if program.contains('/') {
+        return is_executable(Path::new(program));
+    }
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        // An empty PATH entry means the current directory.
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        is_executable(&dir.join(program))
+    })
+}
+
+/// Words for a spawn failure that say what to do about it.
+pub(crate) fn describe_spawn_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "program not found (is it installed, and on PATH?)".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied (is it executable?)".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+fn output_files(stdout: &Path, stderr: &Path) -> Result<(File, File), AgentError> {
+    let create = |path: &Path| -> Result<File, AgentError> {
+        let error = |source| AgentError::Output {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(error)?;
+        }
+        File::create(path).map_err(error)
+    };
+    let out = create(stdout)?;
+    // One file for both must be one open file description, or the two streams overwrite each other.
+    let err = if stdout == stderr {
+        out.try_clone().map_err(|source| AgentError::Output {
+            path: stderr.to_path_buf(),
+            source,
+        })?
+    } else {
+        create(stderr)?
+    };
+    Ok((out, err))
+}
+
+/// Polls until the child has exited (true) or `deadline` has passed (false), leaving it unreaped. No
+/// deadline (a timeout too large to represent) means no limit.
+fn wait_until(pid: u32, deadline: Option<Instant>) -> io::Result<bool> {
+    let mut interval = Duration::from_millis(1);
+    loop {
+        if has_exited(pid)? {
+            return Ok(true);
+        }
+        let mut sleep = interval;
+        if let Some(deadline) = deadline {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            sleep = sleep.min(deadline - now);
+        }
+        std::thread::sleep(sleep);
+        interval = (interval * 2).min(POLL_MAX);
+    }
+}
+
+/// Whether the child has exited, without reaping it (`WNOWAIT`): while it stays a zombie its pid,
+/// which is also its group's id, cannot be handed to another process.
+fn has_exited(pid: u32) -> io::Result<bool> {
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value; waitid only writes into it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid, writable siginfo_t for the duration of the call.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            // With WNOHANG, a child that has not changed state leaves si_pid zero.
+            // SAFETY: waitid succeeded, so `info` holds a child-state record where si_pid is valid.
+            return Ok(unsafe { info.si_pid() } != 0);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Sends `signal` to every process in the group led by `pgid`. A group that no longer exists is the
+/// outcome wanted, so ESRCH is not an error.
+fn signal_group(pgid: u32, signal: libc::c_int) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    // SAFETY: kill has no memory-safety preconditions; a negative pid addresses a process group.
+    let rc = unsafe { libc::kill(-pgid, signal) };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ESRCH) {
+            tracing::warn!(pgid, signal, %err, "cannot signal the agent's process group");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Scratch {
+        dir: tempfile::TempDir,
+    }
+
+    impl Scratch {
+        fn new() -> Self {
+            Scratch {
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        /// An invocation of `sh -c script`, output under `out/`.
+        fn sh(&self, script: &str, timeout: Duration) -> Invocation {
+            Invocation {
+                argv: vec!["sh".into(), "-c".into(), script.into()],
+                env: Vec::new(),
+                cwd: self.dir.path().to_path_buf(),
+                stdout: self.path("out/stdout"),
+                stderr: self.path("out/stderr"),
+                timeout,
+            }
+        }
+
+        fn read(&self, name: &str) -> String {
+            std::fs::read_to_string(self.path(name)).unwrap()
+        }
+    }
+
+    fn alive(pid: i32) -> bool {
+        // Signal 0 checks existence; a zombie still counts, so also look at its state.
+        // SAFETY: kill with signal 0 only checks for existence.
+        if unsafe { libc::kill(pid, 0) } != 0 {
+            return false;
+        }
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+            Err(_) => true,
+        }
+    }
+
+    fn wait_for_file(path: &Path) -> String {
+        let start = Instant::now();
+        loop {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                if text.ends_with('\n') {
+                    return text;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{path:?} never appeared"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    const LONG: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn exit_codes_and_output_are_reported() {
+        let s = Scratch::new();
+        let ok = run(&s.sh("echo hello; echo oops >&2", LONG)).unwrap();
+        assert_eq!(ok.exit_code, Some(0));
+        assert_eq!(ok.signal, None);
+        assert!(!ok.timed_out);
+        assert!(ok.success());
+        assert_eq!(s.read("out/stdout"), "hello\n");
+        assert_eq!(s.read("out/stderr"), "oops\n");
+
+        let failed = run(&s.sh("echo again; exit 3", LONG)).unwrap();
+        assert_eq!(failed.exit_code, Some(3));
+        assert!(!failed.success());
+        // The file is truncated, not appended to.
+        assert_eq!(s.read("out/stdout"), "again\n");
+    }
+
+    #[test]
+    fn an_enormous_timeout_means_no_limit() {
+        let s = Scratch::new();
+        let outcome = run(&s.sh("exit 0", Duration::MAX)).unwrap();
+        assert_eq!(outcome.exit_code, Some(0));
+        assert!(!outcome.timed_out);
+    }
+
+    #[test]
+    fn a_shared_output_file_keeps_both_streams_in_order() {
+        let s = Scratch::new();
+        let mut inv = s.sh("echo one; echo two >&2; echo three", LONG);
+        inv.stderr = inv.stdout.clone();
+        run(&inv).unwrap();
+        assert_eq!(s.read("out/stdout"), "one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn huge_output_goes_to_the_file() {
+        let s = Scratch::new();
+        let outcome = run(&s.sh("head -c 20971520 /dev/zero", LONG)).unwrap();
+        assert_eq!(outcome.exit_code, Some(0));
+        let size = std::fs::metadata(s.path("out/stdout")).unwrap().len();
+        assert_eq!(size, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn stdin_is_closed() {
+        let s = Scratch::new();
+        let outcome = run(&s.sh(
+            "if read x; then echo got \"$x\"; else echo eof; fi",
+            Duration::from_secs(10),
+        ))
+        .unwrap();
+        assert!(!outcome.timed_out);
+        assert_eq!(s.read("out/stdout"), "eof\n");
+    }
+
+    #[test]
+    fn env_and_cwd_reach_the_child() {
+        let s = Scratch::new();
+        std::fs::create_dir(s.path("work")).unwrap();
+        let mut inv = s.sh("pwd; echo \"$VANE_TASK\"; echo \"$HOME\"", LONG);
+        inv.cwd = s.path("work");
+        inv.env = vec![("VANE_TASK".into(), "T 1 \"quoted\"".into())];
+        run(&inv).unwrap();
+        let out = s.read("out/stdout");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            Path::new(lines[0]).canonicalize().unwrap(),
+            s.path("work").canonicalize().unwrap()
+        );
+        assert_eq!(lines[1], "T 1 \"quoted\"");
+        // The rest of the environment is inherited.
+        assert_eq!(lines[2], std::env::var("HOME").unwrap_or_default());
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_group() {
+        let s = Scratch::new();
+        let pidfile = s.path("grandchild.pid");
+        let script = format!(
+            "sleep 1000 & echo $! > '{}'; while true; do sleep 1; done",
+            pidfile.display()
+        );
+        let start = Instant::now();
+        let outcome = run_with_grace(
+            &s.sh(&script, Duration::from_millis(500)),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert!(outcome.timed_out);
+        assert_eq!(outcome.exit_code, None);
+        assert_eq!(outcome.signal, Some(libc::SIGTERM));
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        let grandchild: i32 = wait_for_file(&pidfile).trim().parse().unwrap();
+        // The grandchild was in the group; give the kernel a moment to finish it off.
+        let start = Instant::now();
+        while alive(grandchild) && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(grandchild), "grandchild {grandchild} survived");
+    }
+
+    #[test]
+    fn a_child_that_ignores_sigterm_is_killed_after_the_grace() {
+        let s = Scratch::new();
+        let ready = s.path("ready");
+        let script = format!(
+            "trap '' TERM; echo ready > '{}'; while true; do sleep 0.05; done",
+            ready.display()
+        );
+        let start = Instant::now();
+        let outcome = run_with_grace(
+            &s.sh(&script, Duration::from_millis(300)),
+            Duration::from_millis(300),
+        )
+        .unwrap();
+        let took = start.elapsed();
+        assert!(outcome.timed_out);
+        assert_eq!(outcome.signal, Some(libc::SIGKILL));
+        assert!(took >= Duration::from_millis(600), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(wait_for_file(&ready), "ready\n");
+    }
+
+    #[test]
+    fn leftovers_are_killed_after_a_normal_exit() {
+        let s = Scratch::new();
+        let outcome = run(&s.sh("sleep 1000 & echo $!", LONG)).unwrap();
+        assert_eq!(outcome.exit_code, Some(0));
+        assert!(!outcome.timed_out);
+        let leftover: i32 = s.read("out/stdout").trim().parse().unwrap();
+        let start = Instant::now();
+        while alive(leftover) && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(leftover), "leftover {leftover} survived");
+    }
+
+    #[test]
+    fn spawn_failures_name_the_program() {
+        let s = Scratch::new();
+        let mut inv = s.sh("true", LONG);
+        inv.argv = vec!["vane-no-such-agent-xyz".into(), "--help".into()];
+        let err = run(&inv).unwrap_err();
+        assert!(matches!(err, AgentError::Spawn { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "cannot start `vane-no-such-agent-xyz`: program not found (is it installed, and on PATH?)"
+        );
+
+        inv.argv = vec!["sh".into()];
+        inv.cwd = s.path("missing");
+        let err = run(&inv).unwrap_err();
+        assert!(matches!(err, AgentError::MissingDirectory { .. }), "{err}");
+
+        inv.argv.clear();
+        assert!(matches!(run(&inv).unwrap_err(), AgentError::EmptyArgv));
+    }
+
+    #[test]
+    fn program_availability() {
+        assert!(program_available("sh"));
+        assert!(!program_available("vane-no-such-agent-xyz"));
+        assert!(!program_available(""));
+        let s = Scratch::new();
+        let script = s.path("agent.sh");
+        std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+        assert!(
+            !program_available(script.to_str().unwrap()),
+            "not executable yet"
+        );
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(program_available(script.to_str().unwrap()));
+        assert!(
+            !program_available(s.dir.path().to_str().unwrap()),
+            "a directory"
+        );
+        assert!(!program_available(s.path("missing").to_str().unwrap()));
+    }
+}

@@ -1,0 +1,180 @@
+use crate::cli::CommandEnv;
+use crate::config::Config;
+use crate::error::CliError;
+use crate::model::TaskId;
+use crate::orchestrator::{self, Progress, WorkOptions};
+
+/// Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands
+///
+/// Each worker takes the highest-priority ready task, prepares its own worktree on branch
+/// `vane/<task>` from the tip of the base branch, and runs the task's agent there. What the agent
+/// leaves is committed on the task branch. Finished branches land one at a time: merged with the
+/// current base tip in memory, checked by the gates of vane.toml on exactly that tree, and moved onto
+/// base by compare-and-swap. Every landing is a checkpoint (`vane checkpoints`, `vane rollback`). A
+/// task that fails, changes nothing, conflicts or falls short of a gate is tried again with the
+/// feedback, up to `max_attempts`, then blocked. After a crash, the next `vane work` resumes.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  vane work
+  vane work --workers 8
+  vane work --task T3 --task T7          only these and what they need
+  vane work --dry-run                    show what would start, run nothing
+
+Exit status: 0 when every selected task landed, 1 otherwise.")]
+pub struct Args {
+    /// How many agents work at once (default: `workers` of vane.toml, 4 when unset)
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+
+    /// Only this task and what it needs (repeatable)
+    #[arg(long = "task", value_name = "ID")]
+    tasks: Vec<TaskId>,
+
+    /// Start at most N tasks
+    #[arg(long, value_name = "N")]
+    max_tasks: Option<usize>,
+
+    /// Print the tasks that would start, in order, and run nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
+    let mut workspace = env.workspace()?;
+    let config = Config::load(&workspace.location.workdir)?;
+    for id in &args.tasks {
+        workspace.store.task(id)?;
+    }
+    let options = WorkOptions {
+        workers: args.workers.map(usize::from),
+        tasks: args.tasks,
+        max_tasks: args.max_tasks,
+        dry_run: args.dry_run,
+    };
+    let ui = env.ui;
+    let report = |event: Progress| ui.status(&describe(ui, &event));
+    let summary = orchestrator::work(&mut workspace, &config, &options, &report)?;
+    if env.ui.json() {
+        env.ui.json_value(&summary)?;
+    } else if args.dry_run {
+        if summary.schedule.is_empty() {
+            env.ui.status("Nothing is ready to start.");
+        }
+        let mut out = String::new();
+        for id in &summary.schedule {
+            let task = workspace.store.task(id)?;
+            let agent = task.agent.as_deref().unwrap_or(&config.default_agent);
+            out.push_str(&format!("{id}  {agent}  {}\n", task.title));
+        }
+        env.ui.data(&out)?;
+    } else {
+        let mut text = format!(
+            "Batch {} on {}: {} landed, {} blocked, {} waiting ({:.1} s",
+            summary.batch.unwrap_or_default(),
+            summary.base,
+            summary.landed.len(),
+            summary.blocked.len(),
+            summary.left.len() + summary.needs_improvement.len(),
+            summary.seconds
+        );
+        if summary.cost_usd > 0.0 {
+            text.push_str(&format!(", ${:.2}", summary.cost_usd));
+        }
+        text.push(')');
+        for (id, reason) in &summary.blocked {
+            text.push_str(&format!("\n  blocked {id}: {}", first_line(reason)));
+        }
+        env.ui.status(&text);
+    }
+    if !args.dry_run && !summary.all_landed() {
+        return Err(CliError::refused(format!(
+            "{} of the selected tasks did not land",
+            summary.blocked.len() + summary.left.len() + summary.needs_improvement.len()
+        ))
+        .with_hint("`vane status` shows where they stand; `vane task show <id>` why"));
+    }
+    Ok(())
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// One line for the person watching.
+fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
+    let dim = console::Style::new().dim();
+    match event {
+        Progress::Recovered {
+            abandoned,
+            landings_completed,
+        } => format!(
+            "Recovered from an interrupted run: {abandoned} attempts abandoned (their tasks will run again), {landings_completed} landings completed"
+        ),
+        Progress::BatchStarted {
+            batch,
+            base,
+            tip,
+            workers,
+            ready,
+        } => format!(
+            "Batch {batch} on {base} at {}: {ready} ready, {workers} workers",
+            &tip[..tip.len().min(12)]
+        ),
+        Progress::Started {
+            worker,
+            task,
+            title,
+            profile,
+            attempt,
+        } => {
+            let again = if *attempt > 1 {
+                format!(", attempt {attempt}")
+            } else {
+                String::new()
+            };
+            format!(
+                "{} {task} started: {title} ({profile}{again})",
+                ui.paint_err(dim, &format!("[w{worker}]"))
+            )
+        }
+        Progress::AgentDone {
+            worker,
+            task,
+            outcome,
+            seconds,
+        } => format!(
+            "{} {task} agent finished: {} ({seconds:.1} s)",
+            ui.paint_err(dim, &format!("[w{worker}]")),
+            outcome.replace('_', " ")
+        ),
+        Progress::Gating { task } => format!("       {task} gating the merge with base"),
+        Progress::Landed {
+            task,
+            sha,
+            checkpoint,
+        } => format!(
+            "{} {task} landed as {} (checkpoint {checkpoint})",
+            ui.paint_err(console::Style::new().green(), "  ok"),
+            &sha[..sha.len().min(12)]
+        ),
+        Progress::Rejected {
+            task,
+            reason,
+            retry,
+        } => format!(
+            "{} {task}: {}{}",
+            ui.paint_err(console::Style::new().yellow(), "   !"),
+            first_line(reason),
+            if *retry { " (will retry)" } else { "" }
+        ),
+        Progress::Blocked { task, reason } => format!(
+            "{} {task} blocked: {}",
+            ui.paint_err(console::Style::new().red(), "   x"),
+            first_line(reason)
+        ),
+        Progress::Paused { checkout } => format!(
+            "Merging paused: the base branch is checked out at {} with changes that landing would overwrite; commit or stash them and merging goes on",
+            checkout.display()
+        ),
+    }
+}

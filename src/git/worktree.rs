@@ -1,0 +1,777 @@
+//! The worktrees vane's workers run in: making them, pointing them at a new task, saving what an agent
+//! left in them, and taking them away.
+//!
+//! A fresh `git worktree add` of a big repository takes many seconds (17-19 s on a 57,000-file one),
+//! while pointing an existing worktree at a new task takes well under one, so workers keep their
+//! worktree from task to task: `ensure_worktree` once, then `start_task_branch` per task.
+//!
+//! Everything that writes a working tree runs the git CLI, so that hooks and filters (LFS, `filter=`
+//! drivers) run and a worktree holds what `git checkout` gives. Worktrees in use are locked, and a
+//! worktree is only ever removed by its path: a global `git worktree prune` could unregister a
+//! worktree that another worker is adding at that moment.
+
+use std::path::{Path, PathBuf};
+
+use super::cli::{comparable_path, path_from_bytes, Git};
+use super::GitError;
+
+/// The reason recorded on the worktrees vane locks, shown by `git worktree list`.
+const LOCK_REASON: &str = "vane worker";
+
+/// Where earlier attempts at a task are kept when its branch is restarted: `<prefix><task>/<n>`.
+const ATTEMPTS_PREFIX: &str = "refs/vane/attempts/";
+
+/// One entry of `git worktree list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorktreeInfo {
+    pub path: PathBuf,
+    /// The commit checked out; None for a bare repository's entry.
+    pub head: Option<String>,
+    /// The branch checked out (short name, without `refs/heads/`); None when detached.
+    pub branch: Option<String>,
+    pub locked: bool,
+    /// Git considers the registration stale (its directory is gone). A locked worktree is never
+    /// reported prunable, even when its directory is gone.
+    pub prunable: bool,
+}
+
+impl Git {
+    /// Makes sure a worktree exists at `path` (detached at `base`), creating it with
+    /// `git worktree add --detach` if missing; if git still lists a worktree at that path whose
+    /// directory is gone, removes that registration by path first (`git worktree remove --force
+    /// <path>`), never a global prune. Locks it (reason "vane worker"). Returns whether it was
+    /// created. An existing worktree is left as it is (not moved to `base`): `start_task_branch` and
+    /// `checkout_detached` do that.
+    pub fn ensure_worktree(&self, path: &Path, base: &str) -> Result<bool, GitError> {
+        let path = comparable_path(path);
+        if let Some(existing) = self.find_worktree(&path)? {
+            if path.join(".git").exists() {
+                if !existing.locked {
+                    self.run(
+                        None,
+                        &[
+                            "worktree".as_ref(),
+                            "lock".as_ref(),
+                            "--reason".as_ref(),
+                            LOCK_REASON.as_ref(),
+                            "--".as_ref(),
+                            path.as_os_str(),
+                        ],
+                    )?;
+                }
+                return Ok(false);
+            }
+            tracing::info!(path = %path.display(), "worktree directory is gone; dropping its registration");
+            self.remove_registration(&path)?;
+        }
+        let base = self.resolve_commit(base)?;
+        // `--lock` locks it from the start: there is no moment at which it could be pruned.
+        self.run(
+            None,
+            &[
+                "worktree".as_ref(),
+                "add".as_ref(),
+                "--quiet".as_ref(),
+                "--detach".as_ref(),
+                "--lock".as_ref(),
+                "--reason".as_ref(),
+                LOCK_REASON.as_ref(),
+                "--".as_ref(),
+                path.as_os_str(),
+                base.as_ref(),
+            ],
+        )?;
+        Ok(true)
+    }
+
+    /// Commits everything in the worktree (`git add -A`; a commit if anything is staged) on
+    /// whatever is checked out, with `message` (the caller includes trailers). Returns the new
+    /// commit, or None when there was nothing to commit. Works when HEAD is detached too (the commit
+    /// is then reachable only from the return value; the caller decides what to do with it).
+    ///
+    /// Runs with `--no-verify`: this saves an agent's work, and a pre-commit or commit-msg hook that
+    /// refused it would lose that work; checking the work is the job of the gates.
+    pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>, GitError> {
+        self.run(Some(worktree), &["add", "--all"])?;
+        let staged = self.output(Some(worktree), &["diff", "--cached", "--quiet"])?;
+        match staged.code {
+            Some(0) => return Ok(None),
+            Some(1) => {}
+            _ => return Err(staged.error()),
+        }
+        self.output_with_input(
+            Some(worktree),
+            &["commit", "--quiet", "--no-verify", "--file=-"],
+            Some(message.as_bytes()),
+        )?
+        .ok()?;
+        self.head(worktree).map(Some)
+    }
+
+    /// Points `branch` at `base` and checks it out in the worktree, discarding the worktree's
+    /// tracked changes and untracked (not ignored) files: `git checkout --force -B <branch> <base>`
+    /// then `git clean -fd`. Callers commit leftovers first (`commit_all`) so that nothing is lost.
+    /// Ignored files (build output) are kept, so builds stay incremental.
+    ///
+    /// If `branch` already exists with commits that `base` lacks, first saves its tip under
+    /// `refs/vane/attempts/<branch without vane/>/<n>` (the next free n; or the ref that already
+    /// holds that tip) so an earlier attempt's work is never lost, and returns that ref's name.
+    pub fn start_task_branch(
+        &self,
+        worktree: &Path,
+        branch: &str,
+        base: &str,
+    ) -> Result<Option<String>, GitError> {
+        let base = self.resolve_commit(base)?;
+        let saved = match self.branch_tip(branch)? {
+            Some(tip) if !self.is_ancestor(&tip, &base)? => Some(self.save_attempt(branch, &tip)?),
+            _ => None,
+        };
+        self.run(
+            Some(worktree),
+            &[
+                "checkout",
+                "--quiet",
+                "--force",
+                "--no-track",
+                "-B",
+                branch,
+                &base,
+                "--",
+            ],
+        )?;
+        self.clean(worktree)?;
+        Ok(saved)
+    }
+
+    /// Checks out `commit` detached in the worktree, discarding tracked changes and untracked (not
+    /// ignored) files, for running gates on a merge result: the gates see exactly that commit, plus
+    /// ignored files such as build output.
+    pub fn checkout_detached(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
+        let commit = self.resolve_commit(commit)?;
+        self.run(
+            Some(worktree),
+            &["checkout", "--quiet", "--force", "--detach", &commit, "--"],
+        )?;
+        self.clean(worktree)
+    }
+
+    /// The commit checked out in `worktree`.
+    pub fn head(&self, worktree: &Path) -> Result<String, GitError> {
+        self.rev_parse_in(Some(worktree), "HEAD")?
+            .ok_or_else(|| GitError::UnknownRevision("HEAD".to_string()))
+    }
+
+    /// The branch checked out in `worktree` (short name), or None when its HEAD is detached.
+    pub fn current_branch(&self, worktree: &Path) -> Result<Option<String>, GitError> {
+        let out = self.output(
+            Some(worktree),
+            &["symbolic-ref", "--quiet", "--short", "HEAD"],
+        )?;
+        match out.code {
+            Some(0) => Ok(Some(out.text())),
+            // `--quiet` exits 1, silently, when HEAD is detached.
+            Some(1) => Ok(None),
+            _ => Err(out.error()),
+        }
+    }
+
+    /// Whether `worktree` has no staged, unstaged or untracked (non-ignored) changes.
+    pub fn is_clean(&self, worktree: &Path) -> Result<bool, GitError> {
+        let out = self.run(
+            Some(worktree),
+            &["status", "--porcelain", "-z", "--untracked-files=normal"],
+        )?;
+        Ok(out.stdout.is_empty())
+    }
+
+    /// Unlocks the worktree at `path`; nothing to do when it is not locked or not there.
+    pub fn unlock_worktree(&self, path: &Path) -> Result<(), GitError> {
+        let path = comparable_path(path);
+        match self.find_worktree(&path)? {
+            Some(info) if info.locked => {
+                self.run(
+                    None,
+                    &[
+                        "worktree".as_ref(),
+                        "unlock".as_ref(),
+                        "--".as_ref(),
+                        path.as_os_str(),
+                    ],
+                )?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes the worktree at `path`, its directory and its registration, even when it has
+    /// changes or is locked; nothing to do when git lists no worktree there. Only that worktree:
+    /// never a global prune.
+    pub fn remove_worktree(&self, path: &Path) -> Result<(), GitError> {
+        let path = comparable_path(path);
+        if self.find_worktree(&path)?.is_none() {
+            return Ok(());
+        }
+        self.remove_registration(&path)
+    }
+
+    /// The worktrees git knows of, the main one first.
+    pub fn list_worktrees(&self) -> Result<Vec<WorktreeInfo>, GitError> {
+        let out = self.run(None, &["worktree", "list", "--porcelain", "-z"])?;
+        Ok(parse_worktree_list(&out.stdout))
+    }
+
+    /// The entry for the worktree at `path` (already made comparable), if git lists one.
+    fn find_worktree(&self, path: &Path) -> Result<Option<WorktreeInfo>, GitError> {
+        Ok(self
+            .list_worktrees()?
+            .into_iter()
+            .find(|info| comparable_path(&info.path) == path))
+    }
+
+    /// `git worktree remove` by path. The first `--force` allows changes, the second a lock (vane's
+    /// own worktrees are always locked); with the directory gone, it drops the registration alone.
+    fn remove_registration(&self, path: &Path) -> Result<(), GitError> {
+        self.run(
+            None,
+            &[
+                "worktree".as_ref(),
+                "remove".as_ref(),
+                "--force".as_ref(),
+                "--force".as_ref(),
+                "--".as_ref(),
+                path.as_os_str(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Removes untracked files and directories, keeping ignored ones. Nested repositories an agent
+    /// may have cloned are kept too (that would take `-ff`); they are not part of any task's work.
+    fn clean(&self, worktree: &Path) -> Result<(), GitError> {
+        self.run(Some(worktree), &["clean", "--quiet", "--force", "-d"])?;
+        Ok(())
+    }
+
+    /// Keeps `tip`, the tip of `branch`, under the next free `refs/vane/attempts/<task>/<n>`, or
+    /// returns the attempt ref that already holds it (a restart interrupted after saving).
+    fn save_attempt(&self, branch: &str, tip: &str) -> Result<String, GitError> {
+        let task = branch.strip_prefix("vane/").unwrap_or(branch);
+        let prefix = format!("{ATTEMPTS_PREFIX}{task}/");
+        // Another process may take the number we picked; the create-only update notices, and we
+        // look again. Bounded, so that a persistent failure surfaces instead of spinning.
+        let mut last_error = None;
+        for _ in 0..5 {
+            let listed = self.run(
+                None,
+                &[
+                    "for-each-ref",
+                    "--format=%(objectname) %(refname)",
+                    &format!("{ATTEMPTS_PREFIX}{task}"),
+                ],
+            )?;
+            let mut highest = 0u64;
+            for line in listed.text().lines() {
+                let Some((id, name)) = line.split_once(' ') else {
+                    continue;
+                };
+                let Some(n) = name.strip_prefix(&prefix).and_then(|n| n.parse().ok()) else {
+                    continue;
+                };
+                if id == tip {
+                    return Ok(name.to_string());
+                }
+                highest = highest.max(n);
+            }
+            let name = format!("{prefix}{}", highest + 1);
+            match self.update_ref(&name, tip, None, "vane: keep an earlier attempt") {
+                Ok(()) => {
+                    tracing::info!(branch, tip, saved = %name, "kept an earlier attempt");
+                    return Ok(name);
+                }
+                Err(e @ GitError::RefMoved { .. }) => last_error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.expect("the loop only ends early by returning, or after a RefMoved"))
+    }
+}
+
+/// Reads `git worktree list --porcelain -z`: records of NUL-terminated `key value` attributes,
+/// each record ended by an empty attribute.
+fn parse_worktree_list(bytes: &[u8]) -> Vec<WorktreeInfo> {
+    let mut list = Vec::new();
+    let mut current: Option<WorktreeInfo> = None;
+    for field in bytes.split(|&b| b == 0) {
+        let (key, value) = match field.iter().position(|&b| b == b' ') {
+            Some(at) => (&field[..at], &field[at + 1..]),
+            None => (field, &field[..0]),
+        };
+        match key {
+            b"worktree" => {
+                list.extend(current.take());
+                current = Some(WorktreeInfo {
+                    path: path_from_bytes(value),
+                    head: None,
+                    branch: None,
+                    locked: false,
+                    prunable: false,
+                });
+            }
+            _ => {
+                let Some(info) = current.as_mut() else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(value);
+                match key {
+                    b"HEAD" => info.head = Some(text.into_owned()),
+                    b"branch" => {
+                        let short = text.strip_prefix("refs/heads/").unwrap_or(&text);
+                        info.branch = Some(short.to_string());
+                    }
+                    b"locked" => info.locked = true,
+                    b"prunable" => info.prunable = true,
+                    // The end of a record, `bare`, `detached`, or something newer git adds.
+                    _ => {}
+                }
+            }
+        }
+    }
+    list.extend(current);
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::cli::testing::*;
+    use super::*;
+
+    fn listed(repo: &TestRepo, path: &Path) -> Option<WorktreeInfo> {
+        repo.git
+            .list_worktrees()
+            .expect("list")
+            .into_iter()
+            .find(|w| w.path == path)
+    }
+
+    #[test]
+    fn parses_the_porcelain_list() {
+        let bytes = b"worktree /r\0HEAD abc\0branch refs/heads/main\0\0\
+worktree /w 1\0HEAD def\0detached\0locked vane worker\0\0\
+worktree /gone\0HEAD 123\0detached\0prunable gitdir file points to non-existent location\0\0";
+        let list = parse_worktree_list(bytes);
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[0].path, PathBuf::from("/r"));
+        assert_eq!(list[0].branch.as_deref(), Some("main"));
+        assert!(!list[0].locked);
+        assert_eq!(list[1].path, PathBuf::from("/w 1"));
+        assert_eq!(list[1].head.as_deref(), Some("def"));
+        assert_eq!(list[1].branch, None);
+        assert!(list[1].locked && !list[1].prunable);
+        assert!(list[2].prunable && !list[2].locked);
+        assert!(parse_worktree_list(b"").is_empty());
+    }
+
+    #[test]
+    fn ensure_worktree_creates_locks_and_then_does_nothing() {
+        let repo = TestRepo::new();
+        let path = repo.path("w1");
+        assert!(repo.git.ensure_worktree(&path, "main").expect("create"));
+        let info = listed(&repo, &path).expect("listed");
+        assert!(info.locked);
+        assert_eq!(info.branch, None);
+        assert_eq!(info.head, repo.git.branch_tip("main").expect("tip"));
+        assert_eq!(read(&path, "a.txt"), "alpha\n");
+        let reason = git(&repo.dir, &["worktree", "list", "--porcelain"]);
+        assert!(reason.contains("locked vane worker"), "{reason}");
+
+        write(&path, "scratch.txt", "agent notes\n");
+        assert!(!repo.git.ensure_worktree(&path, "main").expect("again"));
+        assert_eq!(read(&path, "scratch.txt"), "agent notes\n");
+
+        // An existing worktree that somebody unlocked is locked again.
+        repo.git.unlock_worktree(&path).expect("unlock");
+        assert!(!listed(&repo, &path).expect("listed").locked);
+        repo.git
+            .unlock_worktree(&path)
+            .expect("unlocking twice is fine");
+        assert!(!repo.git.ensure_worktree(&path, "main").expect("again"));
+        assert!(listed(&repo, &path).expect("listed").locked);
+    }
+
+    #[test]
+    fn ensure_worktree_recreates_a_deleted_one_without_pruning_others() {
+        let repo = TestRepo::new();
+        let ours = repo.path("ours");
+        let other = repo.path("other");
+        repo.git.ensure_worktree(&ours, "main").expect("create");
+        // Unrelated, unlocked, its directory also gone: a global prune would drop it.
+        git(
+            &repo.dir,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "--detach",
+                other.to_str().expect("utf-8"),
+                "main",
+            ],
+        );
+        std::fs::remove_dir_all(&ours).expect("delete ours");
+        std::fs::remove_dir_all(&other).expect("delete other");
+        assert!(listed(&repo, &other).expect("other listed").prunable);
+
+        assert!(repo.git.ensure_worktree(&ours, "main").expect("re-create"));
+        assert_eq!(read(&ours, "b.txt"), "beta\n");
+        assert!(listed(&repo, &ours).expect("ours listed").locked);
+        assert!(
+            listed(&repo, &other).is_some(),
+            "an unrelated stale registration must stay"
+        );
+    }
+
+    #[test]
+    fn concurrent_ensure_worktree_calls_all_succeed() {
+        let repo = TestRepo::new();
+        let paths: Vec<PathBuf> = (0..6).map(|i| repo.path(&format!("par-{i}"))).collect();
+        std::thread::scope(|s| {
+            for path in &paths {
+                let git = &repo.git;
+                s.spawn(move || {
+                    assert!(git.ensure_worktree(path, "main").expect("ensure_worktree"));
+                });
+            }
+        });
+        for path in &paths {
+            assert!(listed(&repo, path).expect("listed").locked);
+            assert_eq!(read(path, "a.txt"), "alpha\n");
+        }
+    }
+
+    #[test]
+    fn ensure_worktree_reports_an_unknown_base() {
+        let repo = TestRepo::new();
+        let err = repo
+            .git
+            .ensure_worktree(&repo.path("w"), "no-such-branch")
+            .expect_err("unknown base");
+        assert!(matches!(err, GitError::UnknownRevision(_)), "{err:?}");
+        assert!(!repo.path("w").exists());
+    }
+
+    #[test]
+    fn remove_worktree_by_path_even_when_locked_and_dirty() {
+        let repo = TestRepo::new();
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, "main").expect("create");
+        write(&path, "untracked.txt", "x");
+        write(&path, "a.txt", "changed\n");
+        repo.git.remove_worktree(&path).expect("remove");
+        assert!(!path.exists());
+        assert!(listed(&repo, &path).is_none());
+        repo.git
+            .remove_worktree(&path)
+            .expect("removing twice is fine");
+    }
+
+    #[test]
+    fn commit_all_commits_a_dirty_worktree_and_skips_a_clean_one() {
+        let repo = TestRepo::new();
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, "main").expect("create");
+        repo.git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("branch");
+        assert!(repo.git.is_clean(&path).expect("clean"));
+        assert_eq!(repo.git.commit_all(&path, "Nothing").expect("commit"), None);
+
+        write(&path, "a.txt", "alpha, changed\n");
+        write(&path, "new/file.txt", "new\n");
+        std::fs::remove_file(path.join("b.txt")).expect("delete");
+        assert!(!repo.git.is_clean(&path).expect("dirty"));
+        let message = "Do the thing\n\n# not a comment to strip\n\nVane-Task: t1\n";
+        let commit = repo
+            .git
+            .commit_all(&path, message)
+            .expect("commit")
+            .expect("something to commit");
+        assert_eq!(
+            repo.git.branch_tip("vane/t1").expect("tip"),
+            Some(commit.clone())
+        );
+        assert_eq!(repo.git.head(&path).expect("head"), commit);
+        assert!(repo.git.is_clean(&path).expect("clean after"));
+        let body = git(&repo.dir, &["log", "-1", "--format=%B", &commit]);
+        assert_eq!(body, message.trim_end());
+        let trailer = git(
+            &repo.dir,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Vane-Task,valueonly)",
+                &commit,
+            ],
+        );
+        assert_eq!(trailer, "t1");
+        let files = git(&repo.dir, &["show", "--name-status", "--format=", &commit]);
+        assert_eq!(files, "M\ta.txt\nD\tb.txt\nA\tnew/file.txt");
+        assert_eq!(repo.git.commit_all(&path, "Again").expect("commit"), None);
+    }
+
+    #[test]
+    fn commit_all_on_a_detached_head_returns_the_commit() {
+        let repo = TestRepo::new();
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, "main").expect("create");
+        write(&path, "c.txt", "gamma\n");
+        let commit = repo.git.commit_all(&path, "Detached work").expect("commit");
+        let commit = commit.expect("a commit");
+        assert_eq!(repo.git.head(&path).expect("head"), commit);
+        assert!(listed(&repo, &path).expect("listed").branch.is_none());
+    }
+
+    #[test]
+    fn commit_all_uses_the_fallback_identity_without_a_configured_one() {
+        let repo = TestRepo::new();
+        // Only the config is isolated here: no author in the environment either.
+        let env = vec![
+            ("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()),
+            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+        ];
+        let plain = Git::open_with_env(&repo.dir, env).expect("open");
+        let path = repo.path("w");
+        plain.ensure_worktree(&path, "main").expect("create");
+        write(&path, "c.txt", "gamma\n");
+        let commit = plain
+            .commit_all(&path, "Work")
+            .expect("commit")
+            .expect("a commit");
+        let who = git(
+            &repo.dir,
+            &["log", "-1", "--format=%an <%ae>|%cn <%ce>", &commit],
+        );
+        // The environment's identity, when the test runner has one, wins over any config.
+        if std::env::var_os("GIT_AUTHOR_NAME").is_none()
+            && std::env::var_os("GIT_COMMITTER_NAME").is_none()
+        {
+            assert_eq!(who, "vane <vane@localhost>|vane <vane@localhost>");
+        }
+    }
+
+    #[test]
+    fn start_task_branch_makes_a_new_branch_at_base() {
+        let repo = TestRepo::new();
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, "main").expect("create");
+        let saved = repo
+            .git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("start");
+        assert_eq!(saved, None);
+        let main = repo.git.branch_tip("main").expect("tip");
+        assert_eq!(repo.git.branch_tip("vane/t1").expect("tip"), main);
+        assert_eq!(
+            listed(&repo, &path).expect("listed").branch.as_deref(),
+            Some("vane/t1")
+        );
+        // A branch that base already contains is simply moved, nothing saved.
+        let saved = repo
+            .git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("again");
+        assert_eq!(saved, None);
+        assert_eq!(git(&repo.dir, &["for-each-ref", "refs/vane/"]), "");
+    }
+
+    #[test]
+    fn start_task_branch_keeps_an_earlier_attempt_and_cleans_the_worktree() {
+        let repo = TestRepo::new();
+        std::fs::write(repo.dir.join(".gitignore"), "target/\n").expect("gitignore");
+        let base = commit(&repo.dir, "Ignore target");
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, "main").expect("create");
+        repo.git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("start");
+        write(&path, "a.txt", "attempt one\n");
+        let first = repo
+            .git
+            .commit_all(&path, "Attempt 1")
+            .expect("commit")
+            .expect("commit");
+
+        // Leftovers of the attempt: a tracked change, an untracked file, an ignored build output.
+        write(&path, "b.txt", "uncommitted change\n");
+        write(&path, "stray/untracked.txt", "stray\n");
+        write(&path, "target/build.out", "built\n");
+
+        let saved = repo
+            .git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("retry");
+        assert_eq!(saved.as_deref(), Some("refs/vane/attempts/t1/1"));
+        assert_eq!(
+            repo.git.rev_parse("refs/vane/attempts/t1/1").expect("rev"),
+            Some(first.clone())
+        );
+        assert_eq!(
+            repo.git.branch_tip("vane/t1").expect("tip"),
+            Some(base.clone())
+        );
+        assert_eq!(read(&path, "a.txt"), "alpha\n");
+        assert_eq!(read(&path, "b.txt"), "beta\n");
+        assert!(!path.join("stray").exists(), "untracked files are removed");
+        assert_eq!(
+            read(&path, "target/build.out"),
+            "built\n",
+            "ignored files are kept"
+        );
+        assert!(repo.git.is_clean(&path).expect("clean"));
+
+        // A second failed attempt goes to the next number.
+        write(&path, "a.txt", "attempt two\n");
+        let second = repo
+            .git
+            .commit_all(&path, "Attempt 2")
+            .expect("commit")
+            .expect("commit");
+        let saved = repo
+            .git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("retry");
+        assert_eq!(saved.as_deref(), Some("refs/vane/attempts/t1/2"));
+        assert_eq!(
+            repo.git.rev_parse("refs/vane/attempts/t1/2").expect("rev"),
+            Some(second.clone())
+        );
+
+        // A tip that is already kept is not kept twice.
+        git(&repo.dir, &["update-ref", "refs/heads/vane/t1", &second]);
+        let saved = repo
+            .git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("retry");
+        assert_eq!(saved.as_deref(), Some("refs/vane/attempts/t1/2"));
+        assert_eq!(
+            git(
+                &repo.dir,
+                &["for-each-ref", "--format=%(refname)", "refs/vane/"]
+            ),
+            "refs/vane/attempts/t1/1\nrefs/vane/attempts/t1/2"
+        );
+    }
+
+    #[test]
+    fn current_branch_names_the_branch_or_none_when_detached() {
+        let repo = TestRepo::new();
+        assert_eq!(
+            repo.git
+                .current_branch(&repo.dir)
+                .expect("branch")
+                .as_deref(),
+            Some("main")
+        );
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, "main").expect("create");
+        assert_eq!(repo.git.current_branch(&path).expect("branch"), None);
+        repo.git
+            .start_task_branch(&path, "vane/t1", "main")
+            .expect("start");
+        assert_eq!(
+            repo.git.current_branch(&path).expect("branch").as_deref(),
+            Some("vane/t1")
+        );
+    }
+
+    #[test]
+    fn checkout_detached_moves_a_worktree_to_a_commit() {
+        let repo = TestRepo::new();
+        let first = repo.git.branch_tip("main").expect("tip").expect("main");
+        write(&repo.dir, "a.txt", "second\n");
+        let second = commit(&repo.dir, "Second");
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, &first).expect("create");
+        write(&path, "leftover.txt", "x");
+        repo.git
+            .checkout_detached(&path, &second)
+            .expect("checkout");
+        assert_eq!(repo.git.head(&path).expect("head"), second);
+        assert_eq!(read(&path, "a.txt"), "second\n");
+        assert!(!path.join("leftover.txt").exists());
+        assert!(repo.git.is_clean(&path).expect("clean"));
+        assert!(listed(&repo, &path).expect("listed").branch.is_none());
+    }
+
+    /// Every file under `dir` (but `.git`), with its bytes.
+    fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for entry in std::fs::read_dir(dir).expect("read dir") {
+                let entry = entry.expect("entry");
+                let path = entry.path();
+                if entry.file_name() == ".git" {
+                    continue;
+                }
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    let rel = path.strip_prefix(root).expect("under root").to_path_buf();
+                    out.push((rel, std::fs::read(&path).expect("read")));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn worktrees_hold_what_git_checkout_gives_with_filters() {
+        let mut repo = TestRepo::new();
+        // A clean/smudge filter: stored lowercase, checked out uppercase. libgit2 would not run it.
+        git(&repo.dir, &["config", "filter.upper.smudge", "tr a-z A-Z"]);
+        git(&repo.dir, &["config", "filter.upper.clean", "tr A-Z a-z"]);
+        repo.reopen();
+        write(&repo.dir, ".gitattributes", "*.txt filter=upper\n");
+        write(&repo.dir, "notes.txt", "some notes\n");
+        write(&repo.dir, "plain.md", "unfiltered\n");
+        let one = commit(&repo.dir, "Filtered files");
+        write(&repo.dir, "notes.txt", "other notes\n");
+        write(&repo.dir, "more.txt", "more\n");
+        let two = commit(&repo.dir, "More filtered files");
+
+        let reference = |name: &str, commit: &str| {
+            let path = repo.path(name);
+            git(
+                &repo.dir,
+                &[
+                    "worktree",
+                    "add",
+                    "-q",
+                    "--detach",
+                    path.to_str().expect("utf-8"),
+                    commit,
+                ],
+            );
+            snapshot(&path)
+        };
+        let ref_one = reference("ref-one", &one);
+        let ref_two = reference("ref-two", &two);
+        // The filter ran in git's own checkout, so the comparison means something.
+        assert_eq!(read(&repo.path("ref-one"), "notes.txt"), "SOME NOTES\n");
+        assert_eq!(read(&repo.path("ref-one"), "plain.md"), "unfiltered\n");
+
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, &one).expect("create");
+        assert_eq!(snapshot(&path), ref_one, "ensure_worktree");
+        repo.git
+            .start_task_branch(&path, "vane/t1", &two)
+            .expect("start");
+        assert_eq!(snapshot(&path), ref_two, "start_task_branch");
+        repo.git.checkout_detached(&path, &one).expect("checkout");
+        assert_eq!(snapshot(&path), ref_one, "checkout_detached");
+        // And what the filter checked out is committed back unchanged: nothing to commit.
+        assert!(repo.git.is_clean(&path).expect("clean"));
+    }
+}

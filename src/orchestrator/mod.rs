@@ -1,0 +1,53 @@
+//! The operations of the work loop: `vane work` (scheduler, workers, merge queue), recovery after
+//! a crash, and rollback to a checkpoint. Uses the parts below (store, git, agent, config) and never
+//! the command line or the terminal: what a person should see is reported through `Progress`.
+
+pub mod failpoint;
+pub mod lock;
+pub mod profiles;
+pub mod recovery;
+pub mod rollback;
+pub mod work;
+
+use std::path::{Path, PathBuf};
+
+pub use rollback::{rollback, RollbackOptions, RollbackSummary};
+pub use work::{work, Landing, Progress, WorkOptions, WorkSummary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestratorError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error("the base branch `{branch}` is checked out at {checkout} with uncommitted changes")]
+    DirtyBase { branch: String, checkout: PathBuf },
+    #[error("no base branch: HEAD is detached here and vane.toml sets no `base_branch`")]
+    NoBaseConfigured,
+    #[error("the base branch `{0}` does not exist")]
+    NoBaseBranch(String),
+    #[error("no checkpoint {0}")]
+    NoCheckpoint(i64),
+    #[error("worker {0} stopped unexpectedly")]
+    WorkerGone(usize),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl OrchestratorError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        OrchestratorError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = OrchestratorError> = std::result::Result<T, E>;

@@ -1,0 +1,103 @@
+//! `vane rollback <n>`: return the base branch and every task's state to a checkpoint. It records a
+//! pre-rollback checkpoint first, so a rollback is undone by rolling back to that one.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::lock::WorkLock;
+use super::{OrchestratorError, Result};
+use crate::config::Config;
+use crate::git::Git;
+use crate::model::TaskId;
+use crate::workspace::{self, Workspace};
+
+#[derive(Debug, Clone, Default)]
+pub struct RollbackOptions {
+    /// Save the uncommitted changes of a checkout of base (as a git stash) instead of refusing.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackSummary {
+    pub checkpoint: i64,
+    /// Roll back to this one to undo the rollback.
+    pub undo_checkpoint: i64,
+    pub base: String,
+    pub from: String,
+    pub to: String,
+    pub tasks_changed: Vec<TaskId>,
+    /// Checkouts whose changes were saved with `git stash` (`git stash pop` brings them back).
+    pub stashed: Vec<PathBuf>,
+}
+
+pub fn rollback(
+    workspace: &mut Workspace,
+    config: &Config,
+    id: i64,
+    options: &RollbackOptions,
+) -> Result<RollbackSummary> {
+    let _lock = WorkLock::acquire(&workspace::state_dir(&workspace.location), "vane rollback")?;
+    let git = Git::open(&workspace.location.workdir)?;
+    let base = config
+        .base_branch
+        .clone()
+        .or_else(|| workspace.location.branch.clone())
+        .ok_or(OrchestratorError::NoBaseConfigured)?;
+    let store = &mut workspace.store;
+    let checkpoint = store
+        .checkpoint(id)?
+        .ok_or(OrchestratorError::NoCheckpoint(id))?;
+    let checkouts = git.checkouts_of(&base)?;
+    let mut stashed = Vec::new();
+    for (checkout, clean) in &checkouts {
+        if *clean {
+            continue;
+        }
+        if !options.force {
+            return Err(OrchestratorError::DirtyBase {
+                branch: base,
+                checkout: checkout.clone(),
+            });
+        }
+        git.stash(checkout, &format!("vane rollback to checkpoint {id}"))?;
+        stashed.push(checkout.clone());
+    }
+    let tip = git
+        .branch_tip(&base)?
+        .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
+    let correlation = crate::store::new_correlation_id("rollback");
+    let undo = store.add_checkpoint(
+        "pre_rollback",
+        None,
+        &tip,
+        &correlation,
+        Some(&format!("before rolling back to checkpoint {id}")),
+    )?;
+    git.update_ref(&undo.refname, &tip, None, "vane: checkpoint")?;
+    let base_ref = format!("refs/heads/{base}");
+    let intent =
+        store.record_ref_intent(&base_ref, &tip, &checkpoint.sha, "rollback", None, Some(id))?;
+    if tip != checkpoint.sha {
+        git.update_ref(
+            &base_ref,
+            &checkpoint.sha,
+            Some(&tip),
+            &format!("vane: rollback to checkpoint {id}"),
+        )?;
+        for (checkout, _) in &checkouts {
+            git.advance_checkout(checkout, &tip, &checkpoint.sha)?;
+        }
+    }
+    let tasks_changed = store.restore_snapshot(&checkpoint, &correlation)?;
+    store.finish_rollback(&intent, id, &correlation)?;
+    Ok(RollbackSummary {
+        checkpoint: id,
+        undo_checkpoint: undo.id,
+        base,
+        from: tip,
+        to: checkpoint.sha,
+        tasks_changed,
+        stashed,
+    })
+}

@@ -1,0 +1,1005 @@
+//! `vane work`: one batch. Workers run agents in their own worktrees; the coordinator (this thread)
+//! owns the database, hands out ready tasks, and lands finished branches through the merge queue one
+//! at a time, moving base only by compare-and-swap after the gates passed on exactly that tree.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::failpoint;
+use super::lock::WorkLock;
+use super::profiles;
+use super::recovery;
+use super::{OrchestratorError, Result};
+use crate::agent::{self, Invocation, Profile, TemplateVars};
+use crate::config::Config;
+use crate::git::{Git, MergeOutcome};
+use crate::model::{Task, TaskId, TaskStatus};
+use crate::prompt::{self, EarlierAttempt, LandedDependency, PromptInput};
+use crate::store::{batch_correlation, checkpoint_ref, Attempt, AttemptResult, Store, TaskFilter};
+use crate::workspace::{self, Workspace};
+
+/// What `vane work` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct WorkOptions {
+    pub workers: Option<usize>,
+    /// Only these tasks and what they need; all when empty.
+    pub tasks: Vec<TaskId>,
+    pub max_tasks: Option<usize>,
+    pub dry_run: bool,
+}
+
+/// Something worth telling the person watching.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Recovered {
+        abandoned: usize,
+        landings_completed: usize,
+    },
+    BatchStarted {
+        batch: i64,
+        base: String,
+        tip: String,
+        workers: usize,
+        ready: usize,
+    },
+    Started {
+        worker: usize,
+        task: TaskId,
+        title: String,
+        profile: String,
+        attempt: u32,
+    },
+    AgentDone {
+        worker: usize,
+        task: TaskId,
+        outcome: String,
+        seconds: f64,
+    },
+    Gating {
+        task: TaskId,
+    },
+    Landed {
+        task: TaskId,
+        sha: String,
+        checkpoint: i64,
+    },
+    Rejected {
+        task: TaskId,
+        reason: String,
+        retry: bool,
+    },
+    Blocked {
+        task: TaskId,
+        reason: String,
+    },
+    Paused {
+        checkout: PathBuf,
+    },
+}
+
+/// How a batch ended.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkSummary {
+    pub batch: Option<i64>,
+    pub base: String,
+    pub landed: Vec<Landing>,
+    pub needs_improvement: Vec<TaskId>,
+    /// Tasks this batch blocked, with the reason.
+    pub blocked: Vec<(TaskId, String)>,
+    /// Selected tasks that are neither done nor blocked when the batch ends.
+    pub left: Vec<TaskId>,
+    /// The order a dry run would start the ready tasks in.
+    pub schedule: Vec<TaskId>,
+    pub seconds: f64,
+    pub cost_usd: f64,
+}
+
+impl WorkSummary {
+    /// Whether every selected task landed.
+    pub fn all_landed(&self) -> bool {
+        self.blocked.is_empty() && self.left.is_empty() && self.needs_improvement.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Landing {
+    pub task: TaskId,
+    pub sha: String,
+    pub checkpoint: i64,
+}
+
+/// A task handed to a worker.
+struct Job {
+    attempt: Attempt,
+    task: Task,
+    profile: Profile,
+    base_sha: String,
+    run_dir: PathBuf,
+    prompt_file: PathBuf,
+    prompt: String,
+}
+
+/// What a worker reports back.
+struct Done {
+    worker: usize,
+    attempt: Attempt,
+    result: AttemptResult,
+    changed: bool,
+    seconds: f64,
+}
+
+/// A finished branch waiting for the merge queue, with the worktree to gate it in.
+struct Queued {
+    attempt: Attempt,
+    head: String,
+    worker: usize,
+}
+
+/// Runs one batch to its end.
+pub fn work(
+    workspace: &mut Workspace,
+    config: &Config,
+    options: &WorkOptions,
+    progress: &dyn Fn(Progress),
+) -> Result<WorkSummary> {
+    let started = Instant::now();
+    let state_dir = workspace::state_dir(&workspace.location);
+    let git = Git::open(&workspace.location.workdir)?;
+    let base = base_branch(workspace, config)?;
+    let tip = git
+        .branch_tip(&base)?
+        .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
+    let selection = select(&workspace.store, &options.tasks)?;
+    if options.dry_run {
+        let schedule = schedule(&workspace.store, selection.as_ref())?;
+        return Ok(WorkSummary {
+            base,
+            schedule,
+            ..WorkSummary::default()
+        });
+    }
+
+    let _lock = WorkLock::acquire(&state_dir, "vane work")?;
+    let worktree_root = worktree_root(workspace, config);
+    let recovered = recovery::recover(&mut workspace.store, &git, &base, &worktree_root)?;
+    if recovered.abandoned > 0 || recovered.landings_completed > 0 {
+        progress(Progress::Recovered {
+            abandoned: recovered.abandoned,
+            landings_completed: recovered.landings_completed,
+        });
+    }
+    for (checkout, clean) in git.checkouts_of(&base)? {
+        if !clean {
+            return Err(OrchestratorError::DirtyBase {
+                branch: base,
+                checkout,
+            });
+        }
+    }
+    let tip = git.branch_tip(&base)?.unwrap_or(tip);
+    let store = &mut workspace.store;
+    let batch = store.start_batch(&base)?;
+    let correlation = batch_correlation(batch);
+    let checkpoint = store.add_checkpoint("batch_start", None, &tip, &correlation, None)?;
+    git.update_ref(&checkpoint.refname, &tip, None, "vane: batch start")?;
+
+    let workers = options.workers.unwrap_or(config.workers).max(1);
+    progress(Progress::BatchStarted {
+        batch,
+        base: base.clone(),
+        tip: tip.clone(),
+        workers,
+        ready: store.ready_tasks()?.len(),
+    });
+
+    let mut run = Batch {
+        store,
+        git: &git,
+        config,
+        state_dir: &state_dir,
+        base: &base,
+        correlation: &correlation,
+        progress,
+        worktrees: (1..=workers)
+            .map(|i| worktree_root.join(format!("w{i}")))
+            .collect(),
+        summary: WorkSummary {
+            batch: Some(batch),
+            base: base.clone(),
+            ..WorkSummary::default()
+        },
+        paused_on: None,
+    };
+    let outcome = run.drive(batch, selection.as_ref(), options.max_tasks);
+    let mut summary = run.summary;
+    summary.seconds = started.elapsed().as_secs_f64();
+    finish_summary(&mut workspace.store, &mut summary, selection.as_ref())?;
+    let label = if outcome.is_ok() {
+        "finished"
+    } else {
+        "failed"
+    };
+    workspace.store.finish_batch(
+        batch,
+        label,
+        serde_json::json!({
+            "landed": summary.landed.len(),
+            "blocked": summary.blocked.len(),
+            "left": summary.left.len(),
+        }),
+    )?;
+    outcome.map(|()| summary)
+}
+
+/// The coordinator's state for one batch.
+struct Batch<'a> {
+    store: &'a mut Store,
+    git: &'a Git,
+    config: &'a Config,
+    state_dir: &'a Path,
+    base: &'a str,
+    correlation: &'a str,
+    progress: &'a dyn Fn(Progress),
+    worktrees: Vec<PathBuf>,
+    summary: WorkSummary,
+    /// The dirty checkout of base that merging waits for, once reported.
+    paused_on: Option<PathBuf>,
+}
+
+impl Batch<'_> {
+    fn drive(
+        &mut self,
+        batch: i64,
+        selection: Option<&HashSet<TaskId>>,
+        max_tasks: Option<usize>,
+    ) -> Result<()> {
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let mut job_senders = Vec::new();
+        let mut handles = Vec::new();
+        for (index, path) in self.worktrees.iter().enumerate() {
+            let (job_tx, job_rx) = mpsc::channel::<Job>();
+            job_senders.push(job_tx);
+            let done_tx = done_tx.clone();
+            let git = self.git.clone();
+            let path = path.clone();
+            handles.push(std::thread::spawn(move || {
+                for job in job_rx {
+                    let done = run_job(&git, index, &path, job);
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        drop(done_tx);
+
+        let mut idle: VecDeque<usize> = (0..self.worktrees.len()).collect();
+        let mut running: HashSet<TaskId> = HashSet::new();
+        let mut queue: VecDeque<Queued> = self.recovered_reviews()?;
+        let mut claimed = 0usize;
+        let result = loop {
+            // Land what is waiting, one branch at a time.
+            let mut paused = false;
+            while let Some(item) = queue.pop_front() {
+                let worker = item.worker;
+                match self.land(item)? {
+                    LandResult::Settled(task) => {
+                        running.remove(&task);
+                        if !idle.contains(&worker) {
+                            idle.push_back(worker);
+                        }
+                    }
+                    LandResult::Paused(item) => {
+                        queue.push_front(*item);
+                        paused = true;
+                        break;
+                    }
+                }
+            }
+            // Hand out ready work.
+            let may_claim = max_tasks.is_none_or(|max| claimed < max);
+            if may_claim && !idle.is_empty() {
+                let candidates = self.candidates(selection, &running)?;
+                for task in candidates {
+                    if idle.is_empty() || max_tasks.is_some_and(|max| claimed >= max) {
+                        break;
+                    }
+                    let worker = idle.pop_front().expect("checked not empty");
+                    match self.start(batch, worker, &task)? {
+                        Some(job) => {
+                            running.insert(task.id.clone());
+                            claimed += 1;
+                            job_senders[worker]
+                                .send(job)
+                                .map_err(|_| OrchestratorError::WorkerGone(worker + 1))?;
+                        }
+                        None => idle.push_front(worker),
+                    }
+                }
+            }
+            if running.is_empty() && queue.is_empty() {
+                break Ok(());
+            }
+            let wait = if paused {
+                Duration::from_secs(2)
+            } else {
+                Duration::from_secs(3600)
+            };
+            match done_rx.recv_timeout(wait) {
+                Ok(done) => {
+                    if let Some(item) = self.finished(done, &mut idle, &mut running)? {
+                        queue.push_back(item);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    break Err(OrchestratorError::WorkerGone(0));
+                }
+            }
+        };
+        drop(job_senders);
+        for handle in handles {
+            let _ = handle.join();
+        }
+        result
+    }
+
+    /// Tasks in needs_review when the batch starts were finished by an earlier run that stopped
+    /// before landing them: queue them again, gated in the first worktree.
+    fn recovered_reviews(&mut self) -> Result<VecDeque<Queued>> {
+        let mut queue = VecDeque::new();
+        for task in self.store.tasks(&TaskFilter {
+            statuses: vec![TaskStatus::NeedsReview],
+            parent: None,
+        })? {
+            let attempt = self.store.attempts(&task.id)?.pop();
+            match (attempt, &task.head_sha) {
+                (Some(attempt), Some(head)) => queue.push_back(Queued {
+                    attempt,
+                    head: head.clone(),
+                    worker: 0,
+                }),
+                _ => {
+                    self.store
+                        .give_up(&task.id, "in review with no recorded attempt")?;
+                }
+            }
+        }
+        Ok(queue)
+    }
+
+    /// Ready tasks and tasks to retry, highest priority first, within the selection.
+    fn candidates(
+        &mut self,
+        selection: Option<&HashSet<TaskId>>,
+        running: &HashSet<TaskId>,
+    ) -> Result<Vec<Task>> {
+        let mut tasks = self.store.ready_task_rows()?;
+        tasks.extend(self.store.tasks(&TaskFilter {
+            statuses: vec![TaskStatus::NeedsImprovement],
+            parent: None,
+        })?);
+        tasks.retain(|t| !running.contains(&t.id) && selection.is_none_or(|s| s.contains(&t.id)));
+        tasks.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(b.complexity.cmp(&a.complexity))
+                .then(a.created_at.cmp(&b.created_at))
+        });
+        Ok(tasks)
+    }
+
+    /// Claims a task for a worker and prepares its job; None when the task cannot run (it is
+    /// blocked with the reason instead).
+    fn start(&mut self, batch: i64, worker: usize, task: &Task) -> Result<Option<Job>> {
+        let attempts = self.store.attempts(&task.id)?;
+        let max = self.config.max_attempts as usize;
+        if attempts.len() >= max {
+            let reason = format!(
+                "gave up after {} attempts; the last: {}",
+                attempts.len(),
+                attempts
+                    .last()
+                    .and_then(|a| a.feedback.clone())
+                    .unwrap_or_else(|| "no details".to_string())
+            );
+            self.block(&task.id, &reason)?;
+            return Ok(None);
+        }
+        let profile = match profiles::for_task(self.config, task) {
+            Ok(profile) => profile,
+            Err(e) => {
+                self.block(&task.id, &e.to_string())?;
+                return Ok(None);
+            }
+        };
+        if profile.name == "shell" && task.run.is_none() {
+            self.block(
+                &task.id,
+                "the shell agent runs a task's `run` command, and this task has none",
+            )?;
+            return Ok(None);
+        }
+        let base_sha = self
+            .git
+            .branch_tip(self.base)?
+            .ok_or_else(|| OrchestratorError::NoBaseBranch(self.base.to_string()))?;
+        let note =
+            (!attempts.is_empty()).then_some("retrying with the feedback of the last attempt");
+        let worker_name = format!("w{}", worker + 1);
+        let attempt = self.store.claim(
+            &task.id,
+            batch,
+            &worker_name,
+            &profile.name,
+            &base_sha,
+            note,
+        )?;
+        failpoint::hit("after_claim");
+        let run_dir = self
+            .state_dir
+            .join("runs")
+            .join(task.id.as_str())
+            .join(attempt.number.to_string());
+        std::fs::create_dir_all(&run_dir).map_err(|e| OrchestratorError::io(&run_dir, e))?;
+        let prompt = self.prompt(task, &attempts, attempt.number)?;
+        let prompt_file = run_dir.join("prompt.md");
+        std::fs::write(&prompt_file, &prompt)
+            .map_err(|e| OrchestratorError::io(&prompt_file, e))?;
+        (self.progress)(Progress::Started {
+            worker: worker + 1,
+            task: task.id.clone(),
+            title: task.title.clone(),
+            profile: profile.name.clone(),
+            attempt: attempt.number,
+        });
+        Ok(Some(Job {
+            attempt,
+            task: task.clone(),
+            profile,
+            base_sha,
+            run_dir,
+            prompt_file,
+            prompt,
+        }))
+    }
+
+    fn prompt(&self, task: &Task, earlier: &[Attempt], number: u32) -> Result<String> {
+        let epic = match &task.parent {
+            Some(parent) => Some(self.store.task(parent)?),
+            None => None,
+        };
+        let detail = self.store.task_detail(&task.id)?;
+        let mut dependencies = Vec::new();
+        for dep in detail
+            .dependencies
+            .iter()
+            .filter(|d| d.status == TaskStatus::Done)
+        {
+            let landed = self.store.task(&dep.id)?.landed_sha;
+            let subjects = match landed {
+                Some(sha) => self
+                    .git
+                    .commit_subjects(&format!("{sha}^1..{sha}^2"))
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            dependencies.push(LandedDependency {
+                id: dep.id.clone(),
+                title: dep.title.clone(),
+                subjects,
+            });
+        }
+        let context = self.store.context_entries(None, None, None)?;
+        let earlier: Vec<EarlierAttempt> = earlier
+            .iter()
+            .map(|a| EarlierAttempt {
+                number: a.number,
+                outcome: a
+                    .outcome
+                    .clone()
+                    .unwrap_or_else(|| "unfinished".to_string()),
+                feedback: a.feedback.clone(),
+            })
+            .collect();
+        Ok(prompt::build(&PromptInput {
+            task,
+            epic: epic.as_ref(),
+            dependencies: &dependencies,
+            context: &context,
+            earlier: &earlier,
+            attempt: number,
+        }))
+    }
+
+    /// Records a worker's report; returns the branch to queue when the agent left a change.
+    fn finished(
+        &mut self,
+        done: Done,
+        idle: &mut VecDeque<usize>,
+        running: &mut HashSet<TaskId>,
+    ) -> Result<Option<Queued>> {
+        failpoint::hit("after_agent");
+        self.summary.cost_usd += done.result.cost_usd.unwrap_or(0.0);
+        (self.progress)(Progress::AgentDone {
+            worker: done.worker + 1,
+            task: done.attempt.task.clone(),
+            outcome: done.result.outcome.clone(),
+            seconds: done.seconds,
+        });
+        if done.changed {
+            let head = done
+                .result
+                .head_sha
+                .clone()
+                .expect("a changed attempt has a head");
+            self.store.finish_attempt(
+                &done.attempt,
+                &done.result,
+                TaskStatus::NeedsReview,
+                None,
+            )?;
+            failpoint::hit("after_finish");
+            return Ok(Some(Queued {
+                attempt: done.attempt,
+                head,
+                worker: done.worker,
+            }));
+        }
+        let reason = done
+            .result
+            .feedback
+            .clone()
+            .unwrap_or_else(|| done.result.outcome.clone());
+        self.store.finish_attempt(
+            &done.attempt,
+            &done.result,
+            TaskStatus::NeedsImprovement,
+            Some(&reason),
+        )?;
+        failpoint::hit("after_finish");
+        running.remove(&done.attempt.task);
+        idle.push_back(done.worker);
+        self.after_rejection(&done.attempt, &reason)?;
+        Ok(None)
+    }
+
+    /// After a task fell short: blocked when its attempts are used up, otherwise it will be retried.
+    fn after_rejection(&mut self, attempt: &Attempt, reason: &str) -> Result<()> {
+        let retry = attempt.number < self.config.max_attempts;
+        (self.progress)(Progress::Rejected {
+            task: attempt.task.clone(),
+            reason: reason.to_string(),
+            retry,
+        });
+        if !retry {
+            self.block(
+                &attempt.task,
+                &format!(
+                    "gave up after {} attempts; the last: {reason}",
+                    attempt.number
+                ),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn block(&mut self, task: &TaskId, reason: &str) -> Result<()> {
+        self.store.give_up(task, reason)?;
+        self.summary
+            .blocked
+            .push((task.clone(), reason.to_string()));
+        (self.progress)(Progress::Blocked {
+            task: task.clone(),
+            reason: reason.to_string(),
+        });
+        Ok(())
+    }
+
+    /// The merge queue's step for one branch: merge with the base tip in memory, gate exactly that
+    /// commit, and move base to it by compare-and-swap.
+    fn land(&mut self, item: Queued) -> Result<LandResult> {
+        let task = self.store.task(&item.attempt.task)?;
+        let worktree = self.worktrees[item.worker].clone();
+        loop {
+            let tip = self
+                .git
+                .branch_tip(self.base)?
+                .ok_or_else(|| OrchestratorError::NoBaseBranch(self.base.to_string()))?;
+            let message = format!(
+                "Land {}: {}\n\nVane-Task: {}\nVane-Attempt: {}",
+                task.id, task.title, task.id, item.attempt.number
+            );
+            let merge = match self.git.merge_in_memory(&tip, &item.head, &message)? {
+                MergeOutcome::Merged { commit, .. } => commit,
+                MergeOutcome::Conflict { paths } => {
+                    let feedback = format!(
+                        "merging with the base branch conflicts in: {}; start again from the new base",
+                        paths.join(", ")
+                    );
+                    self.reject(&item.attempt, "conflict", &feedback)?;
+                    return Ok(LandResult::Settled(task.id));
+                }
+            };
+            failpoint::hit("before_gates");
+            (self.progress)(Progress::Gating {
+                task: task.id.clone(),
+            });
+            self.git.ensure_worktree(&worktree, &merge)?;
+            self.git.checkout_detached(&worktree, &merge)?;
+            if let Some(feedback) = self.run_gates(&task, &item.attempt, &worktree)? {
+                self.reject(&item.attempt, "gate_failed", &feedback)?;
+                return Ok(LandResult::Settled(task.id));
+            }
+            let checkouts = self.git.checkouts_of(self.base)?;
+            let mut blocked_checkout = checkouts
+                .iter()
+                .find(|(_, clean)| !clean)
+                .map(|(path, _)| path.clone());
+            for (checkout, _) in &checkouts {
+                if blocked_checkout.is_none()
+                    && !self.git.can_advance_checkout(checkout, &tip, &merge)?
+                {
+                    blocked_checkout = Some(checkout.clone());
+                }
+            }
+            if let Some(dirty) = &blocked_checkout {
+                if self.paused_on.as_ref() != Some(dirty) {
+                    (self.progress)(Progress::Paused {
+                        checkout: dirty.clone(),
+                    });
+                    self.paused_on = Some(dirty.clone());
+                }
+                return Ok(LandResult::Paused(Box::new(item)));
+            }
+            self.paused_on = None;
+            let base_ref = format!("refs/heads/{}", self.base);
+            let intent = self.store.record_ref_intent(
+                &base_ref,
+                &tip,
+                &merge,
+                "land",
+                Some(&item.attempt),
+                None,
+            )?;
+            failpoint::hit("after_ref_intent");
+            match self.git.update_ref(
+                &base_ref,
+                &merge,
+                Some(&tip),
+                &format!("vane: land {}", task.id),
+            ) {
+                Ok(()) => {}
+                Err(crate::git::GitError::RefMoved { .. }) => {
+                    // Base moved under us (a person committed): merge and gate again.
+                    self.store.abandon_ref_move(intent.id)?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            failpoint::hit("after_ref_move");
+            for (checkout, _) in &checkouts {
+                self.git.advance_checkout(checkout, &tip, &merge)?;
+            }
+            failpoint::hit("after_checkout_advance");
+            let checkpoint = self.store.record_landing(&intent, self.correlation)?;
+            failpoint::hit("after_landing");
+            self.git.update_ref(
+                &checkpoint_ref(checkpoint.id),
+                &merge,
+                None,
+                "vane: checkpoint",
+            )?;
+            failpoint::hit("after_checkpoint_ref");
+            (self.progress)(Progress::Landed {
+                task: task.id.clone(),
+                sha: merge.clone(),
+                checkpoint: checkpoint.id,
+            });
+            self.summary.landed.push(Landing {
+                task: task.id.clone(),
+                sha: merge,
+                checkpoint: checkpoint.id,
+            });
+            return Ok(LandResult::Settled(task.id));
+        }
+    }
+
+    fn reject(&mut self, attempt: &Attempt, outcome: &str, feedback: &str) -> Result<()> {
+        self.store.reject(attempt, outcome, feedback)?;
+        self.after_rejection(attempt, feedback)
+    }
+
+    /// Runs the configured gates in the worktree holding the merge result; the feedback of the
+    /// first that fails, or None when all pass.
+    fn run_gates(&self, task: &Task, attempt: &Attempt, worktree: &Path) -> Result<Option<String>> {
+        let run_dir = self
+            .state_dir
+            .join("runs")
+            .join(task.id.as_str())
+            .join(attempt.number.to_string());
+        for gate in &self.config.gates {
+            let log = run_dir.join(format!("gate-{}.log", gate.name));
+            let outcome = agent::run(&Invocation {
+                argv: vec!["sh".to_string(), "-c".to_string(), gate.command.clone()],
+                env: vec![
+                    ("VANE_TASK_ID".to_string(), task.id.to_string()),
+                    ("VANE_ATTEMPT".to_string(), attempt.number.to_string()),
+                    ("VANE_WORKTREE".to_string(), worktree.display().to_string()),
+                ],
+                cwd: worktree.to_path_buf(),
+                stdout: log.clone(),
+                stderr: log.clone(),
+                timeout: Duration::from_secs(gate.timeout.unwrap_or(600)),
+            })?;
+            if outcome.timed_out || outcome.exit_code != Some(0) {
+                let how = if outcome.timed_out {
+                    format!("timed out after {} s", gate.timeout.unwrap_or(600))
+                } else {
+                    match outcome.exit_code {
+                        Some(code) => format!("exited with {code}"),
+                        None => "was killed by a signal".to_string(),
+                    }
+                };
+                return Ok(Some(format!(
+                    "gate `{}` ({}) {how}; the end of its output:\n{}",
+                    gate.name,
+                    gate.command,
+                    tail(&log, 20)
+                )));
+            }
+        }
+        Ok(None)
+    }
+}
+
+enum LandResult {
+    /// Landed or sent back; the worker is free.
+    Settled(TaskId),
+    /// Waiting for a person's checkout of base to be clean.
+    Paused(Box<Queued>),
+}
+
+/// A worker's whole job: prepare the worktree for the task, run the agent, commit what it left.
+fn run_job(git: &Git, worker: usize, worktree: &Path, job: Job) -> Done {
+    let started = Instant::now();
+    let attempt = job.attempt.clone();
+    let result = run_job_inner(git, worktree, &job).unwrap_or_else(|e| AttemptResult {
+        outcome: "failed".to_string(),
+        feedback: Some(format!("vane could not run the attempt: {e}")),
+        ..AttemptResult::default()
+    });
+    let changed = result.outcome == "changed";
+    Done {
+        worker,
+        attempt,
+        result,
+        changed,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult> {
+    git.ensure_worktree(worktree, &job.base_sha)?;
+    save_leftovers(git, worktree)?;
+    git.start_task_branch(worktree, &job.task.id.branch(), &job.base_sha)?;
+    let vars = TemplateVars {
+        prompt: &job.prompt,
+        prompt_file: &job.prompt_file,
+        task_id: job.task.id.as_str(),
+        worktree,
+        run: job.task.run.as_deref(),
+    };
+    let argv = job.profile.argv(&vars)?;
+    let mut env: Vec<(String, String)> = job.profile.env.clone().into_iter().collect();
+    env.extend([
+        ("VANE_TASK_ID".to_string(), job.task.id.to_string()),
+        ("VANE_TASK_TITLE".to_string(), job.task.title.clone()),
+        (
+            "VANE_PROMPT_FILE".to_string(),
+            job.prompt_file.display().to_string(),
+        ),
+        ("VANE_WORKTREE".to_string(), worktree.display().to_string()),
+        ("VANE_BASE_SHA".to_string(), job.base_sha.clone()),
+        ("VANE_ATTEMPT".to_string(), job.attempt.number.to_string()),
+    ]);
+    let stdout = job.run_dir.join("agent.stdout");
+    let outcome = agent::run(&Invocation {
+        argv,
+        env,
+        cwd: worktree.to_path_buf(),
+        stdout: stdout.clone(),
+        stderr: job.run_dir.join("agent.stderr"),
+        timeout: job.profile.timeout,
+    })?;
+    let report = agent::parse_file(job.profile.parser, &stdout);
+    let message = format!(
+        "{}\n\nVane-Task: {}\nVane-Attempt: {}",
+        job.task.title, job.task.id, job.attempt.number
+    );
+    // Whatever the agent left is kept on its branch, whether it succeeded or not.
+    git.commit_all(worktree, &message)?;
+    let head = git.head(worktree)?;
+    // Let go of the branch, so that a retry may check it out in another worker's worktree.
+    git.checkout_detached(worktree, &head)?;
+    let mut result = AttemptResult {
+        exit_code: outcome.exit_code,
+        head_sha: Some(head.clone()),
+        session_id: report.session_id.clone(),
+        cost_usd: report.cost_usd,
+        input_tokens: report.input_tokens.map(|t| t as i64),
+        output_tokens: report.output_tokens.map(|t| t as i64),
+        message: report.message.clone(),
+        ..AttemptResult::default()
+    };
+    let failed = outcome.exit_code != Some(0) || report.success == Some(false);
+    if outcome.timed_out {
+        result.outcome = "timed_out".to_string();
+        result.feedback = Some(format!(
+            "the agent did not finish within {} s and was stopped",
+            job.profile.timeout.as_secs()
+        ));
+    } else if failed {
+        result.outcome = "failed".to_string();
+        result.feedback = Some(format!(
+            "the agent {}; the end of its output:\n{}",
+            match outcome.exit_code {
+                Some(code) if code != 0 => format!("exited with {code}"),
+                Some(_) => "reported an error".to_string(),
+                None => "was killed by a signal".to_string(),
+            },
+            tail_both(&job.run_dir)
+        ));
+    } else if head == job.base_sha {
+        result.outcome = "unchanged".to_string();
+        result.feedback = Some("the agent finished without changing anything".to_string());
+    } else {
+        result.outcome = "changed".to_string();
+    }
+    Ok(result)
+}
+
+/// Before a worktree is reset for another task, whatever it holds on a task branch is committed
+/// there (promise 2). A worktree left detached holds a merge result that was gated: nothing to keep.
+pub(super) fn save_leftovers(git: &Git, worktree: &Path) -> Result<()> {
+    if git.is_clean(worktree)? {
+        return Ok(());
+    }
+    if git
+        .current_branch(worktree)?
+        .is_some_and(|b| b.starts_with("vane/"))
+    {
+        git.commit_all(
+            worktree,
+            "Work left in the worktree by an earlier attempt\n\nVane-Leftover: yes",
+        )?;
+    }
+    Ok(())
+}
+
+/// The last `lines` lines of a file.
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read(path).unwrap_or_default();
+    let start = text.len().saturating_sub(64 * 1024);
+    let text = String::from_utf8_lossy(&text[start..]);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn tail_both(run_dir: &Path) -> String {
+    let out = tail(&run_dir.join("agent.stdout"), 10);
+    let err = tail(&run_dir.join("agent.stderr"), 10);
+    [out, err]
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The branch work lands on: the configuration's, else the one checked out here.
+fn base_branch(workspace: &Workspace, config: &Config) -> Result<String> {
+    config
+        .base_branch
+        .clone()
+        .or_else(|| workspace.location.branch.clone())
+        .ok_or(OrchestratorError::NoBaseConfigured)
+}
+
+/// Where the workers' worktrees live: `worktree_root` of the configuration, else under the user's
+/// data directory, one folder per repository (outside every `.git`, which Claude Code will not write
+/// into, and outside the user's working tree).
+pub fn worktree_root(workspace: &Workspace, config: &Config) -> PathBuf {
+    if let Some(root) = &config.worktree_root {
+        return workspace.location.workdir.join(root);
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    let common = &workspace.location.common_dir;
+    let name = common
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repository".to_string());
+    data.join("vane").join("worktrees").join(format!(
+        "{name}-{:08x}",
+        fnv1a(common.to_string_lossy().as_bytes())
+    ))
+}
+
+/// A stable hash (std's is seeded per process), so a repository keeps its worktree folder.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |hash, b| {
+        (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The tasks `--task` selects, with everything they wait for; None for all.
+fn select(store: &Store, wanted: &[TaskId]) -> Result<Option<HashSet<TaskId>>> {
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let mut selected = HashSet::new();
+    let mut stack: Vec<TaskId> = wanted.to_vec();
+    while let Some(id) = stack.pop() {
+        if !selected.insert(id.clone()) {
+            continue;
+        }
+        let detail = store.task_detail(&id)?;
+        for dep in &detail.dependencies {
+            if dep.kind == crate::model::DepKind::Blocks {
+                stack.push(dep.id.clone());
+            }
+        }
+        stack.extend(detail.children.iter().map(|c| c.id.clone()));
+        if let Some(parent) = &detail.task.parent {
+            // The epic's own dependencies are inherited by its tasks.
+            for dep in store.task_detail(parent)?.dependencies {
+                if dep.kind == crate::model::DepKind::Blocks {
+                    stack.push(dep.id);
+                }
+            }
+        }
+    }
+    Ok(Some(selected))
+}
+
+/// The ready tasks in the order a batch would start them.
+fn schedule(store: &Store, selection: Option<&HashSet<TaskId>>) -> Result<Vec<TaskId>> {
+    Ok(store
+        .ready_tasks()?
+        .into_iter()
+        .filter(|id| selection.is_none_or(|s| s.contains(id)))
+        .collect())
+}
+
+fn finish_summary(
+    store: &mut Store,
+    summary: &mut WorkSummary,
+    selection: Option<&HashSet<TaskId>>,
+) -> Result<()> {
+    let landed: HashMap<&TaskId, ()> = summary.landed.iter().map(|l| (&l.task, ())).collect();
+    let mut left = Vec::new();
+    let mut improving = Vec::new();
+    for task in store.tasks(&TaskFilter::default())? {
+        if selection.is_some_and(|s| !s.contains(&task.id)) || landed.contains_key(&task.id) {
+            continue;
+        }
+        match task.status {
+            // Blocked in this batch: already in the summary; blocked before: a person's call.
+            TaskStatus::Done | TaskStatus::Blocked => {}
+            TaskStatus::NeedsImprovement => improving.push(task.id),
+            _ if task.kind == crate::model::TaskType::Epic => {}
+            _ => left.push(task.id),
+        }
+    }
+    summary.left = left;
+    summary.needs_improvement = improving;
+    Ok(())
+}
