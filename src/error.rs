@@ -204,6 +204,8 @@ impl From<crate::demo::DemoError> for CliError {
             DemoError::Workspace(e) => e.into(),
             DemoError::Store(e) => e.into(),
             DemoError::Roadmap(e) => e.into(),
+            DemoError::Config(e) => e.into(),
+            DemoError::Orchestrator(e) => e.into(),
         }
     }
 }

@@ -1,9 +1,14 @@
-//! `vane demo`: a sample repository with a roadmap that the built-in shell agent can work through,
-//! so that a newcomer sees vane run without an AI agent or a repository of their own.
+//! `vane demo`: a sample repository with a roadmap that the built-in shell agent works through, so
+//! that a newcomer sees the whole loop (parallel agents, a gate that sends a task back, landings,
+//! checkpoints, a rollback and its undo) without an AI agent or a repository of their own.
 
 use std::path::{Path, PathBuf};
 
+use crate::config::{Config, ConfigError};
 use crate::git::{self, GitError};
+use crate::orchestrator::{
+    self, OrchestratorError, Progress, RollbackOptions, RollbackSummary, WorkOptions, WorkSummary,
+};
 use crate::roadmap::{Roadmap, RoadmapError};
 use crate::store::{ImportReport, StoreError};
 use crate::workspace::{InitReport, Workspace, WorkspaceError};
@@ -18,6 +23,22 @@ const FILES: &[(&str, &str)] = &[
         "# greeter\n\nA tiny program that says hello; vane's sample repository.\n",
     ),
     ("greet.sh", "#!/bin/sh\necho \"Hello, ${1:-world}!\"\n"),
+    (
+        "test.sh",
+        "#!/bin/sh\n\
+         got=$(sh greet.sh Ada)\n\
+         [ \"$got\" = \"Hello, Ada!\" ] || { echo \"greet.sh Ada said '$got', expected 'Hello, Ada!'\"; exit 1; }\n",
+    ),
+    (
+        "vane.toml",
+        "# The sample's configuration: two agents at once, and its tests as the gate.\n\
+         workers = 2\n\
+         max_attempts = 3\n\
+         \n\
+         [[gate]]\n\
+         name = \"tests\"\n\
+         command = \"sh test.sh\"\n",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +53,71 @@ pub enum DemoError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Roadmap(#[from] RoadmapError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Orchestrator(#[from] OrchestratorError),
+}
+
+/// What the whole demo did, after `set_up`.
+pub struct DemoRun {
+    pub batch: WorkSummary,
+    pub rollback: RollbackSummary,
+    pub undo: RollbackSummary,
+}
+
+/// One step of the demo, for the person watching.
+pub enum Step<'a> {
+    Work(Progress),
+    RolledBack(&'a RollbackSummary),
+    Undone(&'a RollbackSummary),
+}
+
+/// Runs a batch over the sample roadmap, then rolls base back to the batch start and undoes that.
+pub fn run(demo: &mut Demo, step: &dyn Fn(Step<'_>)) -> Result<DemoRun, DemoError> {
+    let mut config = Config::load(&demo.repository)?;
+    // The sample's worktrees go beside it, so that removing the sample removes everything.
+    let name = demo
+        .repository
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "vane-demo".to_string());
+    config.worktree_root = Some(demo.repository.with_file_name(format!("{name}-worktrees")));
+    let report = |progress: Progress| step(Step::Work(progress));
+    let batch = orchestrator::work(
+        &mut demo.workspace,
+        &config,
+        &WorkOptions::default(),
+        &report,
+    )?;
+    let start = demo
+        .workspace
+        .store
+        .checkpoints()?
+        .into_iter()
+        .rev()
+        .find(|c| c.kind == "batch_start")
+        .map(|c| c.id)
+        .unwrap_or(1);
+    let rollback = orchestrator::rollback(
+        &mut demo.workspace,
+        &config,
+        start,
+        &RollbackOptions::default(),
+    )?;
+    step(Step::RolledBack(&rollback));
+    let undo = orchestrator::rollback(
+        &mut demo.workspace,
+        &config,
+        rollback.undo_checkpoint,
+        &RollbackOptions::default(),
+    )?;
+    step(Step::Undone(&undo));
+    Ok(DemoRun {
+        batch,
+        rollback,
+        undo,
+    })
 }
 
 /// What the demo set up.

@@ -745,11 +745,15 @@ impl Batch<'_> {
                         None => "was killed by a signal".to_string(),
                     }
                 };
+                let output = tail(&log, 20);
+                let output = if output.trim().is_empty() {
+                    "; it printed nothing".to_string()
+                } else {
+                    format!("; the end of its output:\n{output}")
+                };
                 return Ok(Some(format!(
-                    "gate `{}` ({}) {how}; the end of its output:\n{}",
-                    gate.name,
-                    gate.command,
-                    tail(&log, 20)
+                    "gate `{}` ({}) {how}{output}",
+                    gate.name, gate.command
                 )));
             }
         }

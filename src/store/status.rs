@@ -39,6 +39,7 @@ pub struct CheckpointSummary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusSummary {
+    /// Tasks other than epics (an epic's state is its tasks'; see `epics`).
     pub total: usize,
     pub counts: BTreeMap<TaskStatus, usize>,
     pub ready_count: usize,
@@ -56,9 +57,9 @@ impl Store {
         let mut counts: BTreeMap<TaskStatus, usize> =
             TaskStatus::ALL.iter().map(|s| (*s, 0)).collect();
         {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT status, count(*) FROM tasks GROUP BY status")?;
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT status, count(*) FROM tasks WHERE type != 'epic' GROUP BY status",
+            )?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let status: TaskStatus = row.get::<_, String>(0)?.parse()?;

@@ -1,14 +1,16 @@
 use std::path::PathBuf;
 
 use crate::cli::CommandEnv;
+use crate::demo::Step;
 use crate::error::CliError;
 
 /// Try vane on a sample repository, with no AI agent needed
 ///
-/// Creates a small git repository, sets vane up in it and imports a sample roadmap whose tasks the
-/// built-in `shell` agent can do (each task's `run` command). Then shows the status. The repository
-/// is kept, so you can go on with it: `cd` there and try `vane status`, `vane task show usage`,
-/// `vane events`.
+/// Creates a small git repository, sets vane up in it, imports a sample roadmap of eight tasks that
+/// the built-in `shell` agent does (each task's `run` command), and runs a batch with two workers and
+/// the sample's tests as the gate: one task fails the gate on its first attempt and lands on its
+/// second. Then it rolls the branch back to the batch start and undoes that. The repository is kept:
+/// `cd` there and try `vane status`, `vane checkpoints`, `vane task show version`, `vane events`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  vane demo\n  vane demo ~/vane-demo")]
 pub struct Args {
@@ -26,25 +28,50 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             crate::model::now_millis()
         )),
     };
-    let demo = crate::demo::set_up(&dir)?;
+    let mut demo = crate::demo::set_up(&dir)?;
+    let ui = env.ui;
+    ui.status(&format!(
+        "== Created a sample repository at {}\n   set vane up there and imported a roadmap of {} tasks\n\n== vane work",
+        demo.repository.display(),
+        demo.import.changes.len()
+    ));
+    let step = |step: Step<'_>| {
+        match step {
+        Step::Work(progress) => ui.status(&super::work::describe(ui, &progress)),
+        Step::RolledBack(r) => ui.status(&format!(
+            "\n== vane rollback {}\n   {} moved back to the batch start ({} -> {}); {} tasks changed state",
+            r.checkpoint,
+            r.base,
+            &r.from[..r.from.len().min(12)],
+            &r.to[..r.to.len().min(12)],
+            r.tasks_changed.len()
+        )),
+        Step::Undone(r) => ui.status(&format!(
+            "\n== vane rollback {} (the undo)\n   {} is back at {}; {} tasks changed state again\n",
+            r.checkpoint,
+            r.base,
+            &r.to[..r.to.len().min(12)],
+            r.tasks_changed.len()
+        )),
+    }
+    };
+    let run = crate::demo::run(&mut demo, &step)?;
     let summary = demo.workspace.store.status_summary(10)?;
     if env.ui.json() {
         env.ui.json_value(&serde_json::json!({
             "repository": demo.repository,
             "state_dir": demo.init.state_dir,
             "imported": demo.import.changes.len(),
+            "batch": run.batch,
+            "rollback": run.rollback,
+            "undo": run.undo,
             "status": summary,
         }))?;
         return Ok(());
     }
-    env.ui.status(&format!(
-        "Created a sample repository at {}\nSet vane up there and imported a roadmap of {} tasks.\n",
-        demo.repository.display(),
-        demo.import.changes.len()
-    ));
     super::status::print_summary(env, &summary, 10)?;
-    env.ui.status(&format!(
-        "\nGo on with it: cd {} && vane task show usage",
+    ui.status(&format!(
+        "\nGo on with it: cd {} && vane checkpoints && vane task show version",
         demo.repository.display()
     ));
     Ok(())

@@ -100,8 +100,19 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
+/// A reason on one line: its first line, and its last when there are more (a gate's output ends
+/// with what went wrong).
+fn gist(text: &str) -> String {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
+    match lines.next_back() {
+        Some(last) => format!("{} {}", first.trim_end_matches(':'), last.trim()),
+        None => first.to_string(),
+    }
+}
+
 /// One line for the person watching.
-fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
+pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
     let dim = console::Style::new().dim();
     match event {
         Progress::Recovered {
@@ -164,13 +175,13 @@ fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
         } => format!(
             "{} {task}: {}{}",
             ui.paint_err(console::Style::new().yellow(), "   !"),
-            first_line(reason),
+            gist(reason),
             if *retry { " (will retry)" } else { "" }
         ),
         Progress::Blocked { task, reason } => format!(
             "{} {task} blocked: {}",
             ui.paint_err(console::Style::new().red(), "   x"),
-            first_line(reason)
+            gist(reason)
         ),
         Progress::Paused { checkout } => format!(
             "Merging paused: the base branch is checked out at {} with changes that landing would overwrite; commit or stash them and merging goes on",
