@@ -56,6 +56,13 @@ impl Ui {
         self.stdout_is_terminal
     }
 
+    /// Whether live progress (bars that redraw) belongs on stderr: a terminal, and not `--quiet`.
+    pub fn live_progress(&self) -> bool {
+        !self.quiet
+            && io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_some_and(|t| t != "dumb")
+    }
+
     /// Writes data to stdout, a line at a time.
     pub fn data(&self, text: &str) -> io::Result<()> {
         let mut out = io::stdout().lock();

@@ -3,6 +3,7 @@
 
 mod commands;
 pub mod generated;
+mod progress;
 mod render;
 
 use std::path::PathBuf;

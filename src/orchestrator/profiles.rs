@@ -65,13 +65,9 @@ pub fn resolve(config: &Config, name: &str) -> Result<Profile, ProfileError> {
         if let Some(seconds) = configured.timeout {
             profile.timeout = Duration::from_secs(seconds);
         }
-        if let Some(parser) = &configured.parser {
-            profile.parser = match parser.as_str() {
-                "claude" => OutputParser::ClaudeJson,
-                "codex" => OutputParser::CodexJsonl,
-                "gemini" => OutputParser::GeminiJson,
-                _ => OutputParser::Text,
-            };
+        // `Config::parse` has checked the name against the same list.
+        if let Some(parser) = configured.parser.as_deref().and_then(|p| p.parse().ok()) {
+            profile.parser = parser;
         }
     }
     if !crate::agent::program_available(&profile.program) {

@@ -820,7 +820,11 @@ fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult>
         stderr: job.run_dir.join("agent.stderr"),
         timeout: job.profile.timeout,
     })?;
-    let report = agent::parse_file(job.profile.parser, &stdout);
+    let report = agent::parse_run(
+        job.profile.parser,
+        &stdout,
+        &job.run_dir.join("agent.stderr"),
+    );
     let message = format!(
         "{}\n\nVane-Task: {}\nVane-Attempt: {}",
         job.task.title, job.task.id, job.attempt.number

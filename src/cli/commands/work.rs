@@ -1,3 +1,4 @@
+use crate::cli::progress::WorkDisplay;
 use crate::cli::CommandEnv;
 use crate::config::Config;
 use crate::error::CliError;
@@ -52,8 +53,11 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         dry_run: args.dry_run,
     };
     let ui = env.ui;
-    let report = |event: Progress| ui.status(&describe(ui, &event));
-    let summary = orchestrator::work(&mut workspace, &config, &options, &report)?;
+    let display = WorkDisplay::new(ui);
+    let report = |event: Progress| display.show(&event, &describe(ui, &event));
+    let summary = orchestrator::work(&mut workspace, &config, &options, &report);
+    display.finish();
+    let summary = summary?;
     if env.ui.json() {
         env.ui.json_value(&summary)?;
     } else if args.dry_run {

@@ -1,0 +1,136 @@
+//! What a person sees while a batch runs: on a terminal, one live line per worker (task, agent,
+//! elapsed) and one for the batch, with each event printed above them; elsewhere, plain lines.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::orchestrator::Progress;
+use crate::ui::Ui;
+
+pub struct WorkDisplay<'a> {
+    ui: &'a Ui,
+    live: Option<Live>,
+}
+
+struct Live {
+    multi: MultiProgress,
+    batch: ProgressBar,
+    workers: RefCell<BTreeMap<usize, ProgressBar>>,
+    tally: RefCell<Tally>,
+}
+
+#[derive(Default)]
+struct Tally {
+    landed: usize,
+    sent_back: usize,
+    blocked: usize,
+}
+
+impl<'a> WorkDisplay<'a> {
+    pub fn new(ui: &'a Ui) -> Self {
+        let live = ui.live_progress().then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let batch = multi.add(ProgressBar::new_spinner());
+            batch.set_style(
+                ProgressStyle::with_template("{spinner} batch  {elapsed:>4}  {msg}")
+                    .expect("a valid template"),
+            );
+            batch.enable_steady_tick(Duration::from_millis(120));
+            Live {
+                multi,
+                batch,
+                workers: RefCell::new(BTreeMap::new()),
+                tally: RefCell::new(Tally::default()),
+            }
+        });
+        WorkDisplay { ui, live }
+    }
+
+    /// Shows one event: a line (above the live lines on a terminal) and the live lines' new state.
+    pub fn show(&self, event: &Progress, line: &str) {
+        let Some(live) = &self.live else {
+            self.ui.status(line);
+            return;
+        };
+        let _ = live.multi.println(line);
+        match event {
+            Progress::Started {
+                worker,
+                task,
+                profile,
+                attempt,
+                ..
+            } => {
+                let bar = live.worker(*worker);
+                bar.reset_elapsed();
+                let again = if *attempt > 1 {
+                    format!(" attempt {attempt}")
+                } else {
+                    String::new()
+                };
+                bar.set_message(format!("{task}  {profile}{again}"));
+            }
+            Progress::AgentDone { worker, task, .. } => {
+                live.worker(*worker)
+                    .set_message(format!("{task}  waiting for the merge queue"));
+            }
+            Progress::Gating { task } => live.batch.set_message(format!("gating {task}")),
+            Progress::Landed { .. } => live.tally.borrow_mut().landed += 1,
+            Progress::Rejected { .. } => live.tally.borrow_mut().sent_back += 1,
+            Progress::Blocked { .. } => live.tally.borrow_mut().blocked += 1,
+            _ => {}
+        }
+        if !matches!(event, Progress::Gating { .. }) {
+            let tally = live.tally.borrow();
+            live.batch.set_message(format!(
+                "{} landed, {} sent back, {} blocked",
+                tally.landed, tally.sent_back, tally.blocked
+            ));
+        }
+        if let Progress::Landed { task, .. }
+        | Progress::Rejected { task, .. }
+        | Progress::Blocked { task, .. } = event
+        {
+            // The worker of a settled task is free until its next task starts.
+            let prefix = format!("{task}  ");
+            for bar in live.workers.borrow().values() {
+                if bar.message().starts_with(&prefix) {
+                    bar.set_message("idle");
+                }
+            }
+        }
+    }
+
+    /// Removes the live lines before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(live) = &self.live {
+            for bar in live.workers.borrow().values() {
+                bar.finish_and_clear();
+            }
+            live.batch.finish_and_clear();
+        }
+    }
+}
+
+impl Live {
+    fn worker(&self, worker: usize) -> ProgressBar {
+        self.workers
+            .borrow_mut()
+            .entry(worker)
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template(&format!(
+                        "{{spinner}} w{worker:<4} {{elapsed:>4}}  {{msg}}"
+                    ))
+                    .expect("a valid template"),
+                );
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .clone()
+    }
+}
