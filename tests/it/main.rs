@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `vane` binary against real git repositories and real SQLite files.
 
+mod claude;
 mod common;
 mod demo;
 mod generated;

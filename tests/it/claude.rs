@@ -1,0 +1,353 @@
+//! The built-in `claude` profile end to end: the real Claude Code CLI (npm `@anthropic-ai/claude-code`)
+//! runs in vane's worktrees and talks to a scripted stand-in for the Anthropic Messages API on
+//! loopback (`../shared/tools/fake-anthropic-api.py`). Only the model's choices are scripted: the
+//! CLI's flags, its tools writing the files, its JSON result and vane's reading of it are all real.
+//!
+//! The CLI is looked for at `$VANE_CLAUDE_BIN`, else at `.tools/claude/node_modules/.bin/claude`
+//! (`npm install --prefix .tools/claude @anthropic-ai/claude-code`, which `.ci/run` does). Without it
+//! the test says so and passes, except under CI (`CI` set), where it must run.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::common::TestEnv;
+
+const INSTALL_HINT: &str = "npm install --prefix .tools/claude @anthropic-ai/claude-code";
+
+/// Where the real Claude Code CLI is, or why it cannot be used.
+fn claude_cli() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("VANE_CLAUDE_BIN") {
+        // Asked for by name: a wrong path is a mistake to report, not a reason to skip.
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "VANE_CLAUDE_BIN is {}, which is not a file",
+            path.display()
+        );
+        return Ok(path);
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/claude/node_modules/.bin/claude");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "the Claude Code CLI is not at {} (install it with `{INSTALL_HINT}`, or point \
+             VANE_CLAUDE_BIN at a `claude` executable)",
+            path.display()
+        ))
+    }
+}
+
+fn fake_api_script() -> Result<PathBuf, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/fake-anthropic-api.py");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "the fake Anthropic API is not at {}",
+            path.display()
+        ))
+    }
+}
+
+/// The fake Anthropic API, running until dropped.
+struct FakeApi {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl FakeApi {
+    fn start(server: &Path, script: &Path, log: &Path, stderr: &Path) -> FakeApi {
+        let mut child = Command::new("python3")
+            .arg(server)
+            .arg(script)
+            .arg("--log")
+            .arg(log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(stderr).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start python3 {}: {e}", server.display()));
+        let mut line = String::new();
+        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+        let port = match read.ok().and_then(|_| line.trim().parse().ok()) {
+            Some(port) => port,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the fake API did not print its port (it printed {line:?}); its stderr:\n{}",
+                    std::fs::read_to_string(stderr).unwrap_or_default()
+                );
+            }
+        };
+        FakeApi {
+            child,
+            port,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// Every request the API answered, as the JSON lines of its log.
+    fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line in the request log"))
+            .collect()
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One task and what the scripted model does for it: write one file with the Write tool, commit it
+/// with the Bash tool if `commit` is set, then say it is done.
+struct Scripted {
+    id: &'static str,
+    file: &'static str,
+    content: &'static str,
+    commit: Option<&'static str>,
+}
+
+impl Scripted {
+    fn turns(&self) -> Vec<serde_json::Value> {
+        let mut turns = vec![serde_json::json!({
+            "tool": "Write",
+            "input": {"file_path": format!("{{cwd}}/{}", self.file), "content": self.content}
+        })];
+        if let Some(subject) = self.commit {
+            turns.push(serde_json::json!({
+                "tool": "Bash",
+                "input": {"command": format!("git add {} && git commit -q -m '{subject}'", self.file)}
+            }));
+        }
+        turns.push(serde_json::json!({"text": self.answer()}));
+        turns
+    }
+
+    fn answer(&self) -> String {
+        format!("Wrote {}.", self.file)
+    }
+}
+
+fn script(tasks: &[Scripted]) -> serde_json::Value {
+    let mut scenarios: Vec<serde_json::Value> = tasks
+        .iter()
+        // vane's prompt starts with `# Task <id>: <title>`.
+        .map(|t| serde_json::json!({"match": format!("# Task {}: ", t.id), "turns": t.turns()}))
+        .collect();
+    scenarios.push(serde_json::json!({"match": ".*", "turns": [{"text": "No scenario matched."}]}));
+    serde_json::json!({ "scenarios": scenarios })
+}
+
+struct AttemptRow {
+    task: String,
+    outcome: Option<String>,
+    session_id: Option<String>,
+    cost_usd: Option<f64>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    message: Option<String>,
+}
+
+fn attempts(env: &TestEnv) -> Vec<AttemptRow> {
+    let conn = rusqlite::Connection::open(env.state_dir().join("vane.db")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT task_id, outcome, session_id, cost_usd, input_tokens, output_tokens, message
+             FROM attempts ORDER BY task_id, number",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok(AttemptRow {
+            task: r.get(0)?,
+            outcome: r.get(1)?,
+            session_id: r.get(2)?,
+            cost_usd: r.get(3)?,
+            input_tokens: r.get(4)?,
+            output_tokens: r.get(5)?,
+            message: r.get(6)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
+    let (cli, server) = match (claude_cli(), fake_api_script()) {
+        (Ok(cli), Ok(server)) => (cli, server),
+        (cli, server) => {
+            let why = [cli.err(), server.err()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; ");
+            if std::env::var_os("CI").is_some() {
+                panic!("CI must run the real-client test: {why}");
+            }
+            eprintln!("note: skipping the real Claude Code CLI test: {why}");
+            return;
+        }
+    };
+
+    let env = TestEnv::initialised();
+    // The built-in profile runs `claude` from PATH: a directory holding only that name goes first.
+    let bin = env.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(cli.canonicalize().unwrap(), bin.join("claude")).unwrap();
+    let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+
+    // One leaves its file for vane to commit; the other commits it itself, through the Bash tool
+    // that the profile allows.
+    let tasks = [
+        Scripted {
+            id: "hello",
+            file: "hello.txt",
+            content: "hello from claude\n",
+            commit: None,
+        },
+        Scripted {
+            id: "world",
+            file: "world.txt",
+            content: "world from claude\n",
+            commit: Some("Add world.txt"),
+        },
+    ];
+    let script_path = env.root.join("script.json");
+    std::fs::write(&script_path, script(&tasks).to_string()).unwrap();
+    let api = FakeApi::start(
+        &server,
+        &script_path,
+        &env.root.join("requests.jsonl"),
+        &env.root.join("fake-api.stderr"),
+    );
+
+    // Only the environment is configured: the command line is the built-in profile's. One attempt
+    // each, so that a failure shows its own reason rather than a retry's.
+    env.write(
+        "vane.toml",
+        &format!(
+            "workers = 2\nmax_attempts = 1\n\n[agents.claude]\ntimeout = 300\n\
+             env = {{ ANTHROPIC_BASE_URL = \"http://127.0.0.1:{}\", ANTHROPIC_API_KEY = \"test\", \
+             CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\", DISABLE_AUTOUPDATER = \"1\" }}\n",
+            api.port
+        ),
+    );
+    env.git(&env.repo, &["add", "vane.toml"]);
+    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
+    for t in &tasks {
+        let title = format!("Write {}", t.file);
+        env.vane(&["task", "add", &title, "--id", t.id, "--agent", "claude"])
+            .success();
+    }
+
+    let started = std::time::Instant::now();
+    let output = env
+        .vane_command(&["work"])
+        .env("PATH", &path)
+        .output()
+        .expect("run vane work");
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let agent_output = |id: &str, name: &str| {
+        std::fs::read_to_string(env.state_dir().join(format!("runs/{id}/1/{name}")))
+            .unwrap_or_else(|e| format!("({e})"))
+    };
+    let diagnosis = || {
+        let mut text = format!("vane work stderr:\n{stderr}\n");
+        for t in &tasks {
+            for name in ["agent.stdout", "agent.stderr"] {
+                text.push_str(&format!("{} {name}:\n{}\n", t.id, agent_output(t.id, name)));
+            }
+        }
+        text
+    };
+    assert_eq!(output.status.code(), Some(0), "{}", diagnosis());
+    assert!(stderr.contains("2 landed, 0 blocked"), "{}", diagnosis());
+    eprintln!("vane work with the real Claude Code CLI took {elapsed:.1?}");
+
+    let landings = env.git(
+        &env.repo,
+        &[
+            "log",
+            "--first-parent",
+            "--format=%(trailers:key=Vane-Task,valueonly)",
+            "main",
+        ],
+    );
+    for t in &tasks {
+        let task = env.vane(&["task", "show", t.id, "--json"]).success().json();
+        assert_eq!(task["status"], "done", "{task}");
+        // What Claude's Write tool made in the worktree is on base, and in the person's checkout.
+        let on_base = env.git(&env.repo, &["show", &format!("main:{}", t.file)]);
+        assert_eq!(on_base, t.content);
+        let checkout = std::fs::read_to_string(env.repo.join(t.file)).unwrap();
+        assert_eq!(checkout, t.content);
+        assert_eq!(
+            landings.lines().filter(|l| l.trim() == t.id).count(),
+            1,
+            "{} landed once with a Vane-Task trailer:\n{landings}",
+            t.id
+        );
+    }
+    let subjects = env.git(&env.repo, &["log", "--format=%s", "main"]);
+    assert!(
+        subjects.lines().any(|s| s == "Add world.txt"),
+        "the commit Claude made is kept:\n{subjects}"
+    );
+    assert_eq!(env.git(&env.repo, &["status", "--porcelain"]), "");
+
+    // vane's prompt reached the model, which was asked again after each tool call ran.
+    let requests = api.requests();
+    for t in &tasks {
+        let header = format!("# Task {}: ", t.id);
+        let turns: Vec<u64> = requests
+            .iter()
+            .filter(|r| r["prompt"].as_str().is_some_and(|p| p.contains(&header)))
+            .filter_map(|r| r["turn"].as_u64())
+            .collect();
+        let every = (0..t.turns().len() as u64).collect::<Vec<_>>();
+        assert!(
+            every.iter().all(|n| turns.contains(n)),
+            "{}: turns {turns:?} in the request log, not all of {every:?}:\n{requests:#?}",
+            t.id
+        );
+    }
+
+    // Each attempt recorded what Claude's JSON result said.
+    let rows = attempts(&env);
+    assert_eq!(rows.len(), 2);
+    for (row, t) in rows.iter().zip(&tasks) {
+        assert_eq!(row.task, t.id);
+        assert_eq!(row.outcome.as_deref(), Some("landed"));
+        assert_eq!(row.message.as_deref(), Some(t.answer().as_str()));
+        let session = row.session_id.as_deref().expect("a session id");
+        assert_eq!(session.len(), 36, "a UUID: {session}");
+        let stdout = agent_output(t.id, "agent.stdout");
+        let result: serde_json::Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("Claude's stdout is not one JSON result ({e}):\n{stdout}"));
+        assert_eq!(result["session_id"], session);
+        assert!(row.cost_usd.is_some(), "a cost");
+        assert_eq!(row.cost_usd, result["total_cost_usd"].as_f64());
+        assert!(row.input_tokens.is_some_and(|t| t > 0), "input tokens");
+        assert!(row.output_tokens.is_some_and(|t| t > 0), "output tokens");
+        // Nothing the scripted model asked for, the Bash commit included, was refused.
+        assert_eq!(
+            result["permission_denials"],
+            serde_json::json!([]),
+            "{result}"
+        );
+    }
+}
