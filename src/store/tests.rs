@@ -350,3 +350,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_database_of_an_older_schema_is_migrated_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vane.db");
+    {
+        // A database as the first release left it: only the first migration applied.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO tasks (id, title, type, created_at, updated_at) VALUES ('old', 'Old', 'task', 1, 1)",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path, false).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.task(&id("old")).unwrap().title, "Old");
+    assert_eq!(
+        count(&store, "batches"),
+        0,
+        "the second migration's tables exist"
+    );
+}

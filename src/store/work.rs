@@ -42,32 +42,32 @@ const ATTEMPT_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, s
     finished_at, exit_code, outcome, base_sha, head_sha, session_id, cost_usd, input_tokens, \
     output_tokens, message, feedback, correlation_id";
 
-fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<(Attempt, String)> {
+fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
     let task: String = row.get(1)?;
-    Ok((
-        Attempt {
-            id: row.get(0)?,
-            task: TaskId::new("placeholder").expect("a valid literal id"),
-            number: row.get(2)?,
-            batch: row.get(3)?,
-            worker: row.get(4)?,
-            profile: row.get(5)?,
-            started_at: row.get(6)?,
-            finished_at: row.get(7)?,
-            exit_code: row.get(8)?,
-            outcome: row.get(9)?,
-            base_sha: row.get(10)?,
-            head_sha: row.get(11)?,
-            session_id: row.get(12)?,
-            cost_usd: row.get(13)?,
-            input_tokens: row.get(14)?,
-            output_tokens: row.get(15)?,
-            message: row.get(16)?,
-            feedback: row.get(17)?,
-            correlation: row.get(18)?,
-        },
+    let task = TaskId::new(task).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Attempt {
+        id: row.get(0)?,
         task,
-    ))
+        number: row.get(2)?,
+        batch: row.get(3)?,
+        worker: row.get(4)?,
+        profile: row.get(5)?,
+        started_at: row.get(6)?,
+        finished_at: row.get(7)?,
+        exit_code: row.get(8)?,
+        outcome: row.get(9)?,
+        base_sha: row.get(10)?,
+        head_sha: row.get(11)?,
+        session_id: row.get(12)?,
+        cost_usd: row.get(13)?,
+        input_tokens: row.get(14)?,
+        output_tokens: row.get(15)?,
+        message: row.get(16)?,
+        feedback: row.get(17)?,
+        correlation: row.get(18)?,
+    })
 }
 
 fn read_attempts(
@@ -77,13 +77,7 @@ fn read_attempts(
 ) -> Result<Vec<Attempt>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(args, attempt_from_row)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (mut attempt, task) = row?;
-        attempt.task = TaskId::new(task)?;
-        out.push(attempt);
-    }
-    Ok(out)
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// How an agent's run ended, as the work loop records it on the attempt.
