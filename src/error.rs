@@ -10,6 +10,7 @@
 //! | 2 | the command line itself is wrong (unknown flag, missing argument) |
 //! | 3 | vane cannot run here: not in a git repository, not set up, a database from a newer vane |
 //! | 4 | something failed underneath: the database, git, or the file system |
+//! | 130 | interrupted (Ctrl-C); `vane work` resumes where it stopped |
 
 use std::fmt;
 
@@ -29,6 +30,8 @@ pub enum ErrorKind {
     Environment,
     /// A failure underneath vane; exit 4.
     Internal,
+    /// Stopped by SIGINT or SIGTERM; exit 130, as shells report a Ctrl-C.
+    Interrupted,
 }
 
 impl ErrorKind {
@@ -38,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Usage => 2,
             ErrorKind::Environment => 3,
             ErrorKind::Internal => 4,
+            ErrorKind::Interrupted => 130,
         }
     }
 }
@@ -231,6 +235,7 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::NoCheckpoint(_) => {
                 CliError::refused(message).with_hint("`vane checkpoints` lists them")
             }
+            E::Interrupted => CliError::new(ErrorKind::Interrupted, message),
             E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
                 CliError::internal(message)
             }

@@ -15,7 +15,10 @@ pub mod process;
 pub mod profile;
 
 pub use parse::{parse, parse_file, parse_run, AgentReport};
-pub use process::{program_available, run, run_with_grace, Invocation, RunOutcome, KILL_GRACE};
+pub use process::{
+    interrupted, program_available, run, run_with_grace, stop_agents_on_interrupt, Invocation,
+    RunOutcome, KILL_GRACE,
+};
 pub use profile::{OutputParser, Profile, TemplateVars};
 
 /// Why an agent could not be prepared or run. An agent that runs and fails is not an error here: that

@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::AgentError;
@@ -46,7 +47,35 @@ pub struct RunOutcome {
     pub signal: Option<i32>,
     /// The timeout ran out and vane took the process group down.
     pub timed_out: bool,
+    /// vane was interrupted (SIGINT, SIGTERM) and took the process group down.
+    pub interrupted: bool,
     pub duration: Duration,
+}
+
+/// Set by the signal handler of `stop_agents_on_interrupt`.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    // Only an atomic store: the one kind of work a signal handler may do.
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGINT and SIGTERM stop the running agents, whole process groups, instead of killing vane
+/// alone: an agent runs in its own group, so a Ctrl-C at the terminal would not reach it, and it
+/// would go on editing a worktree that nobody watches. Callers see `interrupted()` and wind down.
+pub fn stop_agents_on_interrupt() {
+    let handler = on_interrupt as extern "C" fn(libc::c_int);
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installs a handler that only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(signal, handler as libc::sighandler_t);
+        }
+    }
+}
+
+/// Whether vane has been asked to stop.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 impl RunOutcome {
@@ -102,8 +131,9 @@ pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, A
     };
 
     let exited = wait_until(pid, start.checked_add(inv.timeout)).map_err(wait_error)?;
-    let timed_out = !exited;
-    if timed_out {
+    let interrupted = !exited && interrupted();
+    let timed_out = !exited && !interrupted;
+    if !exited {
         tracing::info!(pid, timeout = ?inv.timeout, "agent timed out; sending SIGTERM to its group");
         signal_group(pid, libc::SIGTERM);
         if !wait_until(pid, Instant::now().checked_add(grace)).map_err(wait_error)? {
@@ -123,6 +153,7 @@ pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, A
         exit_code: status.code(),
         signal: status.signal(),
         timed_out,
+        interrupted,
         duration: start.elapsed(),
     };
     tracing::debug!(pid, ?outcome, "agent finished");
@@ -198,6 +229,9 @@ fn wait_until(pid: u32, deadline: Option<Instant>) -> io::Result<bool> {
     loop {
         if has_exited(pid)? {
             return Ok(true);
+        }
+        if interrupted() {
+            return Ok(false);
         }
         let mut sleep = interval;
         if let Some(deadline) = deadline {

@@ -31,7 +31,8 @@ Exit codes:
   1  the request was refused (bad input, unknown task, a cycle, a forbidden move)
   2  the command line is wrong
   3  vane cannot run here (not a git repository, not set up, newer database)
-  4  a failure underneath (database, git, file system)";
+  4  a failure underneath (database, git, file system)
+  130  interrupted; `vane work` resumes where it stopped";
 
 /// Run a batch of coding work through agents in parallel git worktrees, landing only what
 /// passes its gates

@@ -32,6 +32,8 @@ pub enum OrchestratorError {
     NoBaseBranch(String),
     #[error("no checkpoint {0}")]
     NoCheckpoint(i64),
+    #[error("interrupted; the next `vane work` resumes where this one stopped")]
+    Interrupted,
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     #[error("cannot write {path}: {source}")]

@@ -281,7 +281,17 @@ impl Batch<'_> {
         let mut running: HashSet<TaskId> = HashSet::new();
         let mut queue: VecDeque<Queued> = self.recovered_reviews()?;
         let mut claimed = 0usize;
+        // Jobs handed to workers whose report has not come back.
+        let mut in_flight = 0usize;
         let result = loop {
+            if agent::interrupted() {
+                // Stop: the running agents are being taken down; what they leave is recovered by
+                // the next run (their attempts stay open, their tasks go back to pending).
+                while in_flight > 0 && done_rx.recv_timeout(Duration::from_secs(60)).is_ok() {
+                    in_flight -= 1;
+                }
+                break Err(OrchestratorError::Interrupted);
+            }
             // Land what is waiting, one branch at a time.
             let mut paused = false;
             while let Some(item) = queue.pop_front() {
@@ -313,6 +323,7 @@ impl Batch<'_> {
                         Some(job) => {
                             running.insert(task.id.clone());
                             claimed += 1;
+                            in_flight += 1;
                             job_senders[worker]
                                 .send(job)
                                 .map_err(|_| OrchestratorError::WorkerGone(worker + 1))?;
@@ -330,7 +341,9 @@ impl Batch<'_> {
                 Duration::from_secs(3600)
             };
             match done_rx.recv_timeout(wait) {
+                Ok(_) if agent::interrupted() => in_flight -= 1,
                 Ok(done) => {
+                    in_flight -= 1;
                     if let Some(item) = self.finished(done, &mut idle, &mut running)? {
                         queue.push_back(item);
                     }
@@ -631,7 +644,12 @@ impl Batch<'_> {
             });
             self.git.ensure_worktree(&worktree, &merge)?;
             self.git.checkout_detached(&worktree, &merge)?;
-            if let Some(feedback) = self.run_gates(&task, &item.attempt, &worktree)? {
+            let verdict = self.run_gates(&task, &item.attempt, &worktree)?;
+            if agent::interrupted() {
+                // A gate stopped by the interrupt says nothing about the branch: it stays in review.
+                return Err(OrchestratorError::Interrupted);
+            }
+            if let Some(feedback) = verdict {
                 self.reject(&item.attempt, "gate_failed", &feedback)?;
                 return Ok(LandResult::Settled(task.id));
             }

@@ -516,3 +516,52 @@ fn merging_pauses_while_the_checkout_of_base_is_dirty_and_goes_on_after() {
         "edited while vane works\n"
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_agents_too_and_the_next_run_resumes() {
+    let env = work_env("");
+    let marker = env.root.join("go-on");
+    let run = format!(
+        "if [ -f {} ]; then echo done > t.txt; else sleep 6017; fi",
+        marker.display()
+    );
+    add(&env, "t", &run, &[]);
+    let mut child = env
+        .vane_command(&["work"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let agent_running = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", "sleep 6017"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    while !agent_running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: sends SIGINT to the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        !agent_running(),
+        "the agent's process group went down with vane"
+    );
+    std::fs::write(&marker, "").unwrap();
+    let run = env.vane(&["work"]).success();
+    assert!(
+        run.stderr.contains("1 attempts abandoned"),
+        "{}",
+        run.stderr
+    );
+    let t = task_json(&env, "t");
+    assert_eq!(t["status"], "done");
+    assert_database_and_git_agree(&env);
+}

@@ -52,6 +52,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         max_tasks: args.max_tasks,
         dry_run: args.dry_run,
     };
+    crate::agent::stop_agents_on_interrupt();
     let ui = env.ui;
     let display = WorkDisplay::new(ui);
     let report = |event: Progress| display.show(&event, &describe(ui, &event));
