@@ -39,11 +39,7 @@ pub fn rollback(
 ) -> Result<RollbackSummary> {
     let _lock = WorkLock::acquire(&workspace::state_dir(&workspace.location), "vane rollback")?;
     let git = Git::open(&workspace.location.workdir)?;
-    let base = config
-        .base_branch
-        .clone()
-        .or_else(|| workspace.location.branch.clone())
-        .ok_or(OrchestratorError::NoBaseConfigured)?;
+    let base = super::work::base_branch(workspace, config)?;
     let store = &mut workspace.store;
     let checkpoint = store
         .checkpoint(id)?

@@ -927,7 +927,7 @@ fn tail_both(run_dir: &Path) -> String {
 }
 
 /// The branch work lands on: the configuration's, else the one checked out here.
-fn base_branch(workspace: &Workspace, config: &Config) -> Result<String> {
+pub(super) fn base_branch(workspace: &Workspace, config: &Config) -> Result<String> {
     config
         .base_branch
         .clone()
