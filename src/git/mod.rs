@@ -6,6 +6,7 @@
 //! runs hooks and filters, and its `merge-tree` is the faster merge on big repositories.
 
 pub mod cli;
+mod inproc;
 pub mod merge;
 pub mod refs;
 pub mod worktree;

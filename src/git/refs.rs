@@ -28,6 +28,18 @@ impl Git {
             refname.starts_with("refs/"),
             "not a full ref name: {refname}"
         );
+        match super::inproc::update_ref(self.dir(), refname, new, expected_old, reason) {
+            super::inproc::Attempt::Done(()) => return Ok(()),
+            super::inproc::Attempt::Moved => {
+                let actual = self.rev_parse(refname)?;
+                return Err(GitError::RefMoved {
+                    refname: refname.to_string(),
+                    expected: expected_old.map(str::to_string),
+                    actual,
+                });
+            }
+            super::inproc::Attempt::Unsupported => {}
+        }
         // An empty old value tells git the ref must not exist, whatever the hash's length.
         let out = self.output(
             None,

@@ -44,6 +44,9 @@ impl Git {
     /// `checkout_detached` do that.
     pub fn ensure_worktree(&self, path: &Path, base: &str) -> Result<bool, GitError> {
         let path = comparable_path(path);
+        if self.is_locked_worktree(&path) {
+            return Ok(false);
+        }
         if let Some(existing) = self.find_worktree(&path)? {
             if path.join(".git").exists() {
                 if !existing.locked {
@@ -82,6 +85,43 @@ impl Git {
             ],
         )?;
         Ok(true)
+    }
+
+    /// Whether `path` is a worktree of this repository that git knows and that is locked, read from
+    /// the files git keeps (no process): `path/.git` names `<common>/worktrees/<id>`, which holds a
+    /// `gitdir` pointing back and a `locked` file. The common case of every task, so it stays cheap.
+    fn is_locked_worktree(&self, path: &Path) -> bool {
+        let Ok(link) = std::fs::read_to_string(path.join(".git")) else {
+            return false;
+        };
+        let Some(admin) = link.trim().strip_prefix("gitdir: ").map(PathBuf::from) else {
+            return false;
+        };
+        let back = std::fs::read_to_string(admin.join("gitdir")).unwrap_or_default();
+        admin.starts_with(self.common_dir().join("worktrees"))
+            && admin.join("locked").is_file()
+            && Path::new(back.trim()) == path.join(".git")
+    }
+
+    /// Points the worktree's HEAD at `commit` detached, leaving its index and files as they are
+    /// (they already hold `commit`): this lets go of a branch, so that another worktree may check it
+    /// out, without the cost of a checkout.
+    pub fn detach_head(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
+        if let super::inproc::Attempt::Done(()) = super::inproc::detach_head(worktree, commit) {
+            return Ok(());
+        }
+        self.run(
+            Some(worktree),
+            &[
+                "update-ref",
+                "--no-deref",
+                "-m",
+                "vane: detach",
+                "HEAD",
+                commit,
+            ],
+        )?;
+        Ok(())
     }
 
     /// Commits everything in the worktree (`git add -A`; a commit if anything is staged) on
@@ -148,12 +188,20 @@ impl Git {
     /// ignored) files, for running gates on a merge result: the gates see exactly that commit, plus
     /// ignored files such as build output.
     pub fn checkout_detached(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
+        self.switch_detached(worktree, commit)?;
+        self.clean(worktree)
+    }
+
+    /// `checkout_detached` without the clean, for a worktree known to hold no untracked files (one
+    /// whose every change was just committed): cleaning walks the whole tree, which on a big
+    /// repository costs more than the checkout.
+    pub fn switch_detached(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
         let commit = self.resolve_commit(commit)?;
         self.run(
             Some(worktree),
             &["checkout", "--quiet", "--force", "--detach", &commit, "--"],
         )?;
-        self.clean(worktree)
+        Ok(())
     }
 
     /// The commit checked out in `worktree`.

@@ -137,6 +137,9 @@ struct Queued {
     attempt: Attempt,
     head: String,
     worker: usize,
+    /// The worker committed every change in the worktree just now, so it holds no untracked
+    /// files; false for a branch recovered from an earlier run.
+    fresh: bool,
 }
 
 /// Runs one batch to its end.
@@ -277,9 +280,12 @@ impl Batch<'_> {
         }
         drop(done_tx);
 
-        let mut idle: VecDeque<usize> = (0..self.worktrees.len()).collect();
-        let mut running: HashSet<TaskId> = HashSet::new();
         let mut queue: VecDeque<Queued> = self.recovered_reviews()?;
+        // Branches recovered from an earlier run are gated in the first worktree: keep it for them.
+        let mut idle: VecDeque<usize> = (0..self.worktrees.len())
+            .filter(|w| !queue.iter().any(|q| q.worker == *w))
+            .collect();
+        let mut running: HashSet<TaskId> = queue.iter().map(|q| q.attempt.task.clone()).collect();
         let mut claimed = 0usize;
         // Jobs handed to workers whose report has not come back.
         let mut in_flight = 0usize;
@@ -292,25 +298,7 @@ impl Batch<'_> {
                 }
                 break Err(OrchestratorError::Interrupted);
             }
-            // Land what is waiting, one branch at a time.
-            let mut paused = false;
-            while let Some(item) = queue.pop_front() {
-                let worker = item.worker;
-                match self.land(item)? {
-                    LandResult::Settled(task) => {
-                        running.remove(&task);
-                        if !idle.contains(&worker) {
-                            idle.push_back(worker);
-                        }
-                    }
-                    LandResult::Paused(item) => {
-                        queue.push_front(*item);
-                        paused = true;
-                        break;
-                    }
-                }
-            }
-            // Hand out ready work.
+            // Hand out ready work first, so that idle workers never wait for the merge queue.
             let may_claim = max_tasks.is_none_or(|max| claimed < max);
             if may_claim && !idle.is_empty() {
                 let candidates = self.candidates(selection, &running)?;
@@ -335,8 +323,31 @@ impl Batch<'_> {
             if running.is_empty() && queue.is_empty() {
                 break Ok(());
             }
+            // Then land one branch; the next turn of the loop hands its worker new work, and
+            // starts the tasks that the landing made ready.
+            let mut paused = false;
+            if let Some(item) = queue.pop_front() {
+                let worker = item.worker;
+                match self.land(item)? {
+                    LandResult::Settled(task) => {
+                        running.remove(&task);
+                        // A worktree that another queued branch is to be gated in stays reserved.
+                        if !idle.contains(&worker) && !queue.iter().any(|q| q.worker == worker) {
+                            idle.push_back(worker);
+                        }
+                    }
+                    LandResult::Paused(item) => {
+                        queue.push_front(*item);
+                        paused = true;
+                    }
+                }
+            }
             let wait = if paused {
                 Duration::from_secs(2)
+            } else if !queue.is_empty() || running.is_empty() {
+                // More to land, or a landing that may have made tasks ready: only take in the
+                // reports that are already there, then go round again.
+                Duration::ZERO
             } else {
                 Duration::from_secs(3600)
             };
@@ -375,6 +386,7 @@ impl Batch<'_> {
                     attempt,
                     head: head.clone(),
                     worker: 0,
+                    fresh: false,
                 }),
                 _ => {
                     self.store
@@ -561,6 +573,7 @@ impl Batch<'_> {
                 attempt: done.attempt,
                 head,
                 worker: done.worker,
+                fresh: true,
             }));
         }
         let reason = done
@@ -618,6 +631,7 @@ impl Batch<'_> {
     fn land(&mut self, item: Queued) -> Result<LandResult> {
         let task = self.store.task(&item.attempt.task)?;
         let worktree = self.worktrees[item.worker].clone();
+        let mut gated_before = false;
         loop {
             let tip = self
                 .git
@@ -642,8 +656,14 @@ impl Batch<'_> {
             (self.progress)(Progress::Gating {
                 task: task.id.clone(),
             });
-            self.git.ensure_worktree(&worktree, &merge)?;
-            self.git.checkout_detached(&worktree, &merge)?;
+            if item.fresh && !gated_before {
+                self.git.switch_detached(&worktree, &merge)?;
+            } else {
+                // Recovered, or gated before in this worktree (gates may leave files behind).
+                self.git.ensure_worktree(&worktree, &merge)?;
+                self.git.checkout_detached(&worktree, &merge)?;
+            }
+            gated_before = true;
             let verdict = self.run_gates(&task, &item.attempt, &worktree)?;
             if agent::interrupted() {
                 // A gate stopped by the interrupt says nothing about the branch: it stays in review.
@@ -851,7 +871,7 @@ fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult>
     git.commit_all(worktree, &message)?;
     let head = git.head(worktree)?;
     // Let go of the branch, so that a retry may check it out in another worker's worktree.
-    git.checkout_detached(worktree, &head)?;
+    git.detach_head(worktree, &head)?;
     let mut result = AttemptResult {
         exit_code: outcome.exit_code,
         head_sha: Some(head.clone()),
