@@ -326,10 +326,12 @@ impl Batch<'_> {
             // Then land one branch; the next turn of the loop hands its worker new work, and
             // starts the tasks that the landing made ready.
             let mut paused = false;
+            let mut settled = false;
             if let Some(item) = queue.pop_front() {
                 let worker = item.worker;
                 match self.land(item)? {
                     LandResult::Settled(task) => {
+                        settled = true;
                         running.remove(&task);
                         // A worktree that another queued branch is to be gated in stays reserved.
                         if !idle.contains(&worker) && !queue.iter().any(|q| q.worker == worker) {
@@ -344,9 +346,9 @@ impl Batch<'_> {
             }
             let wait = if paused {
                 Duration::from_secs(2)
-            } else if !queue.is_empty() || running.is_empty() {
-                // More to land, or a landing that may have made tasks ready: only take in the
-                // reports that are already there, then go round again.
+            } else if settled || !queue.is_empty() {
+                // A worker came free and tasks may have become ready, or more waits to land: only
+                // take in the reports that are already there, then go round again.
                 Duration::ZERO
             } else {
                 Duration::from_secs(3600)
