@@ -190,6 +190,62 @@ impl Git {
         Ok(checkouts)
     }
 
+    /// The working trees that have `branch` checked out, without looking at their files.
+    pub fn checkout_paths_of(&self, branch: &str) -> Result<Vec<PathBuf>, GitError> {
+        Ok(self
+            .list_worktrees()?
+            .into_iter()
+            .filter(|info| info.branch.as_deref() == Some(branch) && info.path.is_dir())
+            .map(|info| info.path)
+            .collect())
+    }
+
+    /// Whether a person's checkout can be brought from `old` to `new` now: it has no change to a
+    /// tracked file (staged or not), and the move would overwrite none of its untracked files. One
+    /// pass over the files to refresh the index (whose exit code tells of unstaged changes), one
+    /// comparison of the index with HEAD, and a dry run of the move; `advance_refreshed_checkout`
+    /// then does the move without refreshing again.
+    pub fn checkout_can_follow(
+        &self,
+        workdir: &Path,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, GitError> {
+        let old = self.resolve_commit(old)?;
+        let new = self.resolve_commit(new)?;
+        // Without `-q`, a refresh that meets a changed file exits 1.
+        let refresh = self.output(Some(workdir), &["update-index", "--refresh"])?;
+        match refresh.code {
+            Some(0) => {}
+            Some(1) => return Ok(false),
+            _ => return Err(refresh.error()),
+        }
+        let staged = self.output(
+            Some(workdir),
+            &["diff-index", "--cached", "--quiet", "HEAD", "--"],
+        )?;
+        match staged.code {
+            Some(0) => {}
+            Some(1) => return Ok(false),
+            _ => return Err(staged.error()),
+        }
+        let dry = self.output(Some(workdir), &["read-tree", "-n", "-m", "-u", &old, &new])?;
+        Ok(dry.code == Some(0))
+    }
+
+    /// `advance_checkout` for a checkout that `checkout_can_follow` has just refreshed.
+    pub fn advance_refreshed_checkout(
+        &self,
+        workdir: &Path,
+        old: &str,
+        new: &str,
+    ) -> Result<(), GitError> {
+        let old = self.resolve_commit(old)?;
+        let new = self.resolve_commit(new)?;
+        self.run(Some(workdir), &["read-tree", "-m", "-u", &old, &new])?;
+        Ok(())
+    }
+
     /// Whether `ancestor` is `descendant` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
         let out = self.output(None, &["merge-base", "--is-ancestor", ancestor, descendant])?;
@@ -450,6 +506,74 @@ mod tests {
             .update_ref("refs/heads/main", &new, Some(&old), "test: land")
             .expect("move main");
         (repo, old, new)
+    }
+
+    /// A commit `new` made beside `main` (which stays at `old`), changing a.txt and adding c.txt.
+    fn commit_beside_main() -> (TestRepo, String, String) {
+        let repo = TestRepo::new();
+        let old = repo.git.branch_tip("main").expect("tip").expect("main");
+        let side = repo.path("side");
+        git(
+            &repo.dir,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "--detach",
+                side.to_str().expect("utf-8"),
+                &old,
+            ],
+        );
+        write(&side, "a.txt", "alpha, landed\n");
+        write(&side, "c.txt", "gamma\n");
+        let new = commit(&side, "Landed");
+        (repo, old, new)
+    }
+
+    #[test]
+    fn a_checkout_can_follow_only_when_nothing_of_the_person_would_be_touched() {
+        let (repo, old, new) = commit_beside_main();
+        assert!(repo
+            .git
+            .checkout_can_follow(&repo.dir, &old, &new)
+            .expect("clean"));
+        // An untracked file the move does not touch is fine.
+        write(&repo.dir, "notes.txt", "mine\n");
+        assert!(repo
+            .git
+            .checkout_can_follow(&repo.dir, &old, &new)
+            .expect("untracked"));
+        // One the move would overwrite is not.
+        write(&repo.dir, "c.txt", "my own c\n");
+        assert!(!repo
+            .git
+            .checkout_can_follow(&repo.dir, &old, &new)
+            .expect("in the way"));
+        std::fs::remove_file(repo.dir.join("c.txt")).expect("remove");
+        // A change to a tracked file, staged or not, is not.
+        write(&repo.dir, "b.txt", "beta, mine\n");
+        assert!(!repo
+            .git
+            .checkout_can_follow(&repo.dir, &old, &new)
+            .expect("unstaged"));
+        git(&repo.dir, &["add", "b.txt"]);
+        assert!(!repo
+            .git
+            .checkout_can_follow(&repo.dir, &old, &new)
+            .expect("staged"));
+        git(&repo.dir, &["reset", "-q", "--hard"]);
+        assert!(repo
+            .git
+            .checkout_can_follow(&repo.dir, &old, &new)
+            .expect("clean again"));
+        repo.git
+            .update_ref("refs/heads/main", &new, Some(&old), "test: land")
+            .expect("move main");
+        repo.git
+            .advance_refreshed_checkout(&repo.dir, &old, &new)
+            .expect("advance");
+        assert_eq!(read(&repo.dir, "c.txt"), "gamma\n");
+        assert_eq!(read(&repo.dir, "notes.txt"), "mine\n");
     }
 
     #[test]

@@ -675,16 +675,12 @@ impl Batch<'_> {
                 self.reject(&item.attempt, "gate_failed", &feedback)?;
                 return Ok(LandResult::Settled(task.id));
             }
-            let checkouts = self.git.checkouts_of(self.base)?;
-            let mut blocked_checkout = checkouts
-                .iter()
-                .find(|(_, clean)| !clean)
-                .map(|(path, _)| path.clone());
-            for (checkout, _) in &checkouts {
-                if blocked_checkout.is_none()
-                    && !self.git.can_advance_checkout(checkout, &tip, &merge)?
-                {
+            let checkouts = self.git.checkout_paths_of(self.base)?;
+            let mut blocked_checkout = None;
+            for checkout in &checkouts {
+                if !self.git.checkout_can_follow(checkout, &tip, &merge)? {
                     blocked_checkout = Some(checkout.clone());
+                    break;
                 }
             }
             if let Some(dirty) = &blocked_checkout {
@@ -722,8 +718,9 @@ impl Batch<'_> {
                 Err(e) => return Err(e.into()),
             }
             failpoint::hit("after_ref_move");
-            for (checkout, _) in &checkouts {
-                self.git.advance_checkout(checkout, &tip, &merge)?;
+            for checkout in &checkouts {
+                self.git
+                    .advance_refreshed_checkout(checkout, &tip, &merge)?;
             }
             failpoint::hit("after_checkout_advance");
             let checkpoint = self.store.record_landing(&intent, self.correlation)?;
@@ -828,8 +825,9 @@ fn run_job(git: &Git, worker: usize, worktree: &Path, job: Job) -> Done {
 }
 
 fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult> {
+    // What a crashed run left in this worktree was committed by recovery before the batch began,
+    // and this worker's own last job committed all its agent left: nothing here is unsaved.
     git.ensure_worktree(worktree, &job.base_sha)?;
-    save_leftovers(git, worktree)?;
     git.start_task_branch(worktree, &job.task.id.branch(), &job.base_sha)?;
     let vars = TemplateVars {
         prompt: &job.prompt,
