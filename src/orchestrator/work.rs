@@ -184,6 +184,16 @@ pub fn work(
         }
     }
     let tip = git.branch_tip(&base)?.unwrap_or(tip);
+    if !has_work(&workspace.store, selection.as_ref())? {
+        // Nothing to start, retry or land: no batch, no checkpoint.
+        let mut summary = WorkSummary {
+            base,
+            seconds: started.elapsed().as_secs_f64(),
+            ..WorkSummary::default()
+        };
+        finish_summary(&mut workspace.store, &mut summary, selection.as_ref())?;
+        return Ok(summary);
+    }
     let store = &mut workspace.store;
     let batch = store.start_batch(&base)?;
     let correlation = batch_correlation(batch);
@@ -1014,6 +1024,19 @@ fn select(store: &Store, wanted: &[TaskId]) -> Result<Option<HashSet<TaskId>>> {
         }
     }
     Ok(Some(selected))
+}
+
+/// Whether a batch would have anything to do: a ready task, one to retry, or one to land.
+fn has_work(store: &Store, selection: Option<&HashSet<TaskId>>) -> Result<bool> {
+    let selected = |id: &TaskId| selection.is_none_or(|s| s.contains(id));
+    if store.ready_tasks()?.iter().any(selected) {
+        return Ok(true);
+    }
+    let waiting = store.tasks(&TaskFilter {
+        statuses: vec![TaskStatus::NeedsImprovement, TaskStatus::NeedsReview],
+        parent: None,
+    })?;
+    Ok(waiting.iter().any(|t| selected(&t.id)))
 }
 
 /// The ready tasks in the order a batch would start them.

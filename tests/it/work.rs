@@ -109,9 +109,10 @@ fn a_batch_lands_every_task_through_the_gates() {
         prompt.contains("# Task b: b") && prompt.contains("- a (a)"),
         "{prompt}"
     );
-    // A second run has nothing to do.
+    // A second run has nothing to do, and records no batch or checkpoint for it.
     let run = env.vane(&["work"]).success();
-    assert!(run.stderr.contains("0 landed"), "{}", run.stderr);
+    assert!(run.stderr.contains("Nothing to do"), "{}", run.stderr);
+    assert_eq!(env.count_rows("checkpoints"), 4);
 }
 
 #[test]

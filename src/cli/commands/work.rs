@@ -72,6 +72,9 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             out.push_str(&format!("{id}  {agent}  {}\n", task.title));
         }
         env.ui.data(&out)?;
+    } else if summary.batch.is_none() {
+        env.ui
+            .status("Nothing to do: no task is ready, waiting for a retry, or waiting to land.");
     } else {
         let mut text = format!(
             "Batch {} on {}: {} landed, {} blocked, {} waiting ({:.1} s",
