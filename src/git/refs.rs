@@ -485,23 +485,7 @@ mod tests {
     /// The main checkout on `main` at `old`, and `new`: `old` plus a change to `a.txt` and a new
     /// `c.txt`, made in a side worktree so the main checkout stays at `old`.
     fn moved_branch() -> (TestRepo, String, String) {
-        let repo = TestRepo::new();
-        let old = repo.git.branch_tip("main").expect("tip").expect("main");
-        let side = repo.path("side");
-        git(
-            &repo.dir,
-            &[
-                "worktree",
-                "add",
-                "-q",
-                "--detach",
-                side.to_str().expect("utf-8"),
-                &old,
-            ],
-        );
-        write(&side, "a.txt", "alpha, landed\n");
-        write(&side, "c.txt", "gamma\n");
-        let new = commit(&side, "Landed");
+        let (repo, old, new) = commit_beside_main();
         repo.git
             .update_ref("refs/heads/main", &new, Some(&old), "test: land")
             .expect("move main");
