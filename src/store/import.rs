@@ -166,87 +166,84 @@ fn apply(
     actor: &str,
     correlation: &str,
 ) -> Result<ImportReport> {
-    let correlation = correlation.to_string();
-    {
-        let mut report = ImportReport::default();
-        let mut new_tasks = Vec::new();
-        // Rows first, dependencies after, so that a task may depend on one later in the file.
-        for task in &roadmap.tasks {
-            if !super::tasks::task_exists(tx, &task.id)? {
-                let new = super::NewTask {
-                    id: Some(task.id.clone()),
-                    title: task.title.clone(),
-                    description: task.description.clone(),
-                    kind: task.kind,
-                    complexity: task.complexity,
-                    parent: None,
-                    deps: Vec::new(),
-                    run: task.run.clone(),
-                    agent: task.agent.clone(),
-                };
-                insert_task(tx, &task.id, &new, actor, Some(&correlation))?;
-                new_tasks.push(task);
-                report.changes.push(TaskChange::Added {
-                    id: task.id.clone(),
-                });
-                continue;
-            }
-            let (status, fields) = changed_fields(tx, task)?;
-            let change = if fields.is_empty() {
-                TaskChange::Unchanged {
-                    id: task.id.clone(),
-                }
-            } else if status != TaskStatus::Pending {
-                TaskChange::Kept {
-                    id: task.id.clone(),
-                    status,
-                    fields,
-                }
-            } else {
-                update_task(tx, task, &fields, actor, &correlation)?;
-                TaskChange::Updated {
-                    id: task.id.clone(),
-                    fields,
-                }
+    let mut report = ImportReport::default();
+    let mut new_tasks = Vec::new();
+    // Rows first, dependencies after, so that a task may depend on one later in the file.
+    for task in &roadmap.tasks {
+        if !super::tasks::task_exists(tx, &task.id)? {
+            let new = super::NewTask {
+                id: Some(task.id.clone()),
+                title: task.title.clone(),
+                description: task.description.clone(),
+                kind: task.kind,
+                complexity: task.complexity,
+                parent: None,
+                deps: Vec::new(),
+                run: task.run.clone(),
+                agent: task.agent.clone(),
             };
-            report.changes.push(change);
+            insert_task(tx, &task.id, &new, actor, Some(correlation))?;
+            new_tasks.push(task);
+            report.changes.push(TaskChange::Added {
+                id: task.id.clone(),
+            });
+            continue;
         }
-        let mut set_parent = tx.prepare_cached("UPDATE tasks SET parent_id = ?2 WHERE id = ?1")?;
-        let mut add_dep = tx.prepare_cached(
-            "INSERT INTO task_dependencies (task_id, depends_on_task_id, dependency_type)
-                 VALUES (?1, ?2, ?3)",
-        )?;
-        for task in new_tasks {
-            if let Some(parent) = &task.parent {
-                set_parent.execute([task.id.as_str(), parent.as_str()])?;
+        let (status, fields) = changed_fields(tx, task)?;
+        let change = if fields.is_empty() {
+            TaskChange::Unchanged {
+                id: task.id.clone(),
             }
-            for (dep, kind) in &task.deps {
-                add_dep.execute([task.id.as_str(), dep.as_str(), kind.as_str()])?;
+        } else if status != TaskStatus::Pending {
+            TaskChange::Kept {
+                id: task.id.clone(),
+                status,
+                fields,
             }
-        }
-        let graph = load_graph(tx)?;
-        if let Some(cycle) = graph.find_cycle() {
-            return Err(StoreError::Cycle(cycle));
-        }
-        refresh_priorities(tx, &graph)?;
-        append(
-            tx,
-            &NewEvent {
-                kind: "roadmap_imported",
-                task: None,
-                actor,
-                correlation: Some(&correlation),
-                data: json!({
-                    "file": file,
-                    "added": report.count(|c| matches!(c, TaskChange::Added { .. })),
-                    "updated": report.count(|c| matches!(c, TaskChange::Updated { .. })),
-                    "unchanged": report.count(|c| matches!(c, TaskChange::Unchanged { .. })),
-                    "kept": report.count(|c| matches!(c, TaskChange::Kept { .. })),
-                }),
-            },
-        )?;
-        Ok(report)
+        } else {
+            update_task(tx, task, &fields, actor, correlation)?;
+            TaskChange::Updated {
+                id: task.id.clone(),
+                fields,
+            }
+        };
+        report.changes.push(change);
     }
+    let mut set_parent = tx.prepare_cached("UPDATE tasks SET parent_id = ?2 WHERE id = ?1")?;
+    let mut add_dep = tx.prepare_cached(
+        "INSERT INTO task_dependencies (task_id, depends_on_task_id, dependency_type)
+                 VALUES (?1, ?2, ?3)",
+    )?;
+    for task in new_tasks {
+        if let Some(parent) = &task.parent {
+            set_parent.execute([task.id.as_str(), parent.as_str()])?;
+        }
+        for (dep, kind) in &task.deps {
+            add_dep.execute([task.id.as_str(), dep.as_str(), kind.as_str()])?;
+        }
+    }
+    let graph = load_graph(tx)?;
+    if let Some(cycle) = graph.find_cycle() {
+        return Err(StoreError::Cycle(cycle));
+    }
+    refresh_priorities(tx, &graph)?;
+    append(
+        tx,
+        &NewEvent {
+            kind: "roadmap_imported",
+            task: None,
+            actor,
+            correlation: Some(correlation),
+            data: json!({
+                "file": file,
+                "added": report.count(|c| matches!(c, TaskChange::Added { .. })),
+                "updated": report.count(|c| matches!(c, TaskChange::Updated { .. })),
+                "unchanged": report.count(|c| matches!(c, TaskChange::Unchanged { .. })),
+                "kept": report.count(|c| matches!(c, TaskChange::Kept { .. })),
+            }),
+        },
+    )?;
+    Ok(report)
 }
 
 fn update_task(
