@@ -533,12 +533,13 @@ fn ctrl_c_stops_the_agents_too_and_the_next_run_resumes() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Whether any process runs `sleep 6017`, read from /proc (no pgrep needed).
     let agent_running = || {
-        std::process::Command::new("pgrep")
-            .args(["-f", "sleep 6017"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
+        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .map(|c| c.split(|b| *b == 0).any(|arg| arg == b"6017"))
+                .unwrap_or(false)
+        })
     };
     while !agent_running() {
         assert!(
