@@ -48,6 +48,9 @@ pub struct Git {
     config: Vec<String>,
     /// Extra environment for every command; tests use it to keep the person's config out.
     env: Vec<(OsString, OsString)>,
+    /// Small repositories merge in process (see `inproc::merge`); tests turn it off to check the
+    /// CLI path too.
+    pub(crate) in_process_merges: bool,
 }
 
 /// What a finished git command left behind.
@@ -107,6 +110,7 @@ impl Git {
             common_dir: repo_dir.to_path_buf(),
             config: Vec::new(),
             env,
+            in_process_merges: true,
         };
         let common = probe.output(
             None,

@@ -81,3 +81,92 @@ pub(crate) fn detach_head(worktree: &Path, commit: &str) -> Attempt<()> {
         Err(_) => Attempt::Unsupported,
     }
 }
+
+/// Repositories up to this many index entries merge faster in process: `cargo bench --bench
+/// git_merge` measured libgit2 at 0.1 ms against 3.0 ms for `git merge-tree` on 10 files, about
+/// even at 2,000, and 75.9 ms against 3.0 ms on 20,000.
+const IN_PROCESS_MERGE_MAX_FILES: usize = 1_000;
+
+/// `Git::merge_in_memory` with libgit2, for small repositories whose merge libgit2 does as git
+/// would: no commit signing and no custom merge drivers (`merge=` in `.gitattributes`).
+pub(crate) fn merge(
+    dir: &Path,
+    ours: &str,
+    theirs: &str,
+    message: &str,
+) -> Attempt<super::MergeOutcome> {
+    let Ok(repo) = Repository::open(dir) else {
+        return Attempt::Unsupported;
+    };
+    let result = (|| -> Result<Option<super::MergeOutcome>, git2::Error> {
+        if repo.config()?.get_bool("commit.gpgsign").unwrap_or(false) {
+            return Ok(None);
+        }
+        if repo.index()?.len() > IN_PROCESS_MERGE_MAX_FILES {
+            return Ok(None);
+        }
+        let ours = repo.find_commit(Oid::from_str(ours)?)?;
+        let theirs = repo.find_commit(Oid::from_str(theirs)?)?;
+        for commit in [&ours, &theirs] {
+            if let Ok(entry) = commit.tree()?.get_path(Path::new(".gitattributes")) {
+                let blob = repo.find_blob(entry.id())?;
+                if String::from_utf8_lossy(blob.content()).contains("merge=") {
+                    return Ok(None);
+                }
+            }
+        }
+        let mut index = repo.merge_commits(&ours, &theirs, None)?;
+        if index.has_conflicts() {
+            let mut paths: Vec<String> = index
+                .conflicts()?
+                .filter_map(Result::ok)
+                .filter_map(|c| c.our.or(c.their).or(c.ancestor))
+                .map(|entry| String::from_utf8_lossy(&entry.path).into_owned())
+                .collect();
+            paths.sort();
+            paths.dedup();
+            return Ok(Some(super::MergeOutcome::Conflict { paths }));
+        }
+        let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
+        let signature = signature(&repo)?;
+        let commit = repo.commit(
+            None,
+            &signature,
+            &signature,
+            message,
+            &tree,
+            &[&ours, &theirs],
+        )?;
+        Ok(Some(super::MergeOutcome::Merged {
+            commit: commit.to_string(),
+            tree: tree.id().to_string(),
+        }))
+    })();
+    match result {
+        Ok(Some(outcome)) => Attempt::Done(outcome),
+        Ok(None) | Err(_) => Attempt::Unsupported,
+    }
+}
+
+/// The committer git would use: `GIT_COMMITTER_NAME`/`EMAIL` when set, else the configuration,
+/// else vane's fallback identity (as the CLI runner passes it).
+fn signature(repo: &Repository) -> Result<git2::Signature<'static>, git2::Error> {
+    let configured = repo.signature().ok();
+    let name = std::env::var("GIT_COMMITTER_NAME")
+        .ok()
+        .or_else(|| {
+            configured
+                .as_ref()
+                .and_then(|s| s.name().map(str::to_string))
+        })
+        .unwrap_or_else(|| "vane".to_string());
+    let email = std::env::var("GIT_COMMITTER_EMAIL")
+        .ok()
+        .or_else(|| {
+            configured
+                .as_ref()
+                .and_then(|s| s.email().map(str::to_string))
+        })
+        .unwrap_or_else(|| "vane@localhost".to_string());
+    git2::Signature::now(&name, &email)
+}

@@ -41,6 +41,13 @@ impl Git {
     ) -> Result<MergeOutcome, GitError> {
         let ours = self.resolve_commit(ours)?;
         let theirs = self.resolve_commit(theirs)?;
+        if self.in_process_merges {
+            if let super::inproc::Attempt::Done(outcome) =
+                super::inproc::merge(self.dir(), &ours, &theirs, message)
+            {
+                return Ok(outcome);
+            }
+        }
         let out = self.output(
             None,
             &[
@@ -164,6 +171,54 @@ mod tests {
             "seven"
         );
         assert_eq!(refs(&repo), before, "a merge moves no ref");
+    }
+
+    /// The in-process merge (small repositories) and the CLI's agree on trees, parents, messages
+    /// and conflicts.
+    #[test]
+    fn in_process_and_cli_merges_agree() {
+        let mut repo = branches();
+        let merge_both_ways = |repo: &mut TestRepo, ours: &str, theirs: &str| {
+            repo.git.in_process_merges = true;
+            let fast = repo
+                .git
+                .merge_in_memory(ours, theirs, "Land")
+                .expect("in process");
+            repo.git.in_process_merges = false;
+            let cli = repo.git.merge_in_memory(ours, theirs, "Land").expect("cli");
+            (fast, cli)
+        };
+        let (fast, cli) = merge_both_ways(&mut repo, "left", "right");
+        let (
+            MergeOutcome::Merged {
+                commit: a,
+                tree: ta,
+            },
+            MergeOutcome::Merged {
+                commit: b,
+                tree: tb,
+            },
+        ) = (&fast, &cli)
+        else {
+            panic!("expected clean merges: {fast:?} {cli:?}");
+        };
+        assert_eq!(ta, tb);
+        for format in ["%P", "%B"] {
+            assert_eq!(
+                git(&repo.dir, &["log", "-1", &format!("--format={format}"), a]),
+                git(&repo.dir, &["log", "-1", &format!("--format={format}"), b])
+            );
+        }
+        let (fast, cli) = merge_both_ways(&mut repo, "left", "clash");
+        assert_eq!(fast, cli);
+        // The fast path really is taken on a repository this small.
+        let left = repo.git.branch_tip("left").expect("tip").expect("left");
+        let right = repo.git.branch_tip("right").expect("tip").expect("right");
+        assert!(matches!(
+            crate::git::inproc::merge(&repo.dir, &left, &right, "Land"),
+            crate::git::inproc::Attempt::Done(_)
+        ));
+        assert!(matches!(fast, MergeOutcome::Conflict { .. }));
     }
 
     #[test]
