@@ -79,6 +79,12 @@ pub enum Progress {
     Paused {
         checkout: PathBuf,
     },
+    /// Base moved, but a person's checkout of it changed at that moment and was left as it was.
+    CheckoutBehind {
+        checkout: PathBuf,
+        old: String,
+        new: String,
+    },
 }
 
 /// How a batch ended.
@@ -729,8 +735,16 @@ impl Batch<'_> {
             }
             failpoint::hit("after_ref_move");
             for checkout in &checkouts {
-                self.git
-                    .advance_refreshed_checkout(checkout, &tip, &merge)?;
+                // A change made in the checkout since the check just above makes git refuse,
+                // changing nothing: the person's work stays; they are told how to catch up.
+                if let Err(e) = self.git.advance_refreshed_checkout(checkout, &tip, &merge) {
+                    tracing::warn!(checkout = %checkout.display(), error = %e, "checkout not brought along");
+                    (self.progress)(Progress::CheckoutBehind {
+                        checkout: checkout.clone(),
+                        old: tip.clone(),
+                        new: merge.clone(),
+                    });
+                }
             }
             failpoint::hit("after_checkout_advance");
             let checkpoint = self.store.record_landing(&intent, self.correlation)?;

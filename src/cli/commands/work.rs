@@ -191,6 +191,12 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             ui.paint_err(console::Style::new().red(), "   x"),
             gist(reason)
         ),
+        Progress::CheckoutBehind { checkout, old, new } => format!(
+            "{} the base branch moved, but {} changed at that moment and was left as it is; \
+             to bring it along, keep your changes aside and run `git read-tree -m -u {old} {new}` there",
+            ui.paint_err(console::Style::new().yellow(), "warning:"),
+            checkout.display()
+        ),
         Progress::Paused { checkout } => format!(
             "Merging paused: the base branch is checked out at {} with changes that landing would overwrite; commit or stash them and merging goes on",
             checkout.display()
