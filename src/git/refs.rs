@@ -98,34 +98,13 @@ impl Git {
     /// if a local change would be overwritten; the checkout then shows the move as staged changes
     /// undoing it, which is for the caller to tell the person about.
     pub fn advance_checkout(&self, workdir: &Path, old: &str, new: &str) -> Result<(), GitError> {
-        let old = self.resolve_commit(old)?;
-        let new = self.resolve_commit(new)?;
         // read-tree trusts the index's stat data; a file merely touched would otherwise count as
         // changed. Exit 1 means some files are modified, which read-tree then judges itself.
         let refresh = self.output(Some(workdir), &["update-index", "-q", "--refresh"])?;
         if !matches!(refresh.code, Some(0) | Some(1)) {
             return Err(refresh.error());
         }
-        self.run(Some(workdir), &["read-tree", "-m", "-u", &old, &new])?;
-        Ok(())
-    }
-
-    /// Whether `advance_checkout` would succeed: `git read-tree -n` (a dry run) of the same move,
-    /// which fails when an untracked or changed file of the person's would be overwritten.
-    pub fn can_advance_checkout(
-        &self,
-        workdir: &Path,
-        old: &str,
-        new: &str,
-    ) -> Result<bool, GitError> {
-        let old = self.resolve_commit(old)?;
-        let new = self.resolve_commit(new)?;
-        let refresh = self.output(Some(workdir), &["update-index", "-q", "--refresh"])?;
-        if !matches!(refresh.code, Some(0) | Some(1)) {
-            return Err(refresh.error());
-        }
-        let out = self.output(Some(workdir), &["read-tree", "-n", "-m", "-u", &old, &new])?;
-        Ok(out.code == Some(0))
+        self.advance_refreshed_checkout(workdir, old, new)
     }
 
     /// Crash recovery's `advance_checkout`, for a checkout of a branch that moved from `old` to

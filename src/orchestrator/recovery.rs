@@ -66,7 +66,7 @@ pub fn recover(
         for entry in entries.flatten() {
             let path = entry.path();
             if path.join(".git").exists() {
-                super::work::save_leftovers(git, &path)?;
+                save_leftovers(git, &path)?;
             }
         }
     }
@@ -82,4 +82,22 @@ pub fn recover(
         }
     }
     Ok(recovered)
+}
+
+/// Before a worktree is reset for another task, whatever it holds on a task branch is committed
+/// there (promise 2). A worktree left detached holds a merge result that was gated: nothing to keep.
+fn save_leftovers(git: &Git, worktree: &Path) -> Result<()> {
+    if git.is_clean(worktree)? {
+        return Ok(());
+    }
+    if git
+        .current_branch(worktree)?
+        .is_some_and(|b| b.starts_with("vane/"))
+    {
+        git.commit_all(
+            worktree,
+            "Work left in the worktree by an earlier attempt\n\nVane-Leftover: yes",
+        )?;
+    }
+    Ok(())
 }

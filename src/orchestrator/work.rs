@@ -933,24 +933,6 @@ fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult>
     Ok(result)
 }
 
-/// Before a worktree is reset for another task, whatever it holds on a task branch is committed
-/// there (promise 2). A worktree left detached holds a merge result that was gated: nothing to keep.
-pub(super) fn save_leftovers(git: &Git, worktree: &Path) -> Result<()> {
-    if git.is_clean(worktree)? {
-        return Ok(());
-    }
-    if git
-        .current_branch(worktree)?
-        .is_some_and(|b| b.starts_with("vane/"))
-    {
-        git.commit_all(
-            worktree,
-            "Work left in the worktree by an earlier attempt\n\nVane-Leftover: yes",
-        )?;
-    }
-    Ok(())
-}
-
 /// The last `lines` lines of a file.
 fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read(path).unwrap_or_default();
