@@ -25,7 +25,8 @@
 //! Run with `cargo bench --bench work`. For a quick run (20 tasks, 5,000 files, 8 sleeping tasks),
 //! set `VANE_BENCH_QUICK=1` or pass `-- --quick`. When cargo runs the program as a test
 //! (`cargo test --benches` or `--all-targets`, which pass no `--bench` flag), it does a smaller run
-//! still. `VANE_BENCH_KEEP=1` keeps the repositories, the logs and the databases.
+//! still. `VANE_BENCH_ONLY=small` (or `big`, `sleep`, or several, comma-separated) runs only those
+//! scenarios. `VANE_BENCH_KEEP=1` keeps the repositories, the logs and the databases.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -1225,9 +1226,21 @@ fn main() {
     println!("baseline: {}", env.script.display());
 
     let mut rows = Vec::new();
-    let small = small_scenario(&env, &sizes, &mut rows);
-    big_scenario(&env, &sizes, small, &mut rows);
-    sleep_scenario(&env, &sizes, &mut rows);
+    // `VANE_BENCH_ONLY=small,sleep` runs only those scenarios (the big one compares with the
+    // small one's figure only when both run).
+    let only = std::env::var("VANE_BENCH_ONLY").unwrap_or_default();
+    let runs = |name: &str| only.is_empty() || only.split(',').any(|o| o.trim() == name);
+    let small = if runs("small") {
+        small_scenario(&env, &sizes, &mut rows)
+    } else {
+        None
+    };
+    if runs("big") {
+        big_scenario(&env, &sizes, small, &mut rows);
+    }
+    if runs("sleep") {
+        sleep_scenario(&env, &sizes, &mut rows);
+    }
 
     // Removing the repositories (a few hundred thousand files at full size) takes a while: it is part
     // of the benchmark's time, not of any row's.

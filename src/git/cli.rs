@@ -47,10 +47,16 @@ pub struct Git {
     /// `-c key=value` pairs put before every command (the fallback identity, when needed).
     config: Vec<String>,
     /// Extra environment for every command; tests use it to keep the person's config out.
-    env: Vec<(OsString, OsString)>,
+    pub(crate) env: Vec<(OsString, OsString)>,
     /// Small repositories merge in process (see `inproc::merge`); tests turn it off to check the
     /// CLI path too.
     pub(crate) in_process_merges: bool,
+    /// Whether the per-task working-tree operations run in process (see `inproc::worktree`):
+    /// decided once, when the repository is opened; tests turn it off to check the CLI path too.
+    pub(crate) in_process_worktrees: bool,
+    /// `user.name` and `user.email` as git resolves them for this repository, or vane's fallbacks:
+    /// what in-process commits sign with when `GIT_AUTHOR_*`/`GIT_COMMITTER_*` do not say.
+    pub(crate) identity: (String, String),
 }
 
 /// What a finished git command left behind.
@@ -111,6 +117,8 @@ impl Git {
             config: Vec::new(),
             env,
             in_process_merges: true,
+            in_process_worktrees: false,
+            identity: (FALLBACK_NAME.to_string(), FALLBACK_EMAIL.to_string()),
         };
         let common = probe.output(
             None,
@@ -127,9 +135,11 @@ impl Git {
         } else {
             common_dir.clone()
         };
+        let plain = super::inproc::worktree::Plain::probe(&dir, &common_dir);
         let mut git = Git {
             dir,
             common_dir,
+            in_process_worktrees: plain.0,
             ..probe
         };
         // vane's commits would otherwise start `git maintenance run --auto` every time; a person's
@@ -139,10 +149,18 @@ impl Git {
         for (key, fallback) in [("user.name", FALLBACK_NAME), ("user.email", FALLBACK_EMAIL)] {
             // `git config --get` exits 1 when the key is unset anywhere git looks.
             let found = git.output(None, &["config", "--get", key])?;
-            match found.code {
-                Some(0) => {}
-                Some(1) => git.config.push(format!("{key}={fallback}")),
+            let value = match found.code {
+                Some(0) => found.text(),
+                Some(1) => {
+                    git.config.push(format!("{key}={fallback}"));
+                    fallback.to_string()
+                }
                 _ => return Err(found.error()),
+            };
+            if key == "user.name" {
+                git.identity.0 = value;
+            } else {
+                git.identity.1 = value;
             }
         }
         Ok(git)
@@ -331,7 +349,7 @@ fn is_worktree_race(stderr: &str) -> bool {
 }
 
 /// Whether `s` is a full object id (SHA-1 or SHA-256) in hexadecimal.
-fn is_full_hex_id(s: &str) -> bool {
+pub(crate) fn is_full_hex_id(s: &str) -> bool {
     (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -171,6 +171,13 @@ impl Git {
 
     /// The working trees that have `branch` checked out, without looking at their files.
     pub fn checkout_paths_of(&self, branch: &str) -> Result<Vec<PathBuf>, GitError> {
+        if self.in_process_worktrees {
+            if let super::inproc::Attempt::Done(paths) =
+                super::inproc::worktree::checkout_paths_of(self.common_dir(), branch)
+            {
+                return Ok(paths);
+            }
+        }
         Ok(self
             .list_worktrees()?
             .into_iter()
@@ -192,6 +199,13 @@ impl Git {
     ) -> Result<bool, GitError> {
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
+        if self.in_process_worktrees {
+            if let super::inproc::Attempt::Done(can) =
+                super::inproc::worktree::checkout_can_follow(workdir, &old, &new)
+            {
+                return Ok(can);
+            }
+        }
         // Without `-q`, a refresh that meets a changed file exits 1.
         let refresh = self.output(Some(workdir), &["update-index", "--refresh"])?;
         match refresh.code {
@@ -227,6 +241,11 @@ impl Git {
 
     /// Whether `ancestor` is `descendant` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
+        if let super::inproc::Attempt::Done(found) =
+            super::inproc::is_ancestor(self.dir(), ancestor, descendant)
+        {
+            return Ok(found);
+        }
         let out = self.output(None, &["merge-base", "--is-ancestor", ancestor, descendant])?;
         match out.code {
             Some(0) => Ok(true),

@@ -132,6 +132,13 @@ impl Git {
     /// Runs with `--no-verify`: this saves an agent's work, and a pre-commit or commit-msg hook that
     /// refused it would lose that work; checking the work is the job of the gates.
     pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>, GitError> {
+        if self.in_process_worktrees {
+            if let super::inproc::Attempt::Done(commit) =
+                super::inproc::worktree::commit_all(worktree, message, &self.env, &self.identity)
+            {
+                return Ok(commit);
+            }
+        }
         self.run(Some(worktree), &["add", "--all"])?;
         let staged = self.output(Some(worktree), &["diff", "--cached", "--quiet"])?;
         match staged.code {
@@ -167,6 +174,13 @@ impl Git {
             Some(tip) if !self.is_ancestor(&tip, &base)? => Some(self.save_attempt(branch, &tip)?),
             _ => None,
         };
+        if self.in_process_worktrees {
+            if let super::inproc::Attempt::Done(()) =
+                super::inproc::worktree::start_task_branch(worktree, branch, &base)
+            {
+                return Ok(saved);
+            }
+        }
         self.run(
             Some(worktree),
             &[
@@ -197,6 +211,13 @@ impl Git {
     /// repository costs more than the checkout.
     pub fn switch_detached(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
         let commit = self.resolve_commit(commit)?;
+        if self.in_process_worktrees {
+            if let super::inproc::Attempt::Done(()) =
+                super::inproc::worktree::switch_detached(worktree, &commit)
+            {
+                return Ok(());
+            }
+        }
         self.run(
             Some(worktree),
             &["checkout", "--quiet", "--force", "--detach", &commit, "--"],
@@ -298,6 +319,13 @@ impl Git {
     /// Removes untracked files and directories, keeping ignored ones. Nested repositories an agent
     /// may have cloned are kept too (that would take `-ff`); they are not part of any task's work.
     fn clean(&self, worktree: &Path) -> Result<(), GitError> {
+        if self.in_process_worktrees {
+            if let super::inproc::Attempt::Done(()) =
+                super::inproc::worktree::clean_worktree(worktree)
+            {
+                return Ok(());
+            }
+        }
         self.run(Some(worktree), &["clean", "--quiet", "--force", "-d"])?;
         Ok(())
     }

@@ -1,8 +1,11 @@
-//! The few git operations done in process with libgit2, where a benchmark shows that starting a
-//! git process costs more than the work: reading and moving refs. Nothing here writes a working
-//! tree (libgit2 runs no filters or hooks). Every caller falls back to the git CLI when libgit2
-//! cannot do it (a repository format it does not know, say), so this is a speed-up and never a
-//! difference in behaviour.
+//! The git operations done in process with libgit2, where a benchmark shows that starting a git
+//! process costs more than the work: reading and moving refs, merging small trees, and (in
+//! `worktree`, only for repositories where libgit2 writes files as git would) the per-task
+//! working-tree operations. Every caller falls back to the git CLI when libgit2 cannot do it (a
+//! repository format it does not know, say), so this is a speed-up and never a difference in
+//! behaviour.
+
+pub(crate) mod worktree;
 
 use std::path::Path;
 
@@ -67,6 +70,31 @@ pub(crate) fn update_ref(
         {
             Attempt::Moved
         }
+        Err(_) => Attempt::Unsupported,
+    }
+}
+
+/// Whether `ancestor` is `descendant` or one of its ancestors.
+pub(crate) fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Attempt<bool> {
+    // `Oid::from_str` pads a short id with zeros; names and short ids are the CLI's.
+    if ![ancestor, descendant]
+        .iter()
+        .all(|id| super::cli::is_full_hex_id(id))
+    {
+        return Attempt::Unsupported;
+    }
+    let (Ok(repo), Ok(ancestor), Ok(descendant)) = (
+        Repository::open(dir),
+        Oid::from_str(ancestor),
+        Oid::from_str(descendant),
+    ) else {
+        return Attempt::Unsupported;
+    };
+    if ancestor == descendant {
+        return Attempt::Done(repo.find_commit(ancestor).is_ok());
+    }
+    match repo.graph_descendant_of(descendant, ancestor) {
+        Ok(found) => Attempt::Done(found),
         Err(_) => Attempt::Unsupported,
     }
 }

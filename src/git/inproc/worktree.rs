@@ -1,0 +1,503 @@
+//! The work loop's per-task working-tree operations done in process with libgit2: starting a task
+//! branch, committing what an agent left, checking a merge result out for the gates, and looking at
+//! a person's checkout before base moves. On a small repository each git process these replace
+//! costs more than the work (`cargo bench --bench work` shows the git commands per task).
+//!
+//! Only for repositories where libgit2 writes what git would ([`Plain::probe`]): small, no filter
+//! drivers, no hooks these commands would run, no sparse checkout, no `working-tree-encoding`.
+//! Everywhere else, and whenever libgit2 fails, the caller uses the git CLI, so this is a speed-up
+//! and never a difference in behaviour; `tests` run both and compare.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use git2::{
+    build::CheckoutBuilder, IndexAddOption, ObjectType, Oid, Repository, Status, StatusOptions,
+};
+
+use super::Attempt;
+
+/// Repositories up to this many index entries have their working trees written in process. Like
+/// merges (`IN_PROCESS_MERGE_MAX_FILES`), libgit2 wins by the process start it spares on small
+/// trees and loses to git's tuned index code on big ones.
+const IN_PROCESS_WORKTREE_MAX_FILES: usize = 1_000;
+
+/// Hooks that the git commands replaced here would run (`commit --no-verify` still runs
+/// `prepare-commit-msg` and `post-commit`; `checkout` runs `post-checkout`). With any of them
+/// installed the CLI does the work, so the hooks run as before.
+const HOOKS_RUN_BY_REPLACED_COMMANDS: &[&str] = &[
+    "post-checkout",
+    "prepare-commit-msg",
+    "post-commit",
+    "post-index-change",
+    "reference-transaction",
+];
+
+/// Whether a repository's working trees may be written in process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plain(pub bool);
+
+impl Plain {
+    /// Looks at the repository once: the index size, the configuration and the attribute files that
+    /// could make git write a file differently from libgit2, and the hooks directory.
+    pub(crate) fn probe(dir: &Path, common_dir: &Path) -> Plain {
+        let Ok(repo) = Repository::open(dir) else {
+            return Plain(false);
+        };
+        Plain(probe(&repo, common_dir).unwrap_or(false))
+    }
+}
+
+fn probe(repo: &Repository, common_dir: &Path) -> Result<bool, git2::Error> {
+    if repo.is_bare() || repo.index()?.len() > IN_PROCESS_WORKTREE_MAX_FILES {
+        return Ok(false);
+    }
+    let config = repo.config()?.snapshot()?;
+    for key in ["core.sparseCheckout", "commit.gpgsign"] {
+        if config.get_bool(key).unwrap_or(false) {
+            return Ok(false);
+        }
+    }
+    // A `filter=` attribute whose driver is not configured does nothing in git either; a
+    // configured driver (Git LFS installs one globally) is an external program libgit2 never runs.
+    let mut drivers = config.entries(Some(r"^filter\..*\.(clean|smudge|process)$"))?;
+    if drivers.next().is_some() {
+        return Ok(false);
+    }
+    let hooks = match config.get_path("core.hooksPath") {
+        Ok(path) if path.is_absolute() => path,
+        Ok(path) => repo.workdir().unwrap_or(common_dir).join(path),
+        Err(_) => common_dir.join("hooks"),
+    };
+    if HOOKS_RUN_BY_REPLACED_COMMANDS
+        .iter()
+        .any(|hook| hooks.join(hook).is_file())
+    {
+        return Ok(false);
+    }
+    // libgit2 knows no `working-tree-encoding`; look in every attributes file git would read.
+    let mut attributes: Vec<Vec<u8>> = Vec::new();
+    let index = repo.index()?;
+    for entry in index.iter() {
+        let path = String::from_utf8_lossy(&entry.path);
+        if path == ".gitattributes" || path.ends_with("/.gitattributes") {
+            attributes.push(repo.find_blob(entry.id)?.content().to_vec());
+        }
+    }
+    let mut files = vec![common_dir.join("info").join("attributes")];
+    match config.get_path("core.attributesFile") {
+        Ok(path) => files.push(path),
+        Err(_) => {
+            if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
+                files.push(PathBuf::from(dir).join("git").join("attributes"));
+            } else if let Some(home) = std::env::var_os("HOME") {
+                files.push(PathBuf::from(home).join(".config/git/attributes"));
+            }
+        }
+    }
+    attributes.extend(files.iter().filter_map(|file| std::fs::read(file).ok()));
+    Ok(!attributes
+        .iter()
+        .any(|text| String::from_utf8_lossy(text).contains("working-tree-encoding")))
+}
+
+/// `git checkout --force -B <branch> <base>` then `git clean -fd`, in `worktree`.
+pub(crate) fn start_task_branch(worktree: &Path, branch: &str, base: &str) -> Attempt<()> {
+    let result = (|| -> Result<(), git2::Error> {
+        let repo = Repository::open(worktree)?;
+        let base = repo.find_commit(Oid::from_str(base)?)?;
+        // Force-moving a branch that a worktree has checked out is git's refusal to make.
+        repo.branch(branch, &base, true)?;
+        force_checkout(&repo, base.as_object())?;
+        repo.set_head(&format!("refs/heads/{branch}"))?;
+        clean(&repo)
+    })();
+    done_or_unsupported(result)
+}
+
+/// `git checkout --force --detach <commit>` in `worktree`.
+pub(crate) fn switch_detached(worktree: &Path, commit: &str) -> Attempt<()> {
+    let result = (|| -> Result<(), git2::Error> {
+        let repo = Repository::open(worktree)?;
+        let commit = repo.find_commit(Oid::from_str(commit)?)?;
+        force_checkout(&repo, commit.as_object())?;
+        repo.set_head_detached(commit.id())
+    })();
+    done_or_unsupported(result)
+}
+
+/// `git clean -fd` in `worktree`.
+pub(crate) fn clean_worktree(worktree: &Path) -> Attempt<()> {
+    done_or_unsupported(Repository::open(worktree).and_then(|repo| clean(&repo)))
+}
+
+/// `git add --all`, then `git commit --no-verify` when the index differs from HEAD: the new
+/// commit, or None. `env` is the environment the CLI would run with (over the process's own), and
+/// `configured` the `user.name` and `user.email` git resolved; a fixed commit date
+/// (`GIT_*_DATE`) is left to the CLI, which parses git's date formats.
+pub(crate) fn commit_all(
+    worktree: &Path,
+    message: &str,
+    env: &[(OsString, OsString)],
+    configured: &(String, String),
+) -> Attempt<Option<String>> {
+    let lookup = |name: &str| -> Option<String> {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+            .or_else(|| std::env::var(name).ok())
+    };
+    if lookup("GIT_AUTHOR_DATE").is_some() || lookup("GIT_COMMITTER_DATE").is_some() {
+        return Attempt::Unsupported;
+    }
+    let result = (|| -> Result<Option<String>, git2::Error> {
+        let repo = Repository::open(worktree)?;
+        let mut index = repo.index()?;
+        index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
+        index.update_all(["*"], None)?;
+        let tree = repo.find_tree(index.write_tree()?)?;
+        index.write()?;
+        let head = repo.head()?.peel_to_commit()?;
+        if head.tree_id() == tree.id() {
+            return Ok(None);
+        }
+        let signature = |kind: &str| {
+            git2::Signature::now(
+                &lookup(&format!("GIT_{kind}_NAME")).unwrap_or_else(|| configured.0.clone()),
+                &lookup(&format!("GIT_{kind}_EMAIL")).unwrap_or_else(|| configured.1.clone()),
+            )
+        };
+        let author = signature("AUTHOR")?;
+        let committer = signature("COMMITTER")?;
+        // `commit --file` without an editor cleans up whitespace only (`#` lines stay).
+        let message = git2::message_prettify(message, None)?;
+        let commit = repo.commit(Some("HEAD"), &author, &committer, &message, &tree, &[&head])?;
+        Ok(Some(commit.to_string()))
+    })();
+    done_or_unsupported(result)
+}
+
+/// Whether a person's checkout (at `old`) can follow its branch to `new`: no change to a tracked
+/// file, staged or not, and no untracked file where `new` puts one. Refreshes the index's stat
+/// data on the way, as `git update-index --refresh` does, so `git read-tree -m -u` then trusts it.
+pub(crate) fn checkout_can_follow(workdir: &Path, old: &str, new: &str) -> Attempt<bool> {
+    let result = (|| -> Result<bool, git2::Error> {
+        let repo = Repository::open(workdir)?;
+        let mut options = StatusOptions::new();
+        options
+            .include_untracked(false)
+            .include_ignored(false)
+            .exclude_submodules(true)
+            .update_index(true);
+        if repo
+            .statuses(Some(&mut options))?
+            .iter()
+            .any(|entry| entry.status() != Status::CURRENT)
+        {
+            return Ok(false);
+        }
+        let old = repo.find_commit(Oid::from_str(old)?)?.tree()?;
+        let new = repo.find_commit(Oid::from_str(new)?)?.tree()?;
+        let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+        let root = repo
+            .workdir()
+            .ok_or_else(|| git2::Error::from_str("no working tree"))?;
+        let index = repo.index()?;
+        for delta in diff.deltas() {
+            let Some(path) = delta.new_file().path() else {
+                continue;
+            };
+            if delta.new_file().id().is_zero() {
+                continue;
+            }
+            // An untracked file where `new` puts one, or where it needs one of its directories.
+            for part in path.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+                if index.get_path(part, 0).is_some() {
+                    continue;
+                }
+                if let Ok(meta) = root.join(part).symlink_metadata() {
+                    if part == path || !meta.is_dir() {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    })();
+    done_or_unsupported(result)
+}
+
+/// The working trees (main and linked) whose HEAD is `refs/heads/<branch>`, leaving out any whose
+/// directory is gone, main first.
+pub(crate) fn checkout_paths_of(common_dir: &Path, branch: &str) -> Attempt<Vec<PathBuf>> {
+    let wanted = format!("refs/heads/{branch}");
+    let result = (|| -> Result<Vec<PathBuf>, git2::Error> {
+        let repo = Repository::open(common_dir)?;
+        let mut paths = Vec::new();
+        let head_names = |repo: &Repository| -> Result<bool, git2::Error> {
+            Ok(repo.find_reference("HEAD")?.symbolic_target() == Some(wanted.as_str()))
+        };
+        if let Some(workdir) = repo.workdir() {
+            if workdir.is_dir() && head_names(&repo)? {
+                paths.push(super::super::cli::comparable_path(workdir));
+            }
+        }
+        for name in repo.worktrees()?.iter().flatten() {
+            let worktree = repo.find_worktree(name)?;
+            if !worktree.path().is_dir() {
+                continue;
+            }
+            let linked = Repository::open_from_worktree(&worktree)?;
+            if head_names(&linked)? {
+                paths.push(super::super::cli::comparable_path(worktree.path()));
+            }
+        }
+        Ok(paths)
+    })();
+    done_or_unsupported(result)
+}
+
+/// Makes the index and the tracked files hold `target`, whatever they held (untracked files stay).
+fn force_checkout(repo: &Repository, target: &git2::Object<'_>) -> Result<(), git2::Error> {
+    debug_assert_eq!(target.kind(), Some(ObjectType::Commit));
+    repo.checkout_tree(target, Some(CheckoutBuilder::new().force()))
+}
+
+/// `git clean -fd`: removes untracked files, and directories left empty by that, keeping ignored
+/// files and nested repositories.
+fn clean(repo: &Repository) -> Result<(), git2::Error> {
+    let root = repo
+        .workdir()
+        .ok_or_else(|| git2::Error::from_str("no working tree"))?
+        .to_path_buf();
+    let mut options = StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    let mut directories = Vec::new();
+    for entry in repo.statuses(Some(&mut options))?.iter() {
+        if !entry.status().contains(Status::WT_NEW) {
+            continue;
+        }
+        let Some(path) = entry.path() else {
+            return Err(git2::Error::from_str("a path that is not UTF-8"));
+        };
+        // libgit2 does not walk into a nested repository; it lists it as a directory, which git
+        // clean keeps without a second --force.
+        if path.ends_with('/') {
+            continue;
+        }
+        let full = root.join(path);
+        std::fs::remove_file(&full).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+        directories.extend(Path::new(path).ancestors().skip(1).map(Path::to_path_buf));
+    }
+    directories.retain(|d| !d.as_os_str().is_empty());
+    directories.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    directories.dedup();
+    for dir in directories {
+        // Only empty ones go: a directory that still holds ignored or tracked files stays.
+        let _ = std::fs::remove_dir(root.join(dir));
+    }
+    Ok(())
+}
+
+fn done_or_unsupported<T>(result: Result<T, git2::Error>) -> Attempt<T> {
+    match result {
+        Ok(value) => Attempt::Done(value),
+        Err(e) => {
+            tracing::debug!(target: "vane::git", error = %e, "in-process git fell back to the CLI");
+            #[cfg(test)]
+            tests::FALLBACKS.with(|n| n.set(n.get() + 1));
+            Attempt::Unsupported
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::git::cli::testing::{commit, git, isolated_env, write, TestRepo};
+    use crate::git::Git;
+
+    thread_local! {
+        /// How many in-process operations fell back to the CLI on this thread.
+        pub(super) static FALLBACKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Runs the per-task operations the in-process code replaces, on a fresh repository, and
+    /// writes down what git then sees: files, index, HEAD, commits.
+    fn scenario(in_process: bool) -> Vec<String> {
+        let repo = TestRepo::with_files(&[
+            ("a.txt", "alpha\n"),
+            ("b.txt", "beta\n"),
+            (".gitignore", "*.log\n"),
+        ]);
+        // In-process commits take no fixed date; everything else about the identity stays.
+        let env: Vec<(OsString, OsString)> = isolated_env()
+            .into_iter()
+            .filter(|(k, _)| !k.to_string_lossy().ends_with("_DATE"))
+            .collect();
+        let mut g = Git::open_with_env(&repo.dir, env).expect("open");
+        g.in_process_worktrees = in_process;
+        let mut seen = Vec::new();
+        let mut look = |what: &str, dir: &Path| {
+            let status = git(dir, &["status", "--porcelain", "--ignored", "-unormal"]);
+            let files = git(dir, &["ls-files", "--stage"]);
+            let head = git(dir, &["rev-parse", "--symbolic-full-name", "HEAD"]);
+            let tree = git(dir, &["rev-parse", "HEAD^{tree}"]);
+            let last = git(dir, &["log", "-1", "--format=%an <%ae> | %cn <%ce> | %B"]);
+            seen.push(format!(
+                "{what}\nstatus:\n{status}\nindex:\n{files}\nhead: {head} {tree}\nlast: {last}"
+            ));
+        };
+        let main = g.branch_tip("main").expect("tip").expect("main");
+        let w = repo.path("w");
+        g.ensure_worktree(&w, &main).expect("worktree");
+        write(&w, "junk/x.txt", "untracked\n");
+        write(&w, "junk/keep.log", "ignored in an untracked directory\n");
+        write(&w, "build.log", "ignored\n");
+        write(&w, "a.txt", "changed, to be discarded\n");
+        git(&w, &["init", "-q", "nested"]);
+        g.start_task_branch(&w, "vane/T1", &main).expect("start");
+        look("after start_task_branch", &w);
+        let nested_kept = w.join("nested/.git").is_dir();
+        // (An empty nested repository is one `git add --all` refuses.)
+        std::fs::remove_dir_all(w.join("nested")).expect("rm nested");
+
+        write(&w, "a.txt", "alpha, edited\n");
+        std::fs::remove_file(w.join("b.txt")).expect("rm");
+        write(&w, "dir/new.txt", "new\n");
+        write(&w, "run.sh", "#!/bin/sh\n");
+        std::fs::set_permissions(w.join("run.sh"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let made = g
+            .commit_all(&w, "# A title\n\nVane-Task: T1\n")
+            .expect("commit");
+        assert!(made.is_some());
+        look("after commit_all", &w);
+        assert_eq!(g.commit_all(&w, "again").expect("commit"), None);
+        let head = g.head(&w).expect("head");
+        g.detach_head(&w, &head).expect("detach");
+
+        write(&repo.dir, "c.txt", "gamma\n");
+        let next = commit(&repo.dir, "Next on main");
+        g.switch_detached(&w, &next).expect("switch");
+        look("after switch_detached", &w);
+        write(&w, "left-by-a-gate.txt", "x\n");
+        g.checkout_detached(&w, &head).expect("checkout");
+        look("after checkout_detached", &w);
+
+        let mut follow = Vec::new();
+        let task_tip = head.clone();
+        let merged = {
+            let out = g
+                .merge_in_memory(&next, &task_tip, "Land T1")
+                .expect("merge");
+            match out {
+                crate::git::MergeOutcome::Merged { commit, .. } => commit,
+                other => panic!("merge: {other:?}"),
+            }
+        };
+        follow.push(
+            g.checkout_can_follow(&repo.dir, &next, &merged)
+                .expect("can"),
+        );
+        write(&repo.dir, "a.txt", "a person's edit\n");
+        follow.push(
+            g.checkout_can_follow(&repo.dir, &next, &merged)
+                .expect("can"),
+        );
+        git(&repo.dir, &["checkout", "--", "a.txt"]);
+        write(&repo.dir, "dir/new.txt", "a person's untracked file\n");
+        follow.push(
+            g.checkout_can_follow(&repo.dir, &next, &merged)
+                .expect("can"),
+        );
+        std::fs::remove_file(repo.dir.join("dir/new.txt")).expect("rm");
+        write(&repo.dir, "unrelated.txt", "untracked elsewhere\n");
+        follow.push(
+            g.checkout_can_follow(&repo.dir, &next, &merged)
+                .expect("can"),
+        );
+        seen.push(format!("can follow: {follow:?}"));
+        seen.push(format!("nested kept: {nested_kept}"));
+        seen.push(format!(
+            "checkouts of main: {:?}, of vane/T1: {:?}",
+            g.checkout_paths_of("main").expect("paths"),
+            g.checkout_paths_of("vane/T1").expect("paths")
+        ));
+        seen
+    }
+
+    /// Both paths leave the same files, index, HEAD and commits behind, and the in-process one
+    /// really is taken on a repository like this.
+    #[test]
+    fn in_process_and_cli_worktree_operations_agree() {
+        FALLBACKS.with(|n| n.set(0));
+        let fast = scenario(true);
+        assert_eq!(FALLBACKS.with(|n| n.get()), 0, "every step ran in process");
+        let cli = scenario(false);
+        for (a, b) in fast.iter().zip(&cli) {
+            // Temporary paths differ between the two runs; everything else must not.
+            let strip = |s: &str| {
+                s.lines()
+                    .map(|l| if l.contains("checkouts of") { "" } else { l })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            assert_eq!(strip(a), strip(b));
+        }
+        assert_eq!(fast.len(), cli.len());
+        assert!(fast
+            .iter()
+            .any(|s| s == "can follow: [true, false, false, true]"));
+        assert!(fast.iter().any(|s| s == "nested kept: true"));
+        let checkouts = fast
+            .iter()
+            .find(|s| s.contains("checkouts of"))
+            .expect("listed");
+        assert!(checkouts.ends_with("of vane/T1: []"), "{checkouts}");
+
+        let repo = TestRepo::new();
+        assert_eq!(Plain::probe(&repo.dir, repo.git.common_dir()), Plain(true));
+        let main = repo.git.branch_tip("main").expect("tip").expect("main");
+        assert!(matches!(
+            start_task_branch(&repo.dir, "vane/T2", &main),
+            Attempt::Done(())
+        ));
+    }
+
+    #[test]
+    fn filters_hooks_and_sparse_checkouts_keep_the_cli() {
+        for setup in [
+            &["config", "filter.lfs.smudge", "git-lfs smudge -- %f"][..],
+            &["config", "core.sparseCheckout", "true"][..],
+            &["config", "commit.gpgsign", "true"][..],
+        ] {
+            let repo = TestRepo::new();
+            git(&repo.dir, setup);
+            assert_eq!(
+                Plain::probe(&repo.dir, repo.git.common_dir()),
+                Plain(false),
+                "{setup:?}"
+            );
+        }
+        let repo = TestRepo::new();
+        write(&repo.dir, ".git/hooks/post-checkout", "#!/bin/sh\n");
+        assert_eq!(Plain::probe(&repo.dir, repo.git.common_dir()), Plain(false));
+        let repo = TestRepo::new();
+        write(
+            &repo.dir,
+            "sub/.gitattributes",
+            "*.txt working-tree-encoding=UTF-16\n",
+        );
+        commit(&repo.dir, "Encoding");
+        assert_eq!(Plain::probe(&repo.dir, repo.git.common_dir()), Plain(false));
+    }
+}
