@@ -349,7 +349,7 @@ fn is_worktree_race(stderr: &str) -> bool {
 }
 
 /// Whether `s` is a full object id (SHA-1 or SHA-256) in hexadecimal.
-pub(crate) fn is_full_hex_id(s: &str) -> bool {
+fn is_full_hex_id(s: &str) -> bool {
     (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

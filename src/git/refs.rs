@@ -235,17 +235,19 @@ impl Git {
     ) -> Result<(), GitError> {
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
+        if self.in_process_worktrees {
+            if let super::inproc::Attempt::Done(()) =
+                super::inproc::worktree::advance_checkout(workdir, &old, &new)
+            {
+                return Ok(());
+            }
+        }
         self.run(Some(workdir), &["read-tree", "-m", "-u", &old, &new])?;
         Ok(())
     }
 
     /// Whether `ancestor` is `descendant` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
-        if let super::inproc::Attempt::Done(found) =
-            super::inproc::is_ancestor(self.dir(), ancestor, descendant)
-        {
-            return Ok(found);
-        }
         let out = self.output(None, &["merge-base", "--is-ancestor", ancestor, descendant])?;
         match out.code {
             Some(0) => Ok(true),

@@ -488,11 +488,10 @@ impl Batch<'_> {
             .join("runs")
             .join(task.id.as_str())
             .join(attempt.number.to_string());
-        std::fs::create_dir_all(&run_dir).map_err(|e| OrchestratorError::io(&run_dir, e))?;
+        // The worker writes the prompt into the run directory: files made here would cost the
+        // merge queue's thread, which every landing waits for.
         let prompt = self.prompt(task, &attempts, attempt.number)?;
         let prompt_file = run_dir.join("prompt.md");
-        std::fs::write(&prompt_file, &prompt)
-            .map_err(|e| OrchestratorError::io(&prompt_file, e))?;
         (self.progress)(Progress::Started {
             worker: worker + 1,
             task: task.id.clone(),
@@ -849,6 +848,9 @@ fn run_job(git: &Git, worker: usize, worktree: &Path, job: Job) -> Done {
 }
 
 fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult> {
+    std::fs::create_dir_all(&job.run_dir).map_err(|e| OrchestratorError::io(&job.run_dir, e))?;
+    std::fs::write(&job.prompt_file, &job.prompt)
+        .map_err(|e| OrchestratorError::io(&job.prompt_file, e))?;
     // What a crashed run left in this worktree was committed by recovery before the batch began,
     // and this worker's own last job committed all its agent left: nothing here is unsaved.
     git.ensure_worktree(worktree, &job.base_sha)?;

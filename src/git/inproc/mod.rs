@@ -7,9 +7,56 @@
 
 pub(crate) mod worktree;
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use git2::{ErrorCode, Oid, Repository};
+
+/// How many repositories (a working tree each) one thread keeps open: the coordinator uses the
+/// person's checkout and every worker's worktree, a worker its own.
+const OPEN_PER_THREAD: usize = 8;
+
+thread_local! {
+    /// Repositories opened on this thread, newest last. Opening one reads its configuration
+    /// files, and an open one keeps its object cache (the commits a merge-base walk parses): both
+    /// cost more than the work on a small repository. What libgit2 caches it checks against the
+    /// files (the index, packed refs, configuration), so a git process writing meanwhile is seen.
+    static OPEN: RefCell<Vec<(PathBuf, Rc<Repository>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The repository whose working tree (or git directory) is `dir`, opened once per thread.
+pub(crate) fn open(dir: &Path) -> Result<Rc<Repository>, git2::Error> {
+    static SETTINGS: std::sync::Once = std::sync::Once::new();
+    SETTINGS.call_once(|| {
+        // vane only writes trees of objects it just read or wrote; checking that each one
+        // exists re-reads them all.
+        git2::opts::strict_object_creation(false);
+    });
+    if let Some(repo) = OPEN.with(|open| {
+        let open = open.borrow();
+        open.iter()
+            .find(|(d, _)| d == dir)
+            .map(|(_, r)| Rc::clone(r))
+    }) {
+        return Ok(repo);
+    }
+    let repo = Rc::new(Repository::open(dir)?);
+    OPEN.with(|open| {
+        let mut open = open.borrow_mut();
+        if open.len() >= OPEN_PER_THREAD {
+            open.remove(0);
+        }
+        open.push((dir.to_path_buf(), Rc::clone(&repo)));
+    });
+    Ok(repo)
+}
+
+/// Closes this thread's repositories, after a failure (a worktree removed and made again, say):
+/// the next use opens them afresh.
+pub(crate) fn forget_open() {
+    OPEN.with(|open| open.borrow_mut().clear());
+}
 
 /// What an in-process attempt came to.
 pub(crate) enum Attempt<T> {
@@ -26,7 +73,7 @@ pub(crate) fn rev_parse(dir: &Path, rev: &str) -> Attempt<Option<String>> {
     if rev.starts_with('-') || rev.contains("..") {
         return Attempt::Unsupported;
     }
-    let Ok(repo) = Repository::open(dir) else {
+    let Ok(repo) = open(dir) else {
         return Attempt::Unsupported;
     };
     let found = match repo.revparse_single(rev) {
@@ -34,7 +81,10 @@ pub(crate) fn rev_parse(dir: &Path, rev: &str) -> Attempt<Option<String>> {
         Err(e) if matches!(e.code(), ErrorCode::NotFound | ErrorCode::InvalidSpec) => {
             Attempt::Done(None)
         }
-        Err(_) => Attempt::Unsupported,
+        Err(_) => {
+            forget_open();
+            Attempt::Unsupported
+        }
     };
     found
 }
@@ -47,7 +97,7 @@ pub(crate) fn update_ref(
     expected_old: Option<&str>,
     reason: &str,
 ) -> Attempt<()> {
-    let (Ok(repo), Ok(new)) = (Repository::open(dir), Oid::from_str(new)) else {
+    let (Ok(repo), Ok(new)) = (open(dir), Oid::from_str(new)) else {
         return Attempt::Unsupported;
     };
     if new.to_string().len() != 40 {
@@ -70,43 +120,24 @@ pub(crate) fn update_ref(
         {
             Attempt::Moved
         }
-        Err(_) => Attempt::Unsupported,
-    }
-}
-
-/// Whether `ancestor` is `descendant` or one of its ancestors.
-pub(crate) fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Attempt<bool> {
-    // `Oid::from_str` pads a short id with zeros; names and short ids are the CLI's.
-    if ![ancestor, descendant]
-        .iter()
-        .all(|id| super::cli::is_full_hex_id(id))
-    {
-        return Attempt::Unsupported;
-    }
-    let (Ok(repo), Ok(ancestor), Ok(descendant)) = (
-        Repository::open(dir),
-        Oid::from_str(ancestor),
-        Oid::from_str(descendant),
-    ) else {
-        return Attempt::Unsupported;
-    };
-    if ancestor == descendant {
-        return Attempt::Done(repo.find_commit(ancestor).is_ok());
-    }
-    match repo.graph_descendant_of(descendant, ancestor) {
-        Ok(found) => Attempt::Done(found),
-        Err(_) => Attempt::Unsupported,
+        Err(_) => {
+            forget_open();
+            Attempt::Unsupported
+        }
     }
 }
 
 /// Points a worktree's HEAD at `commit`, detached, touching neither its index nor its files.
 pub(crate) fn detach_head(worktree: &Path, commit: &str) -> Attempt<()> {
-    let (Ok(repo), Ok(oid)) = (Repository::open(worktree), Oid::from_str(commit)) else {
+    let (Ok(repo), Ok(oid)) = (open(worktree), Oid::from_str(commit)) else {
         return Attempt::Unsupported;
     };
     match repo.set_head_detached(oid) {
         Ok(()) => Attempt::Done(()),
-        Err(_) => Attempt::Unsupported,
+        Err(_) => {
+            forget_open();
+            Attempt::Unsupported
+        }
     }
 }
 
@@ -123,14 +154,16 @@ pub(crate) fn merge(
     theirs: &str,
     message: &str,
 ) -> Attempt<super::MergeOutcome> {
-    let Ok(repo) = Repository::open(dir) else {
+    let Ok(repo) = open(dir) else {
         return Attempt::Unsupported;
     };
     let result = (|| -> Result<Option<super::MergeOutcome>, git2::Error> {
         if repo.config()?.get_bool("commit.gpgsign").unwrap_or(false) {
             return Ok(None);
         }
-        if repo.index()?.len() > IN_PROCESS_MERGE_MAX_FILES {
+        let mut index = repo.index()?;
+        index.read(false)?;
+        if index.len() > IN_PROCESS_MERGE_MAX_FILES {
             return Ok(None);
         }
         let ours = repo.find_commit(Oid::from_str(ours)?)?;
@@ -172,7 +205,11 @@ pub(crate) fn merge(
     })();
     match result {
         Ok(Some(outcome)) => Attempt::Done(outcome),
-        Ok(None) | Err(_) => Attempt::Unsupported,
+        Ok(None) => Attempt::Unsupported,
+        Err(_) => {
+            forget_open();
+            Attempt::Unsupported
+        }
     }
 }
 

@@ -104,7 +104,7 @@ fn probe(repo: &Repository, common_dir: &Path) -> Result<bool, git2::Error> {
 /// `git checkout --force -B <branch> <base>` then `git clean -fd`, in `worktree`.
 pub(crate) fn start_task_branch(worktree: &Path, branch: &str, base: &str) -> Attempt<()> {
     let result = (|| -> Result<(), git2::Error> {
-        let repo = Repository::open(worktree)?;
+        let repo = super::open(worktree)?;
         let base = repo.find_commit(Oid::from_str(base)?)?;
         // Force-moving a branch that a worktree has checked out is git's refusal to make.
         repo.branch(branch, &base, true)?;
@@ -118,7 +118,7 @@ pub(crate) fn start_task_branch(worktree: &Path, branch: &str, base: &str) -> At
 /// `git checkout --force --detach <commit>` in `worktree`.
 pub(crate) fn switch_detached(worktree: &Path, commit: &str) -> Attempt<()> {
     let result = (|| -> Result<(), git2::Error> {
-        let repo = Repository::open(worktree)?;
+        let repo = super::open(worktree)?;
         let commit = repo.find_commit(Oid::from_str(commit)?)?;
         force_checkout(&repo, commit.as_object())?;
         repo.set_head_detached(commit.id())
@@ -128,7 +128,7 @@ pub(crate) fn switch_detached(worktree: &Path, commit: &str) -> Attempt<()> {
 
 /// `git clean -fd` in `worktree`.
 pub(crate) fn clean_worktree(worktree: &Path) -> Attempt<()> {
-    done_or_unsupported(Repository::open(worktree).and_then(|repo| clean(&repo)))
+    done_or_unsupported(super::open(worktree).and_then(|repo| clean(&repo)))
 }
 
 /// `git add --all`, then `git commit --no-verify` when the index differs from HEAD: the new
@@ -152,8 +152,9 @@ pub(crate) fn commit_all(
         return Attempt::Unsupported;
     }
     let result = (|| -> Result<Option<String>, git2::Error> {
-        let repo = Repository::open(worktree)?;
+        let repo = super::open(worktree)?;
         let mut index = repo.index()?;
+        index.read(false)?;
         index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
         index.update_all(["*"], None)?;
         let tree = repo.find_tree(index.write_tree()?)?;
@@ -183,7 +184,7 @@ pub(crate) fn commit_all(
 /// data on the way, as `git update-index --refresh` does, so `git read-tree -m -u` then trusts it.
 pub(crate) fn checkout_can_follow(workdir: &Path, old: &str, new: &str) -> Attempt<bool> {
     let result = (|| -> Result<bool, git2::Error> {
-        let repo = Repository::open(workdir)?;
+        let repo = super::open(workdir)?;
         let mut options = StatusOptions::new();
         options
             .include_untracked(false)
@@ -228,12 +229,62 @@ pub(crate) fn checkout_can_follow(workdir: &Path, old: &str, new: &str) -> Attem
     done_or_unsupported(result)
 }
 
+/// `git read-tree -m -u <old> <new>` in a person's checkout whose branch just moved from `old` to
+/// `new`: the files and index entries that differ between the two are brought to `new`, every
+/// other local change stays. Refuses (Unsupported, so that the CLI says why) when a local change
+/// would be overwritten: a changed file among those, or an untracked file where `new` puts one.
+pub(crate) fn advance_checkout(workdir: &Path, old: &str, new: &str) -> Attempt<()> {
+    let result = (|| -> Result<(), git2::Error> {
+        let repo = super::open(workdir)?;
+        let old = repo.find_commit(Oid::from_str(old)?)?.tree()?;
+        let new = repo.find_commit(Oid::from_str(new)?)?;
+        let diff = repo.diff_tree_to_tree(Some(&old), Some(&new.tree()?), None)?;
+        let mut index = repo.index()?;
+        index.read(false)?;
+        let mut paths = Vec::new();
+        for delta in diff.deltas() {
+            let (before, after) = (delta.old_file(), delta.new_file());
+            let path = after
+                .path()
+                .or(before.path())
+                .ok_or_else(|| git2::Error::from_str("a change without a path"))?;
+            let unchanged = if before.id().is_zero() {
+                // Nothing may stand where the file is to go.
+                index.get_path(path, 0).is_none() && workdir.join(path).symlink_metadata().is_err()
+            } else {
+                // The index and the file still hold what `old` has there. Against HEAD, which
+                // already names `new`, the index differs; only the working tree counts.
+                let in_index = index.get_path(path, 0).map(|e| e.id);
+                let wt_flags = Status::WT_MODIFIED
+                    | Status::WT_DELETED
+                    | Status::WT_TYPECHANGE
+                    | Status::WT_RENAMED;
+                in_index == Some(before.id()) && !repo.status_file(path)?.intersects(wt_flags)
+            };
+            if !unchanged {
+                return Err(git2::Error::from_str("a local change would be overwritten"));
+            }
+            paths.push(path.to_path_buf());
+        }
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut checkout = CheckoutBuilder::new();
+        checkout.force().disable_pathspec_match(true);
+        for path in &paths {
+            checkout.path(path.as_path());
+        }
+        repo.checkout_tree(new.as_object(), Some(&mut checkout))
+    })();
+    done_or_unsupported(result)
+}
+
 /// The working trees (main and linked) whose HEAD is `refs/heads/<branch>`, leaving out any whose
 /// directory is gone, main first.
 pub(crate) fn checkout_paths_of(common_dir: &Path, branch: &str) -> Attempt<Vec<PathBuf>> {
     let wanted = format!("refs/heads/{branch}");
     let result = (|| -> Result<Vec<PathBuf>, git2::Error> {
-        let repo = Repository::open(common_dir)?;
+        let repo = super::open(common_dir)?;
         let mut paths = Vec::new();
         let head_names = |repo: &Repository| -> Result<bool, git2::Error> {
             Ok(repo.find_reference("HEAD")?.symbolic_target() == Some(wanted.as_str()))
@@ -261,6 +312,8 @@ pub(crate) fn checkout_paths_of(common_dir: &Path, branch: &str) -> Attempt<Vec<
 /// Makes the index and the tracked files hold `target`, whatever they held (untracked files stay).
 fn force_checkout(repo: &Repository, target: &git2::Object<'_>) -> Result<(), git2::Error> {
     debug_assert_eq!(target.kind(), Some(ObjectType::Commit));
+    // A git process may have written the index since this repository was opened.
+    repo.index()?.read(false)?;
     repo.checkout_tree(target, Some(CheckoutBuilder::new().force()))
 }
 
@@ -309,6 +362,7 @@ fn done_or_unsupported<T>(result: Result<T, git2::Error>) -> Attempt<T> {
         Ok(value) => Attempt::Done(value),
         Err(e) => {
             tracing::debug!(target: "vane::git", error = %e, "in-process git fell back to the CLI");
+            super::forget_open();
             #[cfg(test)]
             tests::FALLBACKS.with(|n| n.set(n.get() + 1));
             Attempt::Unsupported
@@ -346,15 +400,13 @@ mod tests {
         let mut g = Git::open_with_env(&repo.dir, env).expect("open");
         g.in_process_worktrees = in_process;
         let mut seen = Vec::new();
-        let mut look = |what: &str, dir: &Path| {
+        let look = |what: &str, dir: &Path| {
             let status = git(dir, &["status", "--porcelain", "--ignored", "-unormal"]);
             let files = git(dir, &["ls-files", "--stage"]);
             let head = git(dir, &["rev-parse", "--symbolic-full-name", "HEAD"]);
             let tree = git(dir, &["rev-parse", "HEAD^{tree}"]);
             let last = git(dir, &["log", "-1", "--format=%an <%ae> | %cn <%ce> | %B"]);
-            seen.push(format!(
-                "{what}\nstatus:\n{status}\nindex:\n{files}\nhead: {head} {tree}\nlast: {last}"
-            ));
+            format!("{what}\nstatus:\n{status}\nindex:\n{files}\nhead: {head} {tree}\nlast: {last}")
         };
         let main = g.branch_tip("main").expect("tip").expect("main");
         let w = repo.path("w");
@@ -365,7 +417,7 @@ mod tests {
         write(&w, "a.txt", "changed, to be discarded\n");
         git(&w, &["init", "-q", "nested"]);
         g.start_task_branch(&w, "vane/T1", &main).expect("start");
-        look("after start_task_branch", &w);
+        seen.push(look("after start_task_branch", &w));
         let nested_kept = w.join("nested/.git").is_dir();
         // (An empty nested repository is one `git add --all` refuses.)
         std::fs::remove_dir_all(w.join("nested")).expect("rm nested");
@@ -380,7 +432,7 @@ mod tests {
             .commit_all(&w, "# A title\n\nVane-Task: T1\n")
             .expect("commit");
         assert!(made.is_some());
-        look("after commit_all", &w);
+        seen.push(look("after commit_all", &w));
         assert_eq!(g.commit_all(&w, "again").expect("commit"), None);
         let head = g.head(&w).expect("head");
         g.detach_head(&w, &head).expect("detach");
@@ -388,10 +440,10 @@ mod tests {
         write(&repo.dir, "c.txt", "gamma\n");
         let next = commit(&repo.dir, "Next on main");
         g.switch_detached(&w, &next).expect("switch");
-        look("after switch_detached", &w);
+        seen.push(look("after switch_detached", &w));
         write(&w, "left-by-a-gate.txt", "x\n");
         g.checkout_detached(&w, &head).expect("checkout");
-        look("after checkout_detached", &w);
+        seen.push(look("after checkout_detached", &w));
 
         let mut follow = Vec::new();
         let task_tip = head.clone();
@@ -426,6 +478,12 @@ mod tests {
                 .expect("can"),
         );
         seen.push(format!("can follow: {follow:?}"));
+        // The move itself: base goes to the merge, the person's checkout follows it.
+        g.update_ref("refs/heads/main", &merged, Some(&next), "land")
+            .expect("move main");
+        g.advance_refreshed_checkout(&repo.dir, &next, &merged)
+            .expect("advance");
+        seen.push(look("after advance", &repo.dir));
         seen.push(format!("nested kept: {nested_kept}"));
         seen.push(format!(
             "checkouts of main: {:?}, of vane/T1: {:?}",
@@ -458,6 +516,22 @@ mod tests {
             .iter()
             .any(|s| s == "can follow: [true, false, false, true]"));
         assert!(fast.iter().any(|s| s == "nested kept: true"));
+        let advanced = fast
+            .iter()
+            .find(|s| s.starts_with("after advance"))
+            .expect("advance");
+        assert!(
+            advanced.contains("status:\n?? unrelated.txt\nindex:"),
+            "{advanced}"
+        );
+        assert!(
+            advanced.contains("100755 ") && advanced.contains("\trun.sh"),
+            "{advanced}"
+        );
+        assert!(
+            advanced.contains("\tdir/new.txt") && !advanced.contains("\tb.txt"),
+            "{advanced}"
+        );
         let checkouts = fast
             .iter()
             .find(|s| s.contains("checkouts of"))
