@@ -2,8 +2,12 @@
 //! merges and refs.
 //!
 //! Reading a repository (`RepoLocation`, `create_repository`) uses libgit2. Everything that writes a
-//! working tree, merges or moves refs goes through the git CLI (`Git`, in `cli`), because only git
-//! runs hooks and filters, and its `merge-tree` is the faster merge on big repositories.
+//! working tree, merges or moves refs goes through `Git` (in `cli`), which runs the git CLI, because
+//! only git runs hooks and filters, and its index code is the faster one on big repositories. Where
+//! a benchmark showed a git process costing more than the work, `Git` does the same in process with
+//! libgit2 (`inproc`): reading and moving refs always; merging, and the work loop's per-task
+//! working-tree operations, on small repositories without filter drivers, hooks those commands run,
+//! or sparse checkouts. Tests run both paths and compare what git then sees.
 
 pub mod cli;
 mod inproc;
