@@ -40,6 +40,8 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
             [CompletionResult]::new('checkpoints', 'checkpoints', [CompletionResultType]::ParameterValue, 'List checkpoints: the base branch after every landing, at every batch start, before every rollback')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Return the base branch and every task''s state to a checkpoint')
+            [CompletionResult]::new('gate', 'gate', [CompletionResultType]::ParameterValue, 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree')
+            [CompletionResult]::new('quality', 'quality', [CompletionResultType]::ParameterValue, 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show where the work stands')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Show the event log, oldest first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -376,6 +378,32 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'vane;gate' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vane;quality' {
+            [CompletionResult]::new('--dimension', '--dimension', [CompletionResultType]::ParameterName, 'Only this dimension (correctness, style, ...)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only scores since then: `7d`, `24h`, `30m`, `2w`, or a date (YYYY-MM-DD, UTC)')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'vane;status' {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many ready, blocked and epic rows to list (the counts are always whole)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
@@ -439,6 +467,8 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
             [CompletionResult]::new('checkpoints', 'checkpoints', [CompletionResultType]::ParameterValue, 'List checkpoints: the base branch after every landing, at every batch start, before every rollback')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Return the base branch and every task''s state to a checkpoint')
+            [CompletionResult]::new('gate', 'gate', [CompletionResultType]::ParameterValue, 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree')
+            [CompletionResult]::new('quality', 'quality', [CompletionResultType]::ParameterValue, 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show where the work stands')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Show the event log, oldest first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -508,6 +538,12 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             break
         }
         'vane;help;rollback' {
+            break
+        }
+        'vane;help;gate' {
+            break
+        }
+        'vane;help;quality' {
             break
         }
         'vane;help;status' {

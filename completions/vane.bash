@@ -34,6 +34,9 @@ _vane() {
             vane,export)
                 cmd="vane__subcmd__export"
                 ;;
+            vane,gate)
+                cmd="vane__subcmd__gate"
+                ;;
             vane,help)
                 cmd="vane__subcmd__help"
                 ;;
@@ -42,6 +45,9 @@ _vane() {
                 ;;
             vane,init)
                 cmd="vane__subcmd__init"
+                ;;
+            vane,quality)
+                cmd="vane__subcmd__quality"
                 ;;
             vane,rollback)
                 cmd="vane__subcmd__rollback"
@@ -91,6 +97,9 @@ _vane() {
             vane__subcmd__help,export)
                 cmd="vane__subcmd__help__subcmd__export"
                 ;;
+            vane__subcmd__help,gate)
+                cmd="vane__subcmd__help__subcmd__gate"
+                ;;
             vane__subcmd__help,help)
                 cmd="vane__subcmd__help__subcmd__help"
                 ;;
@@ -99,6 +108,9 @@ _vane() {
                 ;;
             vane__subcmd__help,init)
                 cmd="vane__subcmd__help__subcmd__init"
+                ;;
+            vane__subcmd__help,quality)
+                cmd="vane__subcmd__help__subcmd__quality"
                 ;;
             vane__subcmd__help,rollback)
                 cmd="vane__subcmd__help__subcmd__rollback"
@@ -215,7 +227,7 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback status events completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate quality status events completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -520,8 +532,30 @@ _vane() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vane__subcmd__gate)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vane__subcmd__help)
-            opts="init task import export context work checkpoints rollback status events completions demo help"
+            opts="init task import export context work checkpoints rollback gate quality status events completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,6 +680,20 @@ _vane() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vane__subcmd__help__subcmd__gate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vane__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -675,6 +723,20 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__quality)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -885,6 +947,36 @@ _vane() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__quality)
+            opts="-C -q -v -h --dimension --since --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dimension)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -37,6 +37,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
             cand checkpoints 'List checkpoints: the base branch after every landing, at every batch start, before every rollback'
             cand rollback 'Return the base branch and every task''s state to a checkpoint'
+            cand gate 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree'
+            cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
             cand completions 'Print a shell completion script'
@@ -336,6 +338,30 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;gate'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;quality'= {
+            cand --dimension 'Only this dimension (correctness, style, ...)'
+            cand --since 'Only scores since then: `7d`, `24h`, `30m`, `2w`, or a date (YYYY-MM-DD, UTC)'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'vane;status'= {
             cand --limit 'How many ready, blocked and epic rows to list (the counts are always whole)'
             cand -C 'Run as if vane was started in PATH'
@@ -395,6 +421,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
             cand checkpoints 'List checkpoints: the base branch after every landing, at every batch start, before every rollback'
             cand rollback 'Return the base branch and every task''s state to a checkpoint'
+            cand gate 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree'
+            cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
             cand completions 'Print a shell completion script'
@@ -446,6 +474,10 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;checkpoints'= {
         }
         &'vane;help;rollback'= {
+        }
+        &'vane;help;gate'= {
+        }
+        &'vane;help;quality'= {
         }
         &'vane;help;status'= {
         }

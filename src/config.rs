@@ -30,6 +30,14 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # Where the workers' worktrees live. Default: under your data directory, one folder per repository.
 # worktree_root = "/path/to/worktrees"
 
+# The overall gate score a task needs to land: the weighted mean of its gates' scores, 0..1.
+# threshold = 0.85
+
+# After this many attempts fell short, a task's later attempts use the stronger profile
+# `escalate_to` (both or neither).
+# escalate_after = 2
+# escalate_to = "claude"
+
 # Agent profiles: change a built-in one, or define your own. `command` is an argv template with
 # {prompt}, {prompt_file}, {task_id}, {worktree} (and {run}, the task's run command); `parser` reads
 # what the agent prints: text, claude, codex or gemini; `timeout` is in seconds.
@@ -40,11 +48,22 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # env = { MY_AGENT_MODE = "batch" }
 # parser = "text"
 
-# Gates run, in order, on the merge of a task's branch with the base tip, in a worktree holding it;
-# the branch lands only when every gate's command exits 0. `timeout` is in seconds (default 600).
+# Gates score the merge of a task's branch with the base tip, in a worktree holding it, before
+# it lands. A gate runs a `command`, scored by its exit code (0 scores 1) or, with `score` set to
+# "json", by the line it prints last: {"score": 0.9, "issues": [...], "suggestions": [...]}. Or it
+# runs an `agent` profile that reviews the diff and answers with such a verdict. The task lands
+# when the weighted mean reaches `threshold` and every `required` gate passed: by default the
+# gates scored by exit code; a required scored gate must reach `threshold` itself. `timeout` is
+# in seconds (default 600); gates with `parallel` set to true run at the same time.
 # [[gate]]
 # name = "tests"
 # command = "cargo test"
+# dimension = "correctness"
+# weight = 1.0
+# required = true
+# score = "exit"
+# timeout = 600
+# parallel = false
 "#;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -59,6 +78,12 @@ pub struct Config {
     pub agents: std::collections::BTreeMap<String, AgentConfig>,
     #[serde(rename = "gate")]
     pub gates: Vec<GateConfig>,
+    /// The overall gate score (the weighted mean) a task needs to land, 0..1.
+    pub threshold: f64,
+    /// From this many failed attempts on, a task's next attempts use `escalate_to`.
+    pub escalate_after: Option<u32>,
+    /// The stronger agent profile that later attempts move to.
+    pub escalate_to: Option<String>,
 }
 
 /// An agent profile as written in `vane.toml`; every field overrides the built-in profile of the
@@ -74,15 +99,66 @@ pub struct AgentConfig {
     pub parser: Option<String>,
 }
 
-/// A gate: a command that must pass before a branch lands.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A gate: a command, or a critic agent, that scores a candidate before it lands.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
     pub name: String,
-    pub command: String,
+    /// What the gate measures (correctness, test_coverage, style, code_elegance, security, ...).
+    #[serde(default = "default_dimension")]
+    pub dimension: String,
+    /// A shell command run in the worktree holding the candidate.
+    pub command: Option<String>,
+    /// Or an agent profile that reviews the candidate's diff and answers with a verdict.
+    pub agent: Option<String>,
+    /// Its share of the overall score.
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// Whether the task fails when this gate does, whatever the overall score. Default: yes for a
+    /// gate scored by exit code (a check that must pass), no for a scored gate or a critic (whose
+    /// score counts through its weight; when required, it must reach the threshold itself).
+    pub required: Option<bool>,
     /// Seconds; 600 when absent.
     pub timeout: Option<u64>,
+    /// How a command gate is scored: by its exit code (0 scores 1; the default), or by the JSON
+    /// score line it prints last. An agent gate always answers with a verdict.
+    pub score: Option<ScoreMode>,
+    /// Runs at the same time as the other gates marked so.
+    #[serde(default)]
+    pub parallel: bool,
 }
+
+/// How a command gate's result becomes a score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreMode {
+    #[default]
+    Exit,
+    Json,
+}
+
+fn default_dimension() -> String {
+    "correctness".to_string()
+}
+
+fn default_weight() -> f64 {
+    1.0
+}
+
+impl GateConfig {
+    /// Whether the gate is scored by exit code (pass 1, fail 0).
+    pub fn scored_by_exit(&self) -> bool {
+        self.agent.is_none() && self.score.unwrap_or_default() == ScoreMode::Exit
+    }
+
+    /// `required`, or its default: exit-code gates are required, scored gates are not.
+    pub fn is_required(&self) -> bool {
+        self.required.unwrap_or_else(|| self.scored_by_exit())
+    }
+}
+
+/// The overall score a task needs when `vane.toml` names none.
+pub const DEFAULT_THRESHOLD: f64 = 0.85;
 
 impl Default for Config {
     fn default() -> Self {
@@ -94,6 +170,9 @@ impl Default for Config {
             worktree_root: None,
             agents: Default::default(),
             gates: Vec::new(),
+            threshold: DEFAULT_THRESHOLD,
+            escalate_after: None,
+            escalate_to: None,
         }
     }
 }
@@ -150,18 +229,77 @@ impl Config {
                 }
             }
         }
+        if !(0.0..=1.0).contains(&config.threshold) {
+            return Err(invalid(format!(
+                "`threshold` is {}; it must be between 0 and 1",
+                config.threshold
+            )));
+        }
+        match (&config.escalate_after, &config.escalate_to) {
+            (Some(0), _) => {
+                return Err(invalid("`escalate_after` must be at least 1".to_string()));
+            }
+            (Some(_), None) => {
+                return Err(invalid(
+                    "`escalate_after` needs `escalate_to`, the profile later attempts move to"
+                        .to_string(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "`escalate_to` needs `escalate_after`, the number of failed attempts after \
+                     which it takes over"
+                        .to_string(),
+                ));
+            }
+            _ => {}
+        }
         let mut seen = std::collections::HashSet::new();
         for gate in &config.gates {
-            if gate.name.trim().is_empty() || gate.command.trim().is_empty() {
-                return Err(invalid(
-                    "every [[gate]] needs a `name` and a `command` that are not empty".to_string(),
-                ));
+            let name = gate.name.trim();
+            if name.is_empty() {
+                return Err(invalid("every [[gate]] needs a `name`".to_string()));
             }
             if !seen.insert(gate.name.as_str()) {
                 return Err(invalid(format!("two gates are named `{}`", gate.name)));
             }
+            match (&gate.command, &gate.agent) {
+                (Some(command), None) if !command.trim().is_empty() => {}
+                (None, Some(agent)) if !agent.trim().is_empty() => {
+                    if gate.score == Some(ScoreMode::Exit) {
+                        return Err(invalid(format!(
+                            "gate `{name}` runs an agent, which answers with a verdict: \
+                             `score = \"exit\"` does not apply; remove it"
+                        )));
+                    }
+                }
+                (Some(_), Some(_)) => {
+                    return Err(invalid(format!(
+                        "gate `{name}` has both `command` and `agent`; give one"
+                    )));
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "gate `{name}` needs a `command` to run or an `agent` to review the change"
+                    )));
+                }
+            }
+            if !gate.weight.is_finite() || gate.weight < 0.0 {
+                return Err(invalid(format!(
+                    "gate `{name}` has weight {}; a weight is a number of 0 or more",
+                    gate.weight
+                )));
+            }
+            if gate.dimension.trim().is_empty() {
+                return Err(invalid(format!("gate `{name}` has an empty `dimension`")));
+            }
         }
         Ok(config)
+    }
+
+    /// The timeout of a gate.
+    pub fn gate_timeout(gate: &GateConfig) -> std::time::Duration {
+        std::time::Duration::from_secs(gate.timeout.unwrap_or(600))
     }
 
     /// Reads `vane.toml` in `dir`; the defaults when there is none.
@@ -198,7 +336,10 @@ mod tests {
         assert_eq!(parsed.workers, 4);
         assert_eq!(parsed.agents["claude"].timeout, Some(1800));
         assert_eq!(parsed.agents["my-agent"].parser.as_deref(), Some("text"));
-        assert_eq!(parsed.gates[0].command, "cargo test");
+        assert_eq!(parsed.gates[0].command.as_deref(), Some("cargo test"));
+        assert_eq!(parsed.threshold, 0.85);
+        assert_eq!(parsed.escalate_to.as_deref(), Some("claude"));
+        assert!(parsed.gates[0].is_required());
     }
 
     #[test]

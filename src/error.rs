@@ -235,6 +235,11 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::NoCheckpoint(_) => {
                 CliError::refused(message).with_hint("`vane checkpoints` lists them")
             }
+            E::NoTaskBranch(_) => CliError::refused(message).with_hint(
+                "`vane work` makes it when an agent works on the task; `vane gate` with no task checks the working tree",
+            ),
+            E::Conflicts { .. } => CliError::refused(message)
+                .with_hint("the next attempt starts from the new base; `vane task retry` queues one"),
             E::Interrupted => CliError::new(ErrorKind::Interrupted, message),
             E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
                 CliError::internal(message)

@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod orchestrator;
 pub mod prompt;
+pub mod quality;
 pub mod roadmap;
 pub mod store;
 pub mod ui;

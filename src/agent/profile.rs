@@ -28,6 +28,9 @@ pub const SHELL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// does not cover Bash, which an agent needs to run the tests and commit.
 const CLAUDE_ALLOWED_TOOLS: &str = "Bash,Edit,Write,Read,Glob,Grep";
 
+/// The tools a reviewing (read-only) Claude Code may use.
+const CLAUDE_READ_TOOLS: &str = "Read,Glob,Grep";
+
 /// How to read an agent's standard output once it has finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OutputParser {
@@ -205,6 +208,34 @@ impl Profile {
             timeout,
             parser,
         })
+    }
+
+    /// This profile for reviewing rather than editing, where the agent has a way to say so: Claude
+    /// Code in `plan` mode with only its reading tools, Codex in a `read-only` sandbox, Gemini CLI
+    /// approving nothing, Aider with `--dry-run`. Other profiles run as they are; the caller checks
+    /// that the worktree is unchanged afterwards.
+    pub fn read_only(&self) -> Profile {
+        let mut profile = self.clone();
+        let swap = |args: &mut Vec<String>, flag: &str, value: &str| {
+            if let Some(i) = args.iter().position(|a| a == flag) {
+                if let Some(next) = args.get_mut(i + 1) {
+                    *next = value.to_string();
+                }
+            }
+        };
+        match self.program.rsplit('/').next().unwrap_or_default() {
+            "claude" => {
+                swap(&mut profile.args, "--permission-mode", "plan");
+                swap(&mut profile.args, "--allowedTools", CLAUDE_READ_TOOLS);
+            }
+            "codex" => swap(&mut profile.args, "--sandbox", "read-only"),
+            "gemini" => swap(&mut profile.args, "--approval-mode", "default"),
+            "aider" if !profile.args.iter().any(|a| a == "--dry-run") => {
+                profile.args.insert(0, "--dry-run".to_string());
+            }
+            _ => {}
+        }
+        profile
     }
 
     /// A built-in profile, or an error that lists them.
@@ -422,6 +453,28 @@ mod tests {
             "task T1 has no `run` command, and the `shell` profile runs it"
         );
         assert_eq!(shell.timeout, SHELL_TIMEOUT);
+    }
+
+    #[test]
+    fn read_only_profiles_swap_edit_permissions_for_reading_ones() {
+        let claude = Profile::named("claude").unwrap().read_only();
+        let args = claude.args.join(" ");
+        assert!(args.contains("--permission-mode plan"), "{args}");
+        assert!(args.contains("--allowedTools Read,Glob,Grep"), "{args}");
+        assert!(
+            !args.contains("acceptEdits") && !args.contains("Edit,"),
+            "{args}"
+        );
+        let codex = Profile::named("codex").unwrap().read_only().args.join(" ");
+        assert!(codex.contains("--sandbox read-only"), "{codex}");
+        let gemini = Profile::named("gemini").unwrap().read_only().args.join(" ");
+        assert!(gemini.contains("--approval-mode default"), "{gemini}");
+        assert_eq!(
+            Profile::named("aider").unwrap().read_only().args[0],
+            "--dry-run"
+        );
+        let shell = Profile::named("shell").unwrap();
+        assert_eq!(shell.read_only(), shell);
     }
 
     #[test]

@@ -24,6 +24,8 @@ Examples:
   vane work                            run a batch: agents in worktrees, gates, landings
   vane status                          what is done, ready and blocked
   vane rollback 3                      return base and task states to checkpoint 3
+  vane gate T3                         score task T3's branch with the quality gates
+  vane quality                         quality scores over time, per dimension
   vane events --follow                 watch the event log
 
 Exit codes:
@@ -81,6 +83,8 @@ enum Command {
     Work(commands::work::Args),
     Checkpoints(commands::checkpoints::Args),
     Rollback(commands::rollback::Args),
+    Gate(commands::gate::Args),
+    Quality(commands::quality::Args),
     Status(commands::status::Args),
     Events(commands::events::Args),
     Completions(commands::completions::Args),
@@ -154,6 +158,8 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Work(args) => commands::work::run(&env, args),
         Command::Checkpoints(args) => commands::checkpoints::run(&env, args),
         Command::Rollback(args) => commands::rollback::run(&env, args),
+        Command::Gate(args) => commands::gate::run(&env, args),
+        Command::Quality(args) => commands::quality::run(&env, args),
         Command::Status(args) => commands::status::run(&env, args),
         Command::Events(args) => commands::events::run(&env, args),
         Command::Completions(args) => commands::completions::run(&env, args),

@@ -280,6 +280,24 @@ impl Git {
             .collect())
     }
 
+    /// The unified diff from `from` to the working tree at `workdir` as it is (tracked files).
+    pub fn diff_working_tree(&self, workdir: &Path, from: &str) -> Result<String, GitError> {
+        let out = self.run(
+            Some(workdir),
+            &[
+                "diff",
+                "--no-color",
+                "--no-ext-diff",
+                "--src-prefix=a/",
+                "--dst-prefix=b/",
+                "--end-of-options",
+                from,
+                "--",
+            ],
+        )?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The unified diff from `from` to `to`, with the usual `a/` and `b/` prefixes whatever the
     /// config says, and no external diff program.
     pub fn diff(&self, from: &str, to: &str) -> Result<String, GitError> {

@@ -3,6 +3,7 @@
 //! the command line or the terminal: what a person should see is reported through `Progress`.
 
 pub mod failpoint;
+pub mod gates;
 pub mod lock;
 pub mod profiles;
 pub mod recovery;
@@ -34,6 +35,13 @@ pub enum OrchestratorError {
     NoCheckpoint(i64),
     #[error("interrupted; the next `vane work` resumes where this one stopped")]
     Interrupted,
+    #[error("task `{0}` has no branch yet")]
+    NoTaskBranch(crate::model::TaskId),
+    #[error("the branch of `{task}` conflicts with the base branch in: {paths}")]
+    Conflicts {
+        task: crate::model::TaskId,
+        paths: String,
+    },
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     #[error("cannot write {path}: {source}")]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::failpoint;
+use super::gates;
 use super::lock::WorkLock;
 use super::profiles;
 use super::recovery;
@@ -19,7 +20,9 @@ use crate::config::Config;
 use crate::git::{Git, MergeOutcome};
 use crate::model::{Task, TaskId, TaskStatus};
 use crate::prompt::{self, EarlierAttempt, LandedDependency, PromptInput};
-use crate::store::{batch_correlation, checkpoint_ref, Attempt, AttemptResult, Store, TaskFilter};
+use crate::store::{
+    batch_correlation, checkpoint_ref, Attempt, AttemptResult, Claim, Store, TaskFilter,
+};
 use crate::workspace::{self, Workspace};
 
 /// What `vane work` was asked to do.
@@ -453,7 +456,18 @@ impl Batch<'_> {
             self.block(&task.id, &reason)?;
             return Ok(None);
         }
-        let profile = match profiles::for_task(self.config, task) {
+        let (chosen, agent_reason) = match (self.config.escalate_after, &self.config.escalate_to) {
+            (Some(after), Some(stronger)) if attempts.len() as u32 >= after => (
+                profiles::resolve(self.config, stronger),
+                Some(format!(
+                    "escalated to `{stronger}`: {} earlier attempt{} fell short (escalate_after = {after})",
+                    attempts.len(),
+                    if attempts.len() == 1 { "" } else { "s" }
+                )),
+            ),
+            _ => (profiles::for_task(self.config, task), None),
+        };
+        let profile = match chosen {
             Ok(profile) => profile,
             Err(e) => {
                 self.block(&task.id, &e.to_string())?;
@@ -471,16 +485,26 @@ impl Batch<'_> {
             .git
             .branch_tip(self.base)?
             .ok_or_else(|| OrchestratorError::NoBaseBranch(self.base.to_string()))?;
-        let note =
-            (!attempts.is_empty()).then_some("retrying with the feedback of the last attempt");
+        // The event of the claim says why this attempt, and why its agent (so `vane task show`
+        // and `vane events` show an escalation).
+        let note = match (&agent_reason, attempts.is_empty()) {
+            (Some(reason), _) => Some(format!(
+                "retrying with the feedback of the last attempt; {reason}"
+            )),
+            (None, false) => Some("retrying with the feedback of the last attempt".to_string()),
+            (None, true) => None,
+        };
         let worker_name = format!("w{}", worker + 1);
         let attempt = self.store.claim(
             &task.id,
-            batch,
-            &worker_name,
-            &profile.name,
-            &base_sha,
-            note,
+            &Claim {
+                batch,
+                worker: &worker_name,
+                profile: &profile.name,
+                base_sha: &base_sha,
+                note: note.as_deref(),
+                agent_reason: agent_reason.as_deref(),
+            },
         )?;
         failpoint::hit("after_claim");
         let run_dir = self
@@ -681,7 +705,7 @@ impl Batch<'_> {
                 self.git.checkout_detached(&worktree, &merge)?;
             }
             gated_before = true;
-            let verdict = self.run_gates(&task, &item.attempt, &worktree)?;
+            let verdict = self.run_gates(&task, &item.attempt, &worktree, &merge, &tip)?;
             if agent::interrupted() {
                 // A gate stopped by the interrupt says nothing about the branch: it stays in review.
                 return Err(OrchestratorError::Interrupted);
@@ -774,50 +798,44 @@ impl Batch<'_> {
         self.after_rejection(attempt, feedback)
     }
 
-    /// Runs the configured gates in the worktree holding the merge result; the feedback of the
-    /// first that fails, or None when all pass.
-    fn run_gates(&self, task: &Task, attempt: &Attempt, worktree: &Path) -> Result<Option<String>> {
-        let run_dir = self
+    /// Runs the configured gates in the worktree holding the merge result and records every
+    /// result; the feedback for the next attempt when the candidate falls short, None when it passed.
+    fn run_gates(
+        &mut self,
+        task: &Task,
+        attempt: &Attempt,
+        worktree: &Path,
+        merge: &str,
+        tip: &str,
+    ) -> Result<Option<String>> {
+        if self.config.gates.is_empty() {
+            return Ok(None);
+        }
+        let log_dir = self
             .state_dir
             .join("runs")
             .join(task.id.as_str())
             .join(attempt.number.to_string());
-        for gate in &self.config.gates {
-            let log = run_dir.join(format!("gate-{}.log", gate.name));
-            let outcome = agent::run(&Invocation {
-                argv: vec!["sh".to_string(), "-c".to_string(), gate.command.clone()],
-                env: vec![
-                    ("VANE_TASK_ID".to_string(), task.id.to_string()),
-                    ("VANE_ATTEMPT".to_string(), attempt.number.to_string()),
-                    ("VANE_WORKTREE".to_string(), worktree.display().to_string()),
-                ],
-                cwd: worktree.to_path_buf(),
-                stdout: log.clone(),
-                stderr: log.clone(),
-                timeout: Duration::from_secs(gate.timeout.unwrap_or(600)),
-            })?;
-            if outcome.timed_out || outcome.exit_code != Some(0) {
-                let how = if outcome.timed_out {
-                    format!("timed out after {} s", gate.timeout.unwrap_or(600))
-                } else {
-                    match outcome.exit_code {
-                        Some(code) => format!("exited with {code}"),
-                        None => "was killed by a signal".to_string(),
-                    }
-                };
-                let output = tail(&log, 20);
-                let output = if output.trim().is_empty() {
-                    "; it printed nothing".to_string()
-                } else {
-                    format!("; the end of its output:\n{output}")
-                };
-                return Ok(Some(format!(
-                    "gate `{}` ({}) {how}{output}",
-                    gate.name, gate.command
-                )));
-            }
-        }
-        Ok(None)
+        let report = gates::run_gates(
+            self.git,
+            self.store,
+            self.config,
+            &gates::Candidate {
+                task: Some(task),
+                attempt: Some(attempt),
+                worktree,
+                commit: Some(merge),
+                base: tip,
+                log_dir,
+            },
+        )?;
+        self.store.record_gate_results(
+            Some(&task.id),
+            Some(attempt.id),
+            &report.records(),
+            report.decision.overall,
+        )?;
+        Ok((!report.decision.passed).then(|| report.feedback()))
     }
 }
 
@@ -935,18 +953,9 @@ fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult>
     Ok(result)
 }
 
-/// The last `lines` lines of a file.
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let start = text.len().saturating_sub(64 * 1024);
-    let text = String::from_utf8_lossy(&text[start..]);
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 fn tail_both(run_dir: &Path) -> String {
-    let out = tail(&run_dir.join("agent.stdout"), 10);
-    let err = tail(&run_dir.join("agent.stderr"), 10);
+    let out = gates::tail_text(&run_dir.join("agent.stdout"), 10);
+    let err = gates::tail_text(&run_dir.join("agent.stderr"), 10);
     [out, err]
         .into_iter()
         .filter(|s| !s.trim().is_empty())

@@ -19,6 +19,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_work_loop.sql",
         include_str!("../../migrations/0002_work_loop.sql"),
     ),
+    (
+        "0003_quality.sql",
+        include_str!("../../migrations/0003_quality.sql"),
+    ),
 ];
 
 /// The schema version this vane writes.

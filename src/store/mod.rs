@@ -8,6 +8,7 @@ mod context;
 mod events;
 mod import;
 mod migrations;
+mod quality;
 mod status;
 mod tasks;
 mod work;
@@ -25,11 +26,12 @@ pub use context::NewContextEntry;
 pub use events::{EventFilter, NewEvent};
 pub use import::{ImportReport, TaskChange};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+pub use quality::{GateRecord, QualityRow, StoredGateResult, TaskScore};
 pub use status::{CheckpointSummary, EpicProgress, StatusSummary};
 pub use tasks::{DependencyView, NewTask, TaskDetail, TaskFilter};
 pub use work::{
-    batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Recovery, RefMove,
-    SnapshotEntry, WORK_LOOP,
+    batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Claim, Recovery,
+    RefMove, SnapshotEntry, WORK_LOOP,
 };
 
 /// How long a writer waits for another vane process to finish its transaction.

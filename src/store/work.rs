@@ -36,11 +36,15 @@ pub struct Attempt {
     pub message: Option<String>,
     pub feedback: Option<String>,
     pub correlation: Option<String>,
+    /// The overall gate score of its candidate, once gated.
+    pub score: Option<f64>,
+    /// Why its agent profile was chosen, when not simply the task's own (escalation).
+    pub agent_reason: Option<String>,
 }
 
 const ATTEMPT_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, started_at, \
     finished_at, exit_code, outcome, base_sha, head_sha, session_id, cost_usd, input_tokens, \
-    output_tokens, message, feedback, correlation_id";
+    output_tokens, message, feedback, correlation_id, score, agent_reason";
 
 fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
     let task: String = row.get(1)?;
@@ -67,6 +71,8 @@ fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
         message: row.get(16)?,
         feedback: row.get(17)?,
         correlation: row.get(18)?,
+        score: row.get(19)?,
+        agent_reason: row.get(20)?,
     })
 }
 
@@ -93,6 +99,21 @@ pub struct AttemptResult {
     pub output_tokens: Option<i64>,
     pub message: Option<String>,
     pub feedback: Option<String>,
+}
+
+/// What a claim records on the new attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub batch: i64,
+    /// The worker taking it (`w1`, ...).
+    pub worker: &'a str,
+    /// The agent profile it runs with.
+    pub profile: &'a str,
+    pub base_sha: &'a str,
+    /// Why, for the event (a retry, an escalation).
+    pub note: Option<&'a str>,
+    /// Why this profile, when not simply the task's own.
+    pub agent_reason: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -253,15 +274,15 @@ impl Store {
 
     /// Claims a task for a worker: pending or needs_improvement becomes in_progress and a new attempt
     /// row is opened, in one transaction, so that a task is never claimed twice.
-    pub fn claim(
-        &mut self,
-        id: &TaskId,
-        batch: i64,
-        worker: &str,
-        profile: &str,
-        base_sha: &str,
-        note: Option<&str>,
-    ) -> Result<Attempt> {
+    pub fn claim(&mut self, id: &TaskId, claim: &Claim<'_>) -> Result<Attempt> {
+        let Claim {
+            batch,
+            worker,
+            profile,
+            base_sha,
+            note,
+            agent_reason,
+        } = *claim;
         self.write(|tx| {
             let number: u32 = tx.query_row(
                 "SELECT coalesce(max(number), 0) + 1 FROM attempts WHERE task_id = ?1",
@@ -283,9 +304,9 @@ impl Store {
                 params![id.as_str(), id.branch(), base_sha, worker],
             )?;
             tx.execute(
-                "INSERT INTO attempts (task_id, number, batch_id, worker, profile, started_at, base_sha, correlation_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![id.as_str(), number, batch, worker, profile, now_millis(), base_sha, correlation],
+                "INSERT INTO attempts (task_id, number, batch_id, worker, profile, started_at, base_sha, correlation_id, agent_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![id.as_str(), number, batch, worker, profile, now_millis(), base_sha, correlation, agent_reason],
             )?;
             let attempt_id = tx.last_insert_rowid();
             Ok(read_attempts(

@@ -181,10 +181,10 @@ fn attempts(env: &TestEnv) -> Vec<AttemptRow> {
     .unwrap()
 }
 
-#[test]
-fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
-    let (cli, server) = match (claude_cli(), fake_api_script()) {
-        (Ok(cli), Ok(server)) => (cli, server),
+/// The real CLI and the fake API, or None (after saying why) when they are missing outside CI.
+fn prerequisites() -> Option<(PathBuf, PathBuf)> {
+    match (claude_cli(), fake_api_script()) {
+        (Ok(cli), Ok(server)) => Some((cli, server)),
         (cli, server) => {
             let why = [cli.err(), server.err()]
                 .into_iter()
@@ -192,22 +192,126 @@ fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
                 .collect::<Vec<_>>()
                 .join("; ");
             if std::env::var_os("CI").is_some() {
-                panic!("CI must run the real-client test: {why}");
+                panic!("CI must run the real-client tests: {why}");
             }
-            eprintln!("note: skipping the real Claude Code CLI test: {why}");
-            return;
+            eprintln!("note: skipping a real Claude Code CLI test: {why}");
+            None
         }
-    };
+    }
+}
 
-    let env = TestEnv::initialised();
-    // The built-in profile runs `claude` from PATH: a directory holding only that name goes first.
+/// A PATH whose first directory holds only `claude`, the real CLI: the built-in profile runs
+/// `claude` from PATH.
+fn path_with_claude(env: &TestEnv, cli: &Path) -> std::ffi::OsString {
     let bin = env.root.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(cli.canonicalize().unwrap(), bin.join("claude")).unwrap();
-    let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
+    std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     )))
-    .unwrap();
+    .unwrap()
+}
+
+/// The `[agents.claude]` table pointing the CLI at the fake API.
+fn claude_agent_config(port: u16) -> String {
+    format!(
+        "[agents.claude]\ntimeout = 300\n\
+         env = {{ ANTHROPIC_BASE_URL = \"http://127.0.0.1:{port}\", ANTHROPIC_API_KEY = \"test\", \
+         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\", DISABLE_AUTOUPDATER = \"1\" }}\n"
+    )
+}
+
+#[test]
+fn a_claude_critic_gate_scores_a_change_with_the_real_claude_code_cli() {
+    let Some((cli, server)) = prerequisites() else {
+        return;
+    };
+    let env = TestEnv::initialised();
+    let path = path_with_claude(&env, &cli);
+    // The critic's prompt starts with `# Review`; the scripted model answers in prose around the
+    // verdict, as a model would.
+    let verdict = "The change does what the task asks.\n\n\
+        {\"score\": 0.92, \"issues\": [], \"suggestions\": [\"say why in the file\"]}";
+    let script_json = serde_json::json!({"scenarios": [
+        {"match": "# Review", "turns": [{"text": verdict}]},
+        {"match": ".*", "turns": [{"text": "No scenario matched."}]},
+    ]});
+    let script_path = env.root.join("script.json");
+    std::fs::write(&script_path, script_json.to_string()).unwrap();
+    let api = FakeApi::start(
+        &server,
+        &script_path,
+        &env.root.join("requests.jsonl"),
+        &env.root.join("fake-api.stderr"),
+    );
+    env.write(
+        "vane.toml",
+        &format!(
+            "workers = 1\nmax_attempts = 1\n\n{}\n[[gate]]\nname = \"review\"\nagent = \"claude\"\n\
+             dimension = \"code_elegance\"\n",
+            claude_agent_config(api.port)
+        ),
+    );
+    env.git(&env.repo, &["add", "vane.toml"]);
+    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
+    env.vane(&[
+        "task",
+        "add",
+        "Greet",
+        "--id",
+        "greet",
+        "--run",
+        "echo 'hello, critic' > greet.txt",
+    ])
+    .success();
+    let output = env
+        .vane_command(&["work"])
+        .env("PATH", &path)
+        .output()
+        .expect("run vane work");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let log = std::fs::read_to_string(env.state_dir().join("runs/greet/1/gate-review.log"))
+        .unwrap_or_default();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stderr}\ncritic output:\n{log}"
+    );
+    let task = env
+        .vane(&["task", "show", "greet", "--json"])
+        .success()
+        .json();
+    assert_eq!(task["status"], "done");
+    let conn = rusqlite::Connection::open(env.state_dir().join("vane.db")).unwrap();
+    let (score, details): (f64, String) = conn
+        .query_row(
+            "SELECT score, details FROM quality_metrics WHERE gate = 'review'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(score, 0.92);
+    assert!(details.contains("say why in the file"), "{details}");
+    // The critic was shown the diff, and ran read-only.
+    let requests = api.requests();
+    let review = requests
+        .iter()
+        .find(|r| r["prompt"].as_str().is_some_and(|p| p.contains("# Review")))
+        .unwrap_or_else(|| panic!("no review request in {requests:#?}"));
+    let prompt = review["prompt"].as_str().unwrap();
+    assert!(prompt.contains("+hello, critic"), "{prompt}");
+    let asked = std::fs::read_to_string(env.state_dir().join("runs/greet/1/gate-review.prompt.md"))
+        .unwrap();
+    assert!(asked.contains("Do not edit any file"), "{asked}");
+}
+
+#[test]
+fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
+    let Some((cli, server)) = prerequisites() else {
+        return;
+    };
+    let env = TestEnv::initialised();
+    let path = path_with_claude(&env, &cli);
 
     // One leaves its file for vane to commit; the other commits it itself, through the Bash tool
     // that the profile allows.
@@ -239,10 +343,8 @@ fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
     env.write(
         "vane.toml",
         &format!(
-            "workers = 2\nmax_attempts = 1\n\n[agents.claude]\ntimeout = 300\n\
-             env = {{ ANTHROPIC_BASE_URL = \"http://127.0.0.1:{}\", ANTHROPIC_API_KEY = \"test\", \
-             CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\", DISABLE_AUTOUPDATER = \"1\" }}\n",
-            api.port
+            "workers = 2\nmax_attempts = 1\n\n{}",
+            claude_agent_config(api.port)
         ),
     );
     env.git(&env.repo, &["add", "vane.toml"]);

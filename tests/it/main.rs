@@ -5,6 +5,7 @@ mod common;
 mod demo;
 mod generated;
 mod init;
+mod quality;
 mod roadmap;
 mod state;
 mod tasks;
