@@ -43,6 +43,11 @@ impl Ui {
         }
     }
 
+    /// Whether what goes to stdout is coloured (`--color`, `NO_COLOR`, a terminal).
+    pub fn color_stdout(&self) -> bool {
+        self.color_stdout
+    }
+
     /// Whether results should be JSON rather than text.
     pub fn json(&self) -> bool {
         self.json

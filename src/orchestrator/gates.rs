@@ -545,7 +545,8 @@ fn run_critic(
 
 /// What a critic is asked: the task, the diff, and the one answer vane reads.
 pub fn critic_prompt(task: Option<&Task>, gate: &GateConfig, diff: &str) -> String {
-    const DIFF_LIMIT: usize = 200 * 1024;
+    // Under the 128 KiB a single argument may have: Claude Code and Gemini CLI take the prompt as one.
+    const DIFF_LIMIT: usize = 96 * 1024;
     let mut out = String::from(
         "# Review\n\nYou are reviewing a change before it lands. Do not edit any file.\n\n",
     );

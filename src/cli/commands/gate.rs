@@ -53,10 +53,11 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         let mut out = format!("Gates on {what}:\n");
         for gate in &result.report.gates {
             let r = &gate.record;
-            let mark = if r.passed {
-                env.ui.paint(Style::new().green(), "pass")
-            } else {
-                env.ui.paint(Style::new().red(), "FAIL")
+            // A gate that is not required and scores low lowers the mean; it fails nothing alone.
+            let mark = match (r.passed, gate.required) {
+                (true, _) => env.ui.paint(Style::new().green(), "pass"),
+                (false, true) => env.ui.paint(Style::new().red(), "FAIL"),
+                (false, false) => env.ui.paint(Style::new().yellow(), "low "),
             };
             let mut notes = vec![r.dimension.clone(), format!("weight {}", gate.weight)];
             if gate.required {

@@ -64,6 +64,8 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     if env.ui.json() {
         env.ui.json_value(&report)?;
     } else {
+        // The report colours through `console`, which is told what `--color` decided.
+        console::set_colors_enabled(env.ui.color_stdout());
         env.ui
             .data(report::render(&report, env.ui.stdout_is_terminal()).trim_end())?;
     }
