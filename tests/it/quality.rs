@@ -373,3 +373,25 @@ fn gate_config_mistakes_are_refused_with_the_reason() {
         assert!(run.stderr.contains(says), "{config}: {}", run.stderr);
     }
 }
+
+#[test]
+fn parallel_gates_run_at_the_same_time() {
+    // Each gate says it started, then waits for the other: they both pass only when they overlap.
+    let dir = tempfile::tempdir().unwrap();
+    let gate = |me: &str, other: &str| {
+        format!(
+            "[[gate]]\nname = \"{me}\"\nparallel = true\ntimeout = 20\n\
+             command = \"touch '{d}/{me}'; i=0; while [ ! -e '{d}/{other}' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; test -e '{d}/{other}'\"\n",
+            d = dir.path().display()
+        )
+    };
+    let env = quality_env(&format!(
+        "{}{}",
+        gate("left", "right"),
+        gate("right", "left")
+    ));
+    let run = env.vane(&["gate", "--json"]).success();
+    let gates = run.json()["gates"].clone();
+    assert_eq!(gates[0]["passed"], true, "{gates}");
+    assert_eq!(gates[1]["passed"], true, "{gates}");
+}
