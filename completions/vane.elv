@@ -38,6 +38,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand checkpoints 'List checkpoints: the base branch after every landing, at every batch start, before every rollback'
             cand rollback 'Return the base branch and every task''s state to a checkpoint'
             cand gate 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree'
+            cand hooks 'Manage vane''s git hooks: record agents'' commits as they happen, gate merges made by hand'
+            cand hook 'Run one of vane''s hooks (called by the git hook shims and by agents'' hook settings)'
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
@@ -349,6 +351,79 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;hooks'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand install 'Install the hooks (`vane init` does it too); installing again refreshes them'
+            cand uninstall 'Take vane''s hooks out and put back what was there before'
+            cand status 'Show where each hook stands'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;hooks;install'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;hooks;uninstall'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;hooks;status'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'vane;hooks;help'= {
+            cand install 'Install the hooks (`vane init` does it too); installing again refreshes them'
+            cand uninstall 'Take vane''s hooks out and put back what was there before'
+            cand status 'Show where each hook stands'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;hooks;help;install'= {
+        }
+        &'vane;hooks;help;uninstall'= {
+        }
+        &'vane;hooks;help;status'= {
+        }
+        &'vane;hooks;help;help'= {
+        }
+        &'vane;hook'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'vane;quality'= {
             cand --dimension 'Only this dimension (correctness, style, ...)'
             cand --since 'Only scores since then: `7d`, `24h`, `30m`, `2w`, or a date (YYYY-MM-DD, UTC)'
@@ -422,6 +497,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand checkpoints 'List checkpoints: the base branch after every landing, at every batch start, before every rollback'
             cand rollback 'Return the base branch and every task''s state to a checkpoint'
             cand gate 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree'
+            cand hooks 'Manage vane''s git hooks: record agents'' commits as they happen, gate merges made by hand'
+            cand hook 'Run one of vane''s hooks (called by the git hook shims and by agents'' hook settings)'
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
@@ -476,6 +553,19 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;rollback'= {
         }
         &'vane;help;gate'= {
+        }
+        &'vane;help;hooks'= {
+            cand install 'Install the hooks (`vane init` does it too); installing again refreshes them'
+            cand uninstall 'Take vane''s hooks out and put back what was there before'
+            cand status 'Show where each hook stands'
+        }
+        &'vane;help;hooks;install'= {
+        }
+        &'vane;help;hooks;uninstall'= {
+        }
+        &'vane;help;hooks;status'= {
+        }
+        &'vane;help;hook'= {
         }
         &'vane;help;quality'= {
         }

@@ -54,7 +54,9 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # runs an `agent` profile that reviews the diff and answers with such a verdict. The task lands
 # when the weighted mean reaches `threshold` and every `required` gate passed: by default the
 # gates scored by exit code; a required scored gate must reach `threshold` itself. `timeout` is
-# in seconds (default 600); gates with `parallel` set to true run at the same time.
+# in seconds (default 600); gates with `parallel` set to true run at the same time. A `fast` gate
+# is also run by a Claude Code agent's Stop hook on its uncommitted changes, and keeps it working
+# while it fails.
 # [[gate]]
 # name = "tests"
 # command = "cargo test"
@@ -64,6 +66,7 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # score = "exit"
 # timeout = 600
 # parallel = false
+# fast = false
 "#;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -126,6 +129,10 @@ pub struct GateConfig {
     /// Runs at the same time as the other gates marked so.
     #[serde(default)]
     pub parallel: bool,
+    /// A fast check: an agent's Stop hook also runs it on the uncommitted changes, and keeps the
+    /// agent working while it fails.
+    #[serde(default)]
+    pub fast: bool,
 }
 
 /// How a command gate's result becomes a score.

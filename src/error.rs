@@ -222,6 +222,7 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
         match e {
             E::Store(e) => e.into(),
             E::Git(e) => e.into(),
+            E::Config(e) => e.into(),
             E::Lock(LockError::Held { .. }) => CliError::refused(message)
                 .with_hint("wait for it to finish, or stop it; a lock left by a process that died is taken over"),
             E::DirtyBase { .. } => CliError::refused(message).with_hint(
@@ -240,6 +241,9 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             ),
             E::Conflicts { .. } => CliError::refused(message)
                 .with_hint("the next attempt starts from the new base; `vane task retry` queues one"),
+            E::HookConflict { .. } => CliError::refused(message).with_hint(
+                "vane keeps one hook of yours per name; merge the two by hand, or remove one, then run this again",
+            ),
             E::Interrupted => CliError::new(ErrorKind::Interrupted, message),
             E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
                 CliError::internal(message)

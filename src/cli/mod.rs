@@ -84,6 +84,9 @@ enum Command {
     Checkpoints(commands::checkpoints::Args),
     Rollback(commands::rollback::Args),
     Gate(commands::gate::Args),
+    #[command(subcommand)]
+    Hooks(commands::hooks::HooksCommand),
+    Hook(commands::hooks::HookArgs),
     Quality(commands::quality::Args),
     Status(commands::status::Args),
     Events(commands::events::Args),
@@ -125,7 +128,8 @@ pub fn run() -> ExitCode {
     let ui = Ui::new(cli.color, cli.quiet, cli.verbose, cli.json);
     init_tracing(cli.verbose);
     match dispatch(cli, &ui) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Some(code)) => code,
+        Ok(None) => ExitCode::SUCCESS,
         Err(e) => {
             ui.error(&e.message, &e.details, &e.hints);
             ExitCode::from(e.exit_code())
@@ -133,7 +137,8 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
+/// Runs the command; an exit code of its own when it has one (`vane hook`), else None for success.
+fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
     let cwd = std::env::current_dir()?;
     let cwd = match cli.directory {
         Some(dir) => {
@@ -149,7 +154,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
         None => cwd,
     };
     let env = CommandEnv { ui, cwd };
-    match cli.command {
+    let result = match cli.command {
         Command::Init(args) => commands::init::run(&env, args),
         Command::Task(command) => commands::task::run(&env, command),
         Command::Import(args) => commands::import::run(&env, args),
@@ -159,12 +164,15 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Checkpoints(args) => commands::checkpoints::run(&env, args),
         Command::Rollback(args) => commands::rollback::run(&env, args),
         Command::Gate(args) => commands::gate::run(&env, args),
+        Command::Hooks(command) => commands::hooks::run(&env, command),
+        Command::Hook(args) => return Ok(Some(commands::hooks::run_hook(&env, args))),
         Command::Quality(args) => commands::quality::run(&env, args),
         Command::Status(args) => commands::status::run(&env, args),
         Command::Events(args) => commands::events::run(&env, args),
         Command::Completions(args) => commands::completions::run(&env, args),
         Command::Demo(args) => commands::demo::run(&env, args),
-    }
+    };
+    result.map(|()| None)
 }
 
 /// Diagnostics on stderr: warnings by default, more with each `-v`; `VANE_LOG` overrides.

@@ -166,6 +166,18 @@ impl Git {
         Ok(git)
     }
 
+    /// The directory git runs hooks from (`core.hooksPath`, else `hooks` in the common directory),
+    /// absolute.
+    pub fn hooks_dir(&self) -> Result<PathBuf, GitError> {
+        let out = self.run(None, &["rev-parse", "--git-path", "hooks"])?;
+        let path = PathBuf::from(out.text());
+        Ok(if path.is_absolute() {
+            path
+        } else {
+            self.dir.join(path)
+        })
+    }
+
     /// Where repository-wide commands run (the top of a working tree, or a bare repository).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -290,6 +302,8 @@ impl Git {
             // Read-only commands (status) then skip refreshing the index, which would take a lock
             // that a concurrent command in the same worktree might want.
             .env("GIT_OPTIONAL_LOCKS", "0")
+            // vane's hook shims stay quiet for vane's own commands.
+            .env("VANE_INTERNAL_GIT", "1")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if input.is_some() {
                 Stdio::piped()

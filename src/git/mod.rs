@@ -10,6 +10,7 @@
 //! or sparse checkouts. Tests run both paths and compare what git then sees.
 
 pub mod cli;
+mod hookstate;
 mod inproc;
 pub mod merge;
 pub mod refs;
@@ -18,6 +19,7 @@ pub mod worktree;
 use std::path::{Path, PathBuf};
 
 pub use cli::Git;
+pub use hookstate::{commit_index_as_merge, head_summary, merge_heads, vane_branch_tips};
 pub use merge::MergeOutcome;
 pub use worktree::WorktreeInfo;
 

@@ -283,13 +283,28 @@ pub fn gate_on_demand(
             })
         }
     };
+    gate_commit(workspace, &git, config, id, &merge, &tip)
+}
+
+/// Gates `commit`, a candidate for task `id` built on `base`, in a worktree made for the purpose
+/// and removed after; the results are recorded on the task's latest attempt.
+pub fn gate_commit(
+    workspace: &mut Workspace,
+    git: &Git,
+    config: &Config,
+    id: &TaskId,
+    commit: &str,
+    base: &str,
+) -> Result<OnDemand> {
+    let task = workspace.store.task(id)?;
+    let state_dir = workspace::state_dir(&workspace.location);
     let attempt = workspace.store.attempts(id)?.pop();
     let worktree = super::work::worktree_root(workspace, config).join(format!(
         "gate-{}-{}",
         id.as_str(),
         std::process::id()
     ));
-    git.ensure_worktree(&worktree, &merge)?;
+    git.ensure_worktree(&worktree, commit)?;
     let log_dir = match &attempt {
         Some(a) => state_dir
             .join("runs")
@@ -298,15 +313,15 @@ pub fn gate_on_demand(
         None => state_dir.join("runs").join(id.as_str()).join("gate"),
     };
     let report = run_gates(
-        &git,
+        git,
         &workspace.store,
         config,
         &Candidate {
             task: Some(&task),
             attempt: attempt.as_ref(),
             worktree: &worktree,
-            commit: Some(&merge),
-            base: &tip,
+            commit: Some(commit),
+            base,
             log_dir,
         },
     );
@@ -322,7 +337,7 @@ pub fn gate_on_demand(
     )?;
     Ok(OnDemand {
         task: Some(id.clone()),
-        commit: Some(merge),
+        commit: Some(commit.to_string()),
         worktree,
         report,
     })

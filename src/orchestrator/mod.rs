@@ -4,6 +4,7 @@
 
 pub mod failpoint;
 pub mod gates;
+pub mod hooks;
 pub mod lock;
 pub mod profiles;
 pub mod recovery;
@@ -25,6 +26,8 @@ pub enum OrchestratorError {
     Agent(#[from] crate::agent::AgentError),
     #[error(transparent)]
     Lock(#[from] lock::LockError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("the base branch `{branch}` is checked out at {checkout} with uncommitted changes")]
     DirtyBase { branch: String, checkout: PathBuf },
     #[error("no base branch: HEAD is detached here and vane.toml sets no `base_branch`")]
@@ -42,6 +45,8 @@ pub enum OrchestratorError {
         task: crate::model::TaskId,
         paths: String,
     },
+    #[error("{} is not vane's, and {} is kept there already", .path.display(), .kept.display())]
+    HookConflict { path: PathBuf, kept: PathBuf },
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     #[error("cannot write {path}: {source}")]

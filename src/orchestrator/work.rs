@@ -880,7 +880,11 @@ fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult>
         worktree,
         run: job.task.run.as_deref(),
     };
-    let argv = job.profile.argv(&vars)?;
+    let mut argv = job.profile.argv(&vars)?;
+    // Agents with hooks report what they do as they do it (see `hooks::wire_agent_hooks`).
+    if let Ok(vane) = std::env::current_exe() {
+        super::hooks::wire_agent_hooks(&mut argv, &job.run_dir, &vane)?;
+    }
     let mut env: Vec<(String, String)> = job.profile.env.clone().into_iter().collect();
     env.extend([
         ("VANE_TASK_ID".to_string(), job.task.id.to_string()),

@@ -4,6 +4,7 @@ mod claude;
 mod common;
 mod demo;
 mod generated;
+mod hooks;
 mod init;
 mod quality;
 mod roadmap;

@@ -39,6 +39,22 @@ pub fn run(env: &CommandEnv<'_>, _args: Args) -> Result<(), CliError> {
         )),
         None => env.ui.status("  config: vane.toml (kept as it was)"),
     }
+    // A hook that cannot be installed does not undo the setup: say so, and how to retry.
+    match crate::orchestrator::hooks::install_here(&report.workdir) {
+        Ok(hooks) => env.ui.status(&format!(
+            "  hooks:  {} in {}{}",
+            crate::orchestrator::hooks::GIT_HOOKS.join(", "),
+            hooks.dir.display(),
+            if hooks.hooks.iter().any(|h| h.kept.is_some()) {
+                " (the hooks that were there run first)"
+            } else {
+                ""
+            }
+        )),
+        Err(e) => env.ui.warn(&format!(
+            "git hooks not installed: {e}; `vane hooks install` tries again"
+        )),
+    }
     env.ui.status(
         "Next: add tasks with `vane task add` or `vane import roadmap.yaml`, then see `vane status`.",
     );

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod events;
 pub mod export;
 pub mod gate;
+pub mod hooks;
 pub mod import;
 pub mod init;
 pub mod quality;

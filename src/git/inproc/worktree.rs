@@ -69,9 +69,14 @@ fn probe(repo: &Repository, common_dir: &Path) -> Result<bool, git2::Error> {
         Ok(path) => repo.workdir().unwrap_or(common_dir).join(path),
         Err(_) => common_dir.join("hooks"),
     };
+    // vane's own shims do nothing for vane's commands; a person's hook kept beside one does.
+    let is_vane_shim_alone = |hook: &str| {
+        std::fs::read_to_string(hooks.join(hook)).is_ok_and(|t| t.contains("vane-managed-hook"))
+            && !hooks.join(format!("{hook}.vane-kept")).exists()
+    };
     if HOOKS_RUN_BY_REPLACED_COMMANDS
         .iter()
-        .any(|hook| hooks.join(hook).is_file())
+        .any(|hook| hooks.join(hook).is_file() && !is_vane_shim_alone(hook))
     {
         return Ok(false);
     }
