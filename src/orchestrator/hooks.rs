@@ -351,6 +351,12 @@ fn pre_merge_commit(workspace: &mut Workspace) -> Result<HookOutcome> {
 
 /// Claude Code's `PostToolUse`: each tool call becomes an event of the attempt.
 fn tool_used(workspace: &mut Workspace, payload: &Value) -> Result<HookOutcome> {
+    if !payload.is_object() {
+        eprintln!(
+            "vane: hook claude-post-tool-use: the payload is not a JSON object; nothing recorded"
+        );
+        return Ok(HookOutcome::go_on());
+    }
     let Some((task, attempt)) = agent_task(workspace) else {
         return Ok(HookOutcome::go_on());
     };

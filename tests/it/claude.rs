@@ -453,3 +453,107 @@ fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
         );
     }
 }
+
+/// Claude Code's hooks, as vane wires them: every tool call becomes an event of the attempt, and a
+/// Stop while the worktree holds changes that the fast checks reject is held back once.
+#[test]
+fn claude_code_hooks_record_tool_calls_and_hold_back_a_premature_stop() {
+    let Some((cli, server)) = prerequisites() else {
+        return;
+    };
+    let env = TestEnv::initialised();
+    let path = path_with_claude(&env, &cli);
+    // Write a draft, stop; told the check fails, write the final text, stop again.
+    let turns = serde_json::json!([
+        {"tool": "Write", "input": {"file_path": "{cwd}/notes.txt", "content": "draft\n"}},
+        {"text": "Done."},
+        {"tool": "Write", "input": {"file_path": "{cwd}/notes.txt", "content": "final\n"}},
+        {"text": "Done, with the final text."},
+    ]);
+    let script_json = serde_json::json!({"scenarios": [
+        {"match": "# Task notes: ", "turns": turns},
+        {"match": ".*", "turns": [{"text": "No scenario matched."}]},
+    ]});
+    let script_path = env.root.join("script.json");
+    std::fs::write(&script_path, script_json.to_string()).unwrap();
+    let api = FakeApi::start(
+        &server,
+        &script_path,
+        &env.root.join("requests.jsonl"),
+        &env.root.join("fake-api.stderr"),
+    );
+    env.write(
+        "vane.toml",
+        &format!(
+            "workers = 1\nmax_attempts = 1\n\n{}\n[[gate]]\nname = \"final\"\n\
+             command = \"grep -q final notes.txt\"\nfast = true\n",
+            claude_agent_config(api.port)
+        ),
+    );
+    env.git(&env.repo, &["add", "vane.toml"]);
+    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
+    env.vane(&[
+        "task",
+        "add",
+        "Write the notes",
+        "--id",
+        "notes",
+        "--agent",
+        "claude",
+    ])
+    .success();
+    let output = env
+        .vane_command(&["work"])
+        .env("PATH", &path)
+        .output()
+        .expect("run vane work");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let agent = std::fs::read_to_string(env.state_dir().join("runs/notes/1/agent.stdout"))
+        .unwrap_or_default();
+    assert_eq!(output.status.code(), Some(0), "{stderr}\nagent:\n{agent}");
+    assert_eq!(
+        env.git(&env.repo, &["show", "main:notes.txt"]),
+        "final\n",
+        "what landed is what passed the check"
+    );
+
+    let events = env
+        .vane(&["events", "--task", "notes", "--limit", "0", "--json"])
+        .success()
+        .json();
+    let of_kind = |kind: &str| -> Vec<serde_json::Value> {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .cloned()
+            .collect()
+    };
+    let tools = of_kind("agent_tool");
+    let writes: Vec<_> = tools
+        .iter()
+        .filter(|e| e["data"]["tool"] == "Write")
+        .collect();
+    assert_eq!(writes.len(), 2, "{tools:#?}");
+    for write in &writes {
+        assert!(
+            write["data"]["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("notes.txt")),
+            "{write}"
+        );
+        assert_eq!(write["data"]["outcome"], "ok");
+        assert_eq!(write["data"]["attempt"], 1);
+    }
+    let held = of_kind("agent_stop_held");
+    assert_eq!(held.len(), 1, "held back exactly once: {held:#?}");
+    assert!(held[0]["data"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("gate `final`"));
+    // After the held-back stop, the model was asked again (its third turn wrote the final text).
+    let requests = api.requests();
+    let turns: Vec<u64> = requests.iter().filter_map(|r| r["turn"].as_u64()).collect();
+    assert_eq!(turns, vec![0, 1, 2, 3], "{requests:#?}");
+}

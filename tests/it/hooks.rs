@@ -196,3 +196,61 @@ fn the_shims_never_break_git_without_vane_and_say_so_once() {
     let second = commit("two.txt");
     assert_eq!(second, "", "said only once");
 }
+
+#[test]
+fn agent_hooks_record_events_and_never_fail_the_agent() {
+    let env = TestEnv::initialised();
+    env.vane(&["task", "add", "Do it", "--id", "T1", "--run", "true"])
+        .success();
+    let hook = |name: &str, args: &[&str], stdin: &str, task: Option<&str>| {
+        let mut command = env.vane_command(&["hook", name]);
+        command.args(args);
+        if let Some(task) = task {
+            command.env("VANE_TASK_ID", task).env("VANE_ATTEMPT", "1");
+        }
+        command.stdin(std::process::Stdio::piped());
+        command.stdout(std::process::Stdio::piped());
+        command.stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // Codex passes its notification as the last argument.
+    let notify = r#"{"type":"agent-turn-complete","turn-id":"1","last-assistant-message":"Added the parser."}"#;
+    assert!(hook("codex-notify", &[notify], "", Some("T1"))
+        .status
+        .success());
+    let turns = events_of(&env, "T1", "agent_turn");
+    assert_eq!(turns.len(), 1);
+    assert_eq!(turns[0]["data"]["message"], "Added the parser.");
+    // Claude Code writes its payload on stdin.
+    let tool = r#"{"session_id":"s","tool_name":"Bash","tool_input":{"command":"cargo test"},"tool_response":{"is_error":true}}"#;
+    assert!(hook("claude-post-tool-use", &[], tool, Some("T1"))
+        .status
+        .success());
+    let tools = events_of(&env, "T1", "agent_tool");
+    assert_eq!(tools[0]["data"]["tool"], "Bash");
+    assert_eq!(tools[0]["data"]["outcome"], "error");
+    // Junk, an unknown task, an unknown hook: the agent goes on (exit 0), nothing is recorded.
+    for (name, stdin, task) in [
+        ("claude-post-tool-use", "not json", Some("T1")),
+        ("claude-post-tool-use", tool, Some("NOPE")),
+        ("claude-stop", "{}", None),
+        ("no-such-hook", "", Some("T1")),
+    ] {
+        let out = hook(name, &[], stdin, task);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{name}");
+    }
+    assert_eq!(events_of(&env, "T1", "agent_tool").len(), 1);
+}
