@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use cli::Git;
 pub use merge::MergeOutcome;
-pub use worktree::WorktreeInfo;
+pub use worktree::{attempt_refs, WorktreeInfo, ATTEMPTS_PREFIX, KEPT_PREFIX};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
