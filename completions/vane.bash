@@ -28,6 +28,9 @@ _vane() {
             vane,demo)
                 cmd="vane__subcmd__demo"
                 ;;
+            vane,doctor)
+                cmd="vane__subcmd__doctor"
+                ;;
             vane,events)
                 cmd="vane__subcmd__events"
                 ;;
@@ -36,6 +39,9 @@ _vane() {
                 ;;
             vane,gate)
                 cmd="vane__subcmd__gate"
+                ;;
+            vane,gc)
+                cmd="vane__subcmd__gc"
                 ;;
             vane,help)
                 cmd="vane__subcmd__help"
@@ -97,6 +103,9 @@ _vane() {
             vane__subcmd__help,demo)
                 cmd="vane__subcmd__help__subcmd__demo"
                 ;;
+            vane__subcmd__help,doctor)
+                cmd="vane__subcmd__help__subcmd__doctor"
+                ;;
             vane__subcmd__help,events)
                 cmd="vane__subcmd__help__subcmd__events"
                 ;;
@@ -105,6 +114,9 @@ _vane() {
                 ;;
             vane__subcmd__help,gate)
                 cmd="vane__subcmd__help__subcmd__gate"
+                ;;
+            vane__subcmd__help,gc)
+                cmd="vane__subcmd__help__subcmd__gc"
                 ;;
             vane__subcmd__help,help)
                 cmd="vane__subcmd__help__subcmd__help"
@@ -272,7 +284,7 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate hooks hook quality status events completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,6 +521,28 @@ _vane() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vane__subcmd__doctor)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vane__subcmd__events)
             opts="-n -f -C -q -v -h --task --limit --follow --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -599,8 +633,34 @@ _vane() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vane__subcmd__gc)
+            opts="-C -q -v -h --dry-run --keep-days --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vane__subcmd__help)
-            opts="init task import export context work checkpoints rollback gate hooks hook quality status events completions demo help"
+            opts="init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -697,6 +757,20 @@ _vane() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vane__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vane__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -726,6 +800,20 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help__subcmd__gate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__gc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -43,6 +43,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
+            cand gc 'Remove the workers'' worktrees and the branches of tasks that landed, keeping all other work'
+            cand doctor 'Check that vane can work here and that its state is whole, with a fix for each problem'
             cand completions 'Print a shell completion script'
             cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -465,6 +467,30 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;gc'= {
+            cand --keep-days 'Keep worktrees used within the last N days (0 removes them all)'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --dry-run 'Print what would be removed, deleted and kept, and change nothing'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;doctor'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'vane;completions'= {
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
@@ -502,6 +528,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
+            cand gc 'Remove the workers'' worktrees and the branches of tasks that landed, keeping all other work'
+            cand doctor 'Check that vane can work here and that its state is whole, with a fix for each problem'
             cand completions 'Print a shell completion script'
             cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -572,6 +600,10 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;status'= {
         }
         &'vane;help;events'= {
+        }
+        &'vane;help;gc'= {
+        }
+        &'vane;help;doctor'= {
         }
         &'vane;help;completions'= {
         }

@@ -330,9 +330,38 @@ pub fn format_time(millis: i64) -> String {
     )
 }
 
+/// A size in bytes as a person reads it: `512 B`, `4.0 KiB`, `1.5 GiB` (powers of 1024).
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_a_person_says_them() {
+        for (bytes, text) in [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            (5 * 1024 * 1024, "5.0 MiB"),
+            (3 << 30, "3.0 GiB"),
+        ] {
+            assert_eq!(format_bytes(bytes), text);
+        }
+    }
 
     #[test]
     fn task_ids_must_make_valid_branch_names() {

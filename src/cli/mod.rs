@@ -27,6 +27,8 @@ Examples:
   vane gate T3                         score task T3's branch with the quality gates
   vane quality                         quality scores over time, per dimension
   vane events --follow                 watch the event log
+  vane doctor                          check the configuration, database, refs and locks
+  vane gc                              remove worktrees and branches nobody needs any more
 
 Exit codes:
   0  success
@@ -90,6 +92,8 @@ enum Command {
     Quality(commands::quality::Args),
     Status(commands::status::Args),
     Events(commands::events::Args),
+    Gc(commands::gc::Args),
+    Doctor(commands::doctor::Args),
     Completions(commands::completions::Args),
     Demo(commands::demo::Args),
 }
@@ -169,6 +173,8 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Quality(args) => commands::quality::run(&env, args),
         Command::Status(args) => commands::status::run(&env, args),
         Command::Events(args) => commands::events::run(&env, args),
+        Command::Gc(args) => commands::gc::run(&env, args),
+        Command::Doctor(args) => commands::doctor::run(&env, args),
         Command::Completions(args) => commands::completions::run(&env, args),
         Command::Demo(args) => commands::demo::run(&env, args),
     };

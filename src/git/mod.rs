@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub use cli::Git;
 pub use hookstate::{commit_index_as_merge, head_summary, merge_heads, vane_branch_tips};
 pub use merge::MergeOutcome;
-pub use worktree::WorktreeInfo;
+pub use worktree::{attempt_refs, WorktreeInfo, ATTEMPTS_PREFIX, KEPT_PREFIX};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {

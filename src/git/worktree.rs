@@ -19,7 +19,16 @@ use super::GitError;
 const LOCK_REASON: &str = "vane worker";
 
 /// Where earlier attempts at a task are kept when its branch is restarted: `<prefix><task>/<n>`.
-const ATTEMPTS_PREFIX: &str = "refs/vane/attempts/";
+pub const ATTEMPTS_PREFIX: &str = "refs/vane/attempts/";
+
+/// Where commits are kept that belong to no task vane knows of, by the name of the worktree that
+/// held them: `<prefix><worktree>/<n>`.
+pub const KEPT_PREFIX: &str = "refs/vane/kept/";
+
+/// The prefix under which the earlier attempts at `task` are kept.
+pub fn attempt_refs(task: &str) -> String {
+    format!("{ATTEMPTS_PREFIX}{task}/")
+}
 
 /// One entry of `git worktree list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,44 +343,126 @@ impl Git {
     /// returns the attempt ref that already holds it (a restart interrupted after saving).
     fn save_attempt(&self, branch: &str, tip: &str) -> Result<String, GitError> {
         let task = branch.strip_prefix("vane/").unwrap_or(branch);
-        let prefix = format!("{ATTEMPTS_PREFIX}{task}/");
+        let name = self.keep_commit(&attempt_refs(task), tip)?;
+        tracing::info!(branch, tip, saved = %name, "kept an earlier attempt");
+        Ok(name)
+    }
+
+    /// Keeps `tip` alive under the next free `<prefix><n>` (`prefix` ends in `/`), or returns the
+    /// ref under `prefix` that already holds it. The ref is created by compare-and-swap, so a name
+    /// another process took meanwhile is never overwritten.
+    pub fn keep_commit(&self, prefix: &str, tip: &str) -> Result<String, GitError> {
         // Another process may take the number we picked; the create-only update notices, and we
         // look again. Bounded, so that a persistent failure surfaces instead of spinning.
         let mut last_error = None;
         for _ in 0..5 {
-            let listed = self.run(
-                None,
-                &[
-                    "for-each-ref",
-                    "--format=%(objectname) %(refname)",
-                    &format!("{ATTEMPTS_PREFIX}{task}"),
-                ],
-            )?;
-            let mut highest = 0u64;
-            for line in listed.text().lines() {
-                let Some((id, name)) = line.split_once(' ') else {
-                    continue;
-                };
-                let Some(n) = name.strip_prefix(&prefix).and_then(|n| n.parse().ok()) else {
-                    continue;
-                };
-                if id == tip {
-                    return Ok(name.to_string());
-                }
-                highest = highest.max(n);
-            }
-            let name = format!("{prefix}{}", highest + 1);
-            match self.update_ref(&name, tip, None, "vane: keep an earlier attempt") {
-                Ok(()) => {
-                    tracing::info!(branch, tip, saved = %name, "kept an earlier attempt");
-                    return Ok(name);
-                }
+            let name = match self.ref_slot(prefix, Some(tip))? {
+                RefSlot::Holding(name) => return Ok(name),
+                RefSlot::Free(name) => name,
+            };
+            match self.update_ref(&name, tip, None, "vane: keep a commit") {
+                Ok(()) => return Ok(name),
                 Err(e @ GitError::RefMoved { .. }) => last_error = Some(e),
                 Err(e) => return Err(e),
             }
         }
         Err(last_error.expect("the loop only ends early by returning, or after a RefMoved"))
     }
+
+    /// The name `keep_commit` would give `tip` now (the next free one when `tip` is None, for a
+    /// commit not made yet), changing nothing: what a dry run reports.
+    pub fn kept_name(&self, prefix: &str, tip: Option<&str>) -> Result<String, GitError> {
+        match self.ref_slot(prefix, tip)? {
+            RefSlot::Holding(name) | RefSlot::Free(name) => Ok(name),
+        }
+    }
+
+    fn ref_slot(&self, prefix: &str, tip: Option<&str>) -> Result<RefSlot, GitError> {
+        let mut highest = 0u64;
+        for (name, id) in self.refs_under(prefix)? {
+            let Some(n) = name.strip_prefix(prefix).and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            if Some(id.as_str()) == tip {
+                return Ok(RefSlot::Holding(name));
+            }
+            highest = highest.max(n);
+        }
+        Ok(RefSlot::Free(format!("{prefix}{}", highest + 1)))
+    }
+
+    /// The refs whose names start with `prefix` (ending in `/`), as (name, commit).
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, String)>, GitError> {
+        // for-each-ref matches a pattern without wildcards up to a slash, so `refs/x/a` lists
+        // `refs/x/a/1` and not `refs/x/ab/1`.
+        let pattern = prefix.trim_end_matches('/');
+        let listed = self.run(
+            None,
+            &[
+                "for-each-ref",
+                "--format=%(objectname) %(refname)",
+                "--end-of-options",
+                pattern,
+            ],
+        )?;
+        Ok(listed
+            .text()
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(_, name)| name.starts_with(prefix))
+            .map(|(id, name)| (name.to_string(), id.to_string()))
+            .collect())
+    }
+
+    /// Whether `commit` reaches a commit that no ref reaches (branches, tags, vane's refs, the
+    /// stash; worktrees' HEADs do not count), merges aside: the work a detached HEAD would take
+    /// with it if its worktree went away. The merges vane makes in memory to gate and land carry
+    /// nothing of their own (a merge that conflicts is never made), so a HEAD that reaches only
+    /// such merges of kept commits holds nothing to keep.
+    pub fn holds_unkept_commits(&self, commit: &str) -> Result<bool, GitError> {
+        let out = self.run(
+            None,
+            &[
+                "rev-list",
+                "--no-merges",
+                "--max-count=1",
+                commit,
+                "--not",
+                // Every ref under refs/ (`*` crosses slashes here), and no HEAD.
+                "--glob=*",
+            ],
+        )?;
+        Ok(!out.stdout.is_empty())
+    }
+
+    /// The value of the trailer `key` in `commit`'s message (the last one when repeated).
+    pub fn trailer(&self, commit: &str, key: &str) -> Result<Option<String>, GitError> {
+        let out = self.run(
+            None,
+            &[
+                "show",
+                "--no-patch",
+                "--no-show-signature",
+                &format!("--format=%(trailers:key={key},valueonly)"),
+                "--end-of-options",
+                commit,
+            ],
+        )?;
+        Ok(out
+            .text()
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .map(str::to_string))
+    }
+}
+
+/// Where `ref_slot` found room for a commit.
+enum RefSlot {
+    /// A ref under the prefix holds it already.
+    Holding(String),
+    /// The next free name.
+    Free(String),
 }
 
 /// Reads `git worktree list --porcelain -z`: records of NUL-terminated `key value` attributes,
@@ -736,6 +827,71 @@ worktree /gone\0HEAD 123\0detached\0prunable gitdir file points to non-existent 
             ),
             "refs/vane/attempts/t1/1\nrefs/vane/attempts/t1/2"
         );
+    }
+
+    #[test]
+    fn unkept_commits_are_found_and_kept_under_the_next_free_ref() {
+        let repo = TestRepo::new();
+        let main = git(&repo.dir, &["rev-parse", "main"]);
+        assert!(!repo.git.holds_unkept_commits(&main).expect("check"));
+        let path = repo.path("w");
+        repo.git.ensure_worktree(&path, "main").expect("create");
+        write(&path, "c.txt", "gamma\n");
+        let loose = repo
+            .git
+            .commit_all(&path, "Loose\n\nVane-Task: t1")
+            .expect("commit")
+            .expect("a commit");
+        // A worktree's HEAD does not count as keeping it.
+        assert!(repo.git.holds_unkept_commits(&loose).expect("check"));
+        assert_eq!(
+            repo.git.trailer(&loose, "Vane-Task").expect("trailer"),
+            Some("t1".to_string())
+        );
+        assert_eq!(repo.git.trailer(&main, "Vane-Task").expect("trailer"), None);
+        // A merge of kept commits holds nothing of its own.
+        let side = git(
+            &repo.dir,
+            &["commit-tree", "main^{tree}", "-p", "main", "-m", "Side"],
+        );
+        git(&repo.dir, &["update-ref", "refs/heads/side", &side]);
+        let merge = git(
+            &repo.dir,
+            &[
+                "commit-tree",
+                "main^{tree}",
+                "-p",
+                "main",
+                "-p",
+                "side",
+                "-m",
+                "Merge",
+            ],
+        );
+        assert!(!repo.git.holds_unkept_commits(&merge).expect("check"));
+        let prefix = attempt_refs("t1");
+        assert_eq!(
+            repo.git.kept_name(&prefix, Some(&loose)).expect("name"),
+            "refs/vane/attempts/t1/1"
+        );
+        let kept = repo.git.keep_commit(&prefix, &loose).expect("keep");
+        assert_eq!(kept, "refs/vane/attempts/t1/1");
+        assert!(!repo.git.holds_unkept_commits(&loose).expect("check"));
+        // Kept once: asking again names the same ref; another commit gets the next number.
+        assert_eq!(repo.git.keep_commit(&prefix, &loose).expect("keep"), kept);
+        assert_eq!(
+            repo.git.keep_commit(&prefix, &main).expect("keep"),
+            "refs/vane/attempts/t1/2"
+        );
+        assert_eq!(
+            repo.git.kept_name(&prefix, None).expect("name"),
+            "refs/vane/attempts/t1/3"
+        );
+        // `t1` is not a prefix of `t10`.
+        repo.git
+            .update_ref("refs/vane/attempts/t10/1", &main, None, "test")
+            .expect("ref");
+        assert_eq!(repo.git.refs_under(&prefix).expect("list").len(), 2);
     }
 
     #[test]

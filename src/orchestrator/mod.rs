@@ -1,9 +1,12 @@
 //! The operations of the work loop: `vane work` (scheduler, workers, merge queue), recovery after
-//! a crash, and rollback to a checkpoint. Uses the parts below (store, git, agent, config) and never
-//! the command line or the terminal: what a person should see is reported through `Progress`.
+//! a crash, rollback to a checkpoint, and the daily upkeep (`vane gc`, `vane doctor`). Uses the
+//! parts below (store, git, agent, config) and never the command line or the terminal: what a
+//! person should see is reported through `Progress`, or returned.
 
+pub mod doctor;
 pub mod failpoint;
 pub mod gates;
+pub mod gc;
 pub mod hooks;
 pub mod lock;
 pub mod profiles;
@@ -13,6 +16,8 @@ pub mod work;
 
 use std::path::{Path, PathBuf};
 
+pub use doctor::{doctor, Check};
+pub use gc::{gc, GcOptions, GcReport};
 pub use rollback::{rollback, RollbackOptions, RollbackSummary};
 pub use work::{work, Landing, Progress, WorkOptions, WorkSummary};
 

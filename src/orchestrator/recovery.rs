@@ -84,6 +84,10 @@ pub fn recover(
     Ok(recovered)
 }
 
+/// The message of the commit that saves what a worktree held on its task branch.
+pub(super) const LEFTOVER_MESSAGE: &str =
+    "Work left in the worktree by an earlier attempt\n\nVane-Leftover: yes";
+
 /// Before a worktree is reset for another task, whatever it holds on a task branch is committed
 /// there (promise 2). A worktree left detached holds a merge result that was gated: nothing to keep.
 fn save_leftovers(git: &Git, worktree: &Path) -> Result<()> {
@@ -94,10 +98,7 @@ fn save_leftovers(git: &Git, worktree: &Path) -> Result<()> {
         .current_branch(worktree)?
         .is_some_and(|b| b.starts_with("vane/"))
     {
-        git.commit_all(
-            worktree,
-            "Work left in the worktree by an earlier attempt\n\nVane-Leftover: yes",
-        )?;
+        git.commit_all(worktree, LEFTOVER_MESSAGE)?;
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::recovery;
 use super::{OrchestratorError, Result};
 use crate::agent::{self, Invocation, Profile, TemplateVars};
 use crate::config::Config;
-use crate::git::{Git, MergeOutcome};
+use crate::git::{Git, MergeOutcome, RepoLocation};
 use crate::model::{Task, TaskId, TaskStatus};
 use crate::prompt::{self, EarlierAttempt, LandedDependency, PromptInput};
 use crate::store::{
@@ -980,15 +980,20 @@ pub(super) fn base_branch(workspace: &Workspace, config: &Config) -> Result<Stri
 /// data directory, one folder per repository (outside every `.git`, which Claude Code will not write
 /// into, and outside the user's working tree).
 pub fn worktree_root(workspace: &Workspace, config: &Config) -> PathBuf {
+    worktree_root_of(&workspace.location, config)
+}
+
+/// `worktree_root` for a repository vane may not be set up in (`vane doctor` asks).
+pub fn worktree_root_of(location: &RepoLocation, config: &Config) -> PathBuf {
     if let Some(root) = &config.worktree_root {
-        return workspace.location.workdir.join(root);
+        return location.workdir.join(root);
     }
     let data = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
-    let common = &workspace.location.common_dir;
+    let common = &location.common_dir;
     let name = common
         .parent()
         .and_then(|p| p.file_name())

@@ -66,6 +66,7 @@ fn migrating_twice_changes_nothing_the_second_time() {
     assert_eq!(schema_dump(&store), schema);
     assert_eq!(count(&store, "tasks"), 1);
     assert_eq!(count(&store, "events"), 1);
+    assert_eq!(store.integrity_check().unwrap(), ["ok"]);
 }
 
 #[test]

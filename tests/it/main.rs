@@ -2,6 +2,7 @@
 
 mod claude;
 mod common;
+mod daily;
 mod demo;
 mod generated;
 mod hooks;

@@ -1,0 +1,163 @@
+use crate::cli::CommandEnv;
+use crate::config::Config;
+use crate::error::CliError;
+use crate::model::format_bytes;
+use crate::orchestrator::gc::SavedKind;
+use crate::orchestrator::{self, GcOptions};
+
+/// Remove the workers' worktrees and the branches of tasks that landed, keeping all other work
+///
+/// Takes the work lock, so it refuses while `vane work` runs (workers need their worktrees).
+/// Removes vane's worktrees under the worktree root; before one goes, whatever it holds that is on
+/// no ref is kept: uncommitted changes on a task branch are committed there, and a detached HEAD's
+/// commits (uncommitted changes committed on top) get a ref, `refs/vane/attempts/<task>/<n>` or
+/// `refs/vane/kept/<worktree>/<n>`. Deletes the branch `vane/<task>` of every done task whose tip
+/// is on the base branch, and the refs of its earlier attempts that are on base too, each by
+/// compare-and-swap; every other branch stays. Drops git's record of worktrees whose directory is
+/// gone, one by one. A worktree counts as used when git last wrote its HEAD or index (a checkout,
+/// a commit); `--keep-days` keeps those used more recently.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  vane gc --dry-run             show what would go, change nothing
+  vane gc
+  vane gc --keep-days 7         keep worktrees used in the last week")]
+pub struct Args {
+    /// Print what would be removed, deleted and kept, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Keep worktrees used within the last N days (0 removes them all)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_days: u32,
+}
+
+pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
+    let workspace = env.workspace()?;
+    let config = Config::load(&workspace.location.workdir)?;
+    let report = orchestrator::gc(
+        &workspace,
+        &config,
+        &GcOptions {
+            dry_run: args.dry_run,
+            keep_days: args.keep_days,
+        },
+    )?;
+    if env.ui.json() {
+        env.ui.json_value(&report)?;
+        return Ok(());
+    }
+    // "Removed" after the fact, "Would remove" in a dry run.
+    let verb = |done: &str, planned: &str| {
+        if report.dry_run {
+            format!("Would {planned}")
+        } else {
+            done.to_string()
+        }
+    };
+    let mut lines = Vec::new();
+    for saved in &report.saved {
+        lines.push(match saved.kind {
+            SavedKind::Uncommitted => format!(
+                "{} the uncommitted changes in {} to {}{}",
+                verb("Committed", "commit"),
+                saved.worktree.display(),
+                saved.into,
+                commit_suffix(saved.commit.as_deref()),
+            ),
+            SavedKind::Detached => format!(
+                "{} the commits of the detached HEAD in {} as {}{}",
+                verb("Kept", "keep"),
+                saved.worktree.display(),
+                saved.into,
+                commit_suffix(saved.commit.as_deref()),
+            ),
+        });
+    }
+    for worktree in &report.worktrees_removed {
+        lines.push(format!(
+            "{} worktree {} ({})",
+            verb("Removed", "remove"),
+            worktree.path.display(),
+            format_bytes(worktree.bytes)
+        ));
+    }
+    for path in &report.registrations_pruned {
+        lines.push(format!(
+            "{} the registration of {} (its directory is gone)",
+            verb("Pruned", "prune"),
+            path.display()
+        ));
+    }
+    for branch in &report.branches_deleted {
+        lines.push(format!(
+            "{} branch {} (was {})",
+            verb("Deleted", "delete"),
+            branch.name,
+            short(&branch.sha)
+        ));
+    }
+    for reference in &report.refs_deleted {
+        lines.push(format!(
+            "{} {} (was {}, on {})",
+            verb("Deleted", "delete"),
+            reference.name,
+            short(&reference.sha),
+            report.base
+        ));
+    }
+    for worktree in &report.worktrees_kept {
+        lines.push(format!(
+            "Keeping worktree {}: {}",
+            worktree.path.display(),
+            worktree.reason
+        ));
+    }
+    for branch in &report.branches_kept {
+        lines.push(format!(
+            "Keeping branch {}: {}",
+            branch.branch, branch.reason
+        ));
+    }
+    let summary = if report.is_empty() {
+        "Nothing to collect".to_string()
+    } else {
+        format!(
+            "{} {}: {} worktree{} removed, {} branch{} and {} ref{} deleted, {} registration{} pruned",
+            if report.dry_run { "Would free" } else { "Freed" },
+            format_bytes(report.bytes_freed),
+            report.worktrees_removed.len(),
+            plural(report.worktrees_removed.len(), "s"),
+            report.branches_deleted.len(),
+            plural(report.branches_deleted.len(), "es"),
+            report.refs_deleted.len(),
+            plural(report.refs_deleted.len(), "s"),
+            report.registrations_pruned.len(),
+            plural(report.registrations_pruned.len(), "s"),
+        )
+    };
+    lines.push(if report.dry_run {
+        format!("{summary}; nothing was changed (--dry-run)")
+    } else {
+        summary
+    });
+    env.ui.status(&lines.join("\n"));
+    Ok(())
+}
+
+fn commit_suffix(commit: Option<&str>) -> String {
+    commit
+        .map(|c| format!(" ({})", short(c)))
+        .unwrap_or_default()
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+fn plural(n: usize, suffix: &'static str) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        suffix
+    }
+}

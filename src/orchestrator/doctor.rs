@@ -1,0 +1,725 @@
+//! `vane doctor`: checks that vane can work here and that its state is whole (the configuration,
+//! the agents' programs, the database, that the database and git agree, the work lock, the
+//! worktrees), and says what to do about each problem it finds. It only reads (opening the
+//! database migrates it, as every command does): every fix is left to the person, or to the
+//! command it names.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::lock::{self, LockError, LockState};
+use super::profiles::{self, ProfileError};
+use super::Result;
+use crate::agent::Profile;
+use crate::config::{self, Config};
+use crate::git::cli::comparable_path;
+use crate::git::{Git, RepoLocation};
+use crate::model::{format_bytes, TaskStatus};
+use crate::store::{Store, StoreError, TaskFilter, SCHEMA_VERSION};
+use crate::workspace::{self, DATABASE_FILE};
+
+/// Worktrees taking more disk than this are worth a `vane gc` even while a batch may want them.
+const WORKTREES_WORTH_GC: u64 = 1 << 30;
+
+/// One finding: what was checked, whether it is well, and what to do when it is not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// What was checked: `config`, `agent claude`, `database`, `checkpoint 3`, ...
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+    /// What to do about a problem; on a check that passed, a suggestion (or nothing).
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(check: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check {
+            check: check.into(),
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn problem(
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        Check {
+            check: check.into(),
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// Runs every check on the repository containing `start`. Fails only when that is no repository
+/// vane could work in at all; everything else is a finding.
+pub fn doctor(start: &Path) -> Result<Vec<Check>> {
+    let location = RepoLocation::discover(start)?;
+    let state_dir = workspace::state_dir(&location);
+    let mut checks = Vec::new();
+    let config = check_config(&location, &mut checks);
+    let store = open_store(&state_dir.join(DATABASE_FILE), &mut checks);
+    if let Some(config) = &config {
+        check_profiles(config, store.as_ref(), &mut checks);
+    }
+    let lock = lock::inspect(&state_dir);
+    let batch_running = matches!(lock, Ok(LockState::Held { .. }));
+    let git = match Git::open(&location.workdir) {
+        Ok(git) => Some(git),
+        Err(e) => {
+            checks.push(Check::problem(
+                "git",
+                format!("cannot run git here: {e}"),
+                "check that git is installed and that `git status` works in this repository",
+            ));
+            None
+        }
+    };
+    if let Some(store) = &store {
+        check_database(store, &mut checks);
+        if let Some(git) = &git {
+            let base = config
+                .as_ref()
+                .and_then(|c| c.base_branch.clone())
+                .or_else(|| location.branch.clone());
+            check_agreement(store, git, base, &mut checks);
+        }
+        check_ref_moves(store, batch_running, &mut checks);
+    }
+    checks.push(check_lock(lock, &state_dir));
+    if let Some(git) = &git {
+        let root = super::work::worktree_root_of(&location, &config.unwrap_or_default());
+        checks.push(check_worktrees(git, &root, batch_running));
+    }
+    checks.push(check_hooks(&location));
+    Ok(checks)
+}
+
+fn check_config(location: &RepoLocation, checks: &mut Vec<Check>) -> Option<Config> {
+    match Config::load(&location.workdir) {
+        Ok(config) => {
+            let detail = if location.workdir.join(config::FILE_NAME).is_file() {
+                format!(
+                    "{} parses: {} gate{}, {} agent profile{} defined or changed",
+                    config::FILE_NAME,
+                    config.gates.len(),
+                    plural(config.gates.len()),
+                    config.agents.len(),
+                    plural(config.agents.len()),
+                )
+            } else {
+                format!("no {}; the defaults apply", config::FILE_NAME)
+            };
+            checks.push(Check::ok("config", detail));
+            Some(config)
+        }
+        Err(e) => {
+            checks.push(Check::problem(
+                "config",
+                e.to_string(),
+                format!(
+                    "correct {} where the message says; the file `vane init` writes describes \
+                     every key (see the README); the agent checks wait until it parses",
+                    config::FILE_NAME
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// Every profile vane may start: the default, the escalation, the critics of gates, and the
+/// profiles named by tasks that may still run (every task but the done ones).
+fn check_profiles(config: &Config, store: Option<&Store>, checks: &mut Vec<Check>) {
+    let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    users
+        .entry(config.default_agent.clone())
+        .or_default()
+        .push("default_agent".to_string());
+    if let Some(name) = &config.escalate_to {
+        users
+            .entry(name.clone())
+            .or_default()
+            .push("escalate_to".to_string());
+    }
+    for gate in &config.gates {
+        if let Some(name) = &gate.agent {
+            users
+                .entry(name.clone())
+                .or_default()
+                .push(format!("gate `{}`", gate.name));
+        }
+    }
+    if let Some(store) = store {
+        match store.tasks(&TaskFilter::default()) {
+            Ok(tasks) => {
+                for task in tasks.iter().filter(|t| t.status != TaskStatus::Done) {
+                    if let Some(name) = &task.agent {
+                        users
+                            .entry(name.clone())
+                            .or_default()
+                            .push(format!("task `{}`", task.id));
+                    }
+                }
+            }
+            Err(e) => checks.push(Check::problem(
+                "agents",
+                format!("cannot read the tasks' agent profiles: {e}"),
+                "see the database check",
+            )),
+        }
+    }
+    for (name, used_by) in users {
+        let used_by = list_some(&used_by);
+        let check = format!("agent {name}");
+        checks.push(match profiles::resolve(config, &name) {
+            Ok(profile) => Check::ok(
+                check,
+                format!("runs `{}`, installed; used by {used_by}", profile.program),
+            ),
+            Err(ProfileError::NotInstalled { program, .. }) => Check::problem(
+                check,
+                format!(
+                    "runs `{program}`, which is not installed (not on PATH); used by {used_by}"
+                ),
+                format!(
+                    "install `{program}` or put it on PATH, or change `command` under \
+                     [agents.{name}] in vane.toml"
+                ),
+            ),
+            Err(ProfileError::Unknown { .. }) => Check::problem(
+                check,
+                format!("no such profile; used by {used_by}"),
+                format!(
+                    "define it in vane.toml under [agents.{name}] with a `command`, or use a \
+                     built-in profile ({})",
+                    Profile::BUILTIN.join(", ")
+                ),
+            ),
+        });
+    }
+}
+
+fn open_store(path: &Path, checks: &mut Vec<Check>) -> Option<Store> {
+    match Store::open(path, false) {
+        Ok(store) => Some(store),
+        Err(StoreError::Missing(_)) => {
+            checks.push(Check::problem(
+                "database",
+                format!(
+                    "vane is not set up in this repository: no {}",
+                    path.display()
+                ),
+                "run `vane init`",
+            ));
+            None
+        }
+        Err(e @ StoreError::NewerSchema { .. }) => {
+            checks.push(Check::problem(
+                "schema",
+                e.to_string(),
+                "use a newer vane with this repository (`vane --version` shows this one)",
+            ));
+            None
+        }
+        Err(e) => {
+            checks.push(Check::problem(
+                "database",
+                format!("cannot open {}: {e}", path.display()),
+                damaged_database_fix(path),
+            ));
+            None
+        }
+    }
+}
+
+fn damaged_database_fix(path: &Path) -> String {
+    format!(
+        "keep a copy of {path}, then recover what SQLite can read: \
+         `sqlite3 {path} .recover | sqlite3 recovered.db` and put recovered.db in its place; \
+         or move it away and run `vane init` to start with an empty task graph",
+        path = path.display()
+    )
+}
+
+fn check_database(store: &Store, checks: &mut Vec<Check>) {
+    checks.push(match store.integrity_check() {
+        Ok(lines) if lines == ["ok"] => Check::ok(
+            "database",
+            format!("{}: integrity check passed", store.path().display()),
+        ),
+        Ok(lines) => Check::problem(
+            "database",
+            format!(
+                "{}: the integrity check found problems: {}",
+                store.path().display(),
+                lines.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+            ),
+            damaged_database_fix(store.path()),
+        ),
+        Err(e) => Check::problem(
+            "database",
+            format!(
+                "{}: the integrity check failed: {e}",
+                store.path().display()
+            ),
+            damaged_database_fix(store.path()),
+        ),
+    });
+    checks.push(match store.schema_version() {
+        Ok(version) if version == SCHEMA_VERSION => Check::ok(
+            "schema",
+            format!("version {version}, the one this vane writes"),
+        ),
+        Ok(version) => Check::problem(
+            "schema",
+            format!("version {version}, where this vane writes {SCHEMA_VERSION}"),
+            "run any vane command that opens the database (`vane status`): it migrates it",
+        ),
+        Err(e) => Check::problem(
+            "schema",
+            format!("cannot read the schema version: {e}"),
+            damaged_database_fix(store.path()),
+        ),
+    });
+}
+
+/// Promise 4: every done task's landing is on base, and every checkpoint's ref holds its commit.
+fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut Vec<Check>) {
+    let Some(base) = base else {
+        checks.push(Check::problem(
+            "base",
+            "HEAD is detached here and vane.toml sets no `base_branch`, so there is no base \
+             branch to check the landings against",
+            "check out the branch work lands on, or set `base_branch` in vane.toml",
+        ));
+        return;
+    };
+    let tip = match git.branch_tip(&base) {
+        Ok(Some(tip)) => tip,
+        Ok(None) => {
+            checks.push(Check::problem(
+                "base",
+                format!("the base branch `{base}` does not exist"),
+                "set `base_branch` in vane.toml to a branch that exists",
+            ));
+            return;
+        }
+        Err(e) => {
+            checks.push(Check::problem(
+                "base",
+                format!("cannot read `{base}`: {e}"),
+                "check the repository with `git fsck`",
+            ));
+            return;
+        }
+    };
+    let checkpoints = match store.checkpoints() {
+        Ok(checkpoints) => checkpoints,
+        Err(e) => {
+            checks.push(Check::problem(
+                "checkpoints",
+                format!("cannot read the checkpoints: {e}"),
+                damaged_database_fix(store.path()),
+            ));
+            Vec::new()
+        }
+    };
+    let done = match store.tasks(&TaskFilter {
+        statuses: vec![TaskStatus::Done],
+        parent: None,
+    }) {
+        Ok(done) => done,
+        Err(e) => {
+            checks.push(Check::problem(
+                "landings",
+                format!("cannot read the done tasks: {e}"),
+                damaged_database_fix(store.path()),
+            ));
+            Vec::new()
+        }
+    };
+    // When base sits exactly at a checkpoint, rolling back to it changes no commit on base and
+    // sets the task states to match it: the cure for a base moved back on purpose.
+    let rollback_to = checkpoints
+        .iter()
+        .rev()
+        .find(|c| c.sha == tip)
+        .map(|c| c.id);
+    let mut landing_problems = 0;
+    for task in &done {
+        let id = &task.id;
+        let problem = match &task.landed_sha {
+            None => Some((
+                format!("`{id}` is done, but no landing commit is recorded"),
+                "roll back to a checkpoint from before it was done (`vane checkpoints`, \
+                 `vane rollback <n>`); it becomes pending and lands again"
+                    .to_string(),
+            )),
+            Some(sha) => match on_base(git, sha, &tip) {
+                Ok(Landing::OnBase) => None,
+                Ok(Landing::Gone) => Some((
+                    format!(
+                        "`{id}` is done, but its landing commit {} is not in the repository",
+                        short(sha)
+                    ),
+                    "roll back to a checkpoint from before it landed (`vane checkpoints`, \
+                     `vane rollback <n>`); it becomes pending and lands again"
+                        .to_string(),
+                )),
+                Ok(Landing::NotOnBase) => Some((
+                    format!(
+                        "`{id}` is done, but its landing commit {} is not on {base}: {base} \
+                         was moved back or rewritten outside vane",
+                        short(sha)
+                    ),
+                    match rollback_to {
+                        Some(n) => format!(
+                            "if {base} was moved back on purpose, `vane rollback {n}` (the \
+                             checkpoint {base} is at now) makes the task states match it and \
+                             `{id}` lands again in the next batch; if by mistake, `git merge {}` \
+                             on {base} brings the landing back",
+                            short(sha)
+                        ),
+                        None => format!(
+                            "if {base} was moved back by mistake, `git merge {}` on {base} brings \
+                             the landing back; otherwise roll back to a checkpoint from before it \
+                             landed (`vane checkpoints`, `vane rollback <n>`), which makes `{id}` \
+                             pending again",
+                            short(sha)
+                        ),
+                    },
+                )),
+                Err(e) => Some((
+                    format!("cannot check the landing of `{id}`: {e}"),
+                    "check the repository with `git fsck`".to_string(),
+                )),
+            },
+        };
+        if let Some((detail, fix)) = problem {
+            landing_problems += 1;
+            checks.push(Check::problem(format!("landing {id}"), detail, fix));
+        }
+    }
+    if landing_problems == 0 {
+        checks.push(Check::ok(
+            "landings",
+            format!(
+                "{} done task{}, every landing on {base}",
+                done.len(),
+                plural(done.len())
+            ),
+        ));
+    }
+    let mut checkpoint_problems = 0;
+    for checkpoint in &checkpoints {
+        let (id, refname, sha) = (checkpoint.id, &checkpoint.refname, &checkpoint.sha);
+        let problem = match git.rev_parse(refname) {
+            Ok(Some(at)) if at == *sha => None,
+            Ok(Some(at)) => Some((
+                format!(
+                    "{refname} points at {}, not at the checkpoint's commit {}",
+                    short(&at),
+                    short(sha)
+                ),
+                format!("`git update-ref {refname} {sha}` puts it back"),
+            )),
+            Ok(None) => Some(match on_base(git, sha, &tip) {
+                Ok(Landing::Gone) => (
+                    format!(
+                        "{refname} is missing, and its commit {} is gone from the repository",
+                        short(sha)
+                    ),
+                    format!(
+                        "nothing brings the commit back: a rollback to checkpoint {id} is no \
+                         longer possible (the other checkpoints are unaffected)"
+                    ),
+                ),
+                _ => (
+                    format!(
+                        "{refname} is missing; git may drop its commit {}",
+                        short(sha)
+                    ),
+                    format!(
+                        "run `vane work`, which re-creates missing checkpoint refs when it \
+                         starts, or now: `git update-ref {refname} {sha}`"
+                    ),
+                ),
+            }),
+            Err(e) => Some((
+                format!("cannot read {refname}: {e}"),
+                "check the repository with `git fsck`".to_string(),
+            )),
+        };
+        if let Some((detail, fix)) = problem {
+            checkpoint_problems += 1;
+            checks.push(Check::problem(format!("checkpoint {id}"), detail, fix));
+        }
+    }
+    if checkpoint_problems == 0 {
+        checks.push(Check::ok(
+            "checkpoints",
+            format!(
+                "{} checkpoint{}, each ref in place",
+                checkpoints.len(),
+                plural(checkpoints.len())
+            ),
+        ));
+    }
+}
+
+enum Landing {
+    OnBase,
+    NotOnBase,
+    /// The commit is not in the repository.
+    Gone,
+}
+
+fn on_base(git: &Git, sha: &str, tip: &str) -> Result<Landing, crate::git::GitError> {
+    if git.rev_parse(&format!("{sha}^{{commit}}"))?.is_none() {
+        return Ok(Landing::Gone);
+    }
+    Ok(if git.is_ancestor(sha, tip)? {
+        Landing::OnBase
+    } else {
+        Landing::NotOnBase
+    })
+}
+
+/// Ref moves written down before git made them and never marked finished: a landing or rollback
+/// stopped halfway. `vane work` settles them first thing; while it runs they are its own.
+fn check_ref_moves(store: &Store, batch_running: bool, checks: &mut Vec<Check>) {
+    checks.push(match store.open_ref_moves() {
+        Ok(moves) if moves.is_empty() => Check::ok("ref moves", "none unfinished"),
+        Ok(moves) => {
+            let list = moves
+                .iter()
+                .map(|m| match &m.task {
+                    Some(task) => format!("{} of {} ({})", m.purpose, m.refname, task),
+                    None => format!("{} of {}", m.purpose, m.refname),
+                })
+                .collect::<Vec<_>>();
+            if batch_running {
+                Check::ok(
+                    "ref moves",
+                    format!(
+                        "{} in progress ({}): a batch is running",
+                        moves.len(),
+                        list_some(&list)
+                    ),
+                )
+            } else {
+                Check::problem(
+                    "ref moves",
+                    format!(
+                        "{} ref move{} written down but never finished ({}): a landing or \
+                         rollback stopped halfway",
+                        moves.len(),
+                        plural(moves.len()),
+                        list_some(&list)
+                    ),
+                    "run `vane work`: before anything else it completes each move git made \
+                     and voids each one git did not",
+                )
+            }
+        }
+        Err(e) => Check::problem(
+            "ref moves",
+            format!("cannot read them: {e}"),
+            damaged_database_fix(store.path()),
+        ),
+    });
+}
+
+fn check_lock(lock: Result<LockState, LockError>, state_dir: &Path) -> Check {
+    let path = state_dir.join("work.lock");
+    match lock {
+        Ok(LockState::Free) => Check::ok("work lock", "free: no batch is running"),
+        Ok(LockState::Held { pid, started }) => Check::ok(
+            "work lock",
+            format!("held by pid {pid}, started {started}: a batch is running"),
+        ),
+        Ok(LockState::Stale { pid, started }) => Check::problem(
+            "work lock",
+            format!(
+                "{} names pid {pid} (started {started}), which no longer holds it: that run \
+                 stopped without finishing",
+                path.display()
+            ),
+            "run `vane work`: it takes the lock over and recovers what that run left \
+             (unfinished attempts and landings, work in its worktrees)",
+        ),
+        Err(e) => Check::problem(
+            "work lock",
+            e.to_string(),
+            format!("check that {} can be read", path.display()),
+        ),
+    }
+}
+
+/// Informational: how many of vane's worktrees there are and the disk they take, with a
+/// suggestion to collect them when no batch needs them or when they grow big.
+fn check_worktrees(git: &Git, root: &Path, batch_running: bool) -> Check {
+    let worktrees = match git.list_worktrees() {
+        Ok(worktrees) => worktrees,
+        Err(e) => {
+            return Check::problem(
+                "worktrees",
+                format!("cannot list the worktrees: {e}"),
+                "check that `git worktree list` works here",
+            )
+        }
+    };
+    let root = comparable_path(root);
+    let ours = worktrees
+        .iter()
+        .skip(1)
+        .filter(|w| comparable_path(&w.path).parent() == Some(root.as_path()))
+        .count();
+    let gone = worktrees.iter().filter(|w| w.prunable).count();
+    let bytes = if root.is_dir() {
+        super::gc::disk_usage(&root)
+    } else {
+        0
+    };
+    let mut detail = if ours == 0 {
+        format!("none under {}", root.display())
+    } else {
+        format!(
+            "{ours} under {}, taking {}",
+            root.display(),
+            format_bytes(bytes)
+        )
+    };
+    if gone > 0 {
+        detail.push_str(&format!(
+            "; {gone} registration{} of worktrees whose directory is gone",
+            plural(gone)
+        ));
+    }
+    let mut check = Check::ok("worktrees", detail);
+    if (ours > 0 && !batch_running) || bytes > WORKTREES_WORTH_GC || gone > 0 {
+        check.fix = Some(if batch_running {
+            "when the batch is over, `vane gc` removes them (keeping any work that has not landed)"
+                .to_string()
+        } else {
+            "`vane gc` removes them, keeping any work that has not landed; the next `vane work` \
+             makes new ones"
+                .to_string()
+        });
+    }
+    check
+}
+
+/// Whether vane's hook shims are in the directory git runs hooks from (`core.hooksPath`
+/// honoured), and whether a hook of the person's sits where a shim should be.
+fn check_hooks(location: &RepoLocation) -> Check {
+    use super::hooks::{self, HookState};
+    let report = match Git::open(&location.workdir).map_err(super::OrchestratorError::from) {
+        Ok(git) => hooks::status(&git),
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            return Check::problem(
+                "hooks",
+                format!("cannot read the hooks directory: {e}"),
+                "check that git works here (`git rev-parse --git-path hooks`)",
+            )
+        }
+    };
+    let missing: Vec<String> = report
+        .hooks
+        .iter()
+        .filter(|h| h.state == HookState::Missing)
+        .map(|h| h.name.clone())
+        .collect();
+    let foreign: Vec<String> = report
+        .hooks
+        .iter()
+        .filter(|h| h.state == HookState::Foreign)
+        .map(|h| h.name.clone())
+        .collect();
+    if !foreign.is_empty() {
+        return Check::problem(
+            "hooks",
+            format!(
+                "{} in {} {} not vane's",
+                foreign.join(", "),
+                report.dir.display(),
+                if foreign.len() == 1 { "is" } else { "are" }
+            ),
+            "`vane hooks install` keeps yours beside vane's (as <name>.vane-kept, run first)",
+        );
+    }
+    if !missing.is_empty() {
+        return Check::problem(
+            "hooks",
+            format!(
+                "{} not installed in {}",
+                missing.join(", "),
+                report.dir.display()
+            ),
+            "`vane hooks install`",
+        );
+    }
+    let kept = report.hooks.iter().filter(|h| h.kept.is_some()).count();
+    Check::ok(
+        "hooks",
+        format!(
+            "{} installed in {}{}",
+            hooks::GIT_HOOKS.join(", "),
+            report.dir.display(),
+            if kept > 0 {
+                format!("; {kept} of yours kept and run first")
+            } else {
+                String::new()
+            }
+        ),
+    )
+}
+
+/// Up to four items, then how many more.
+fn list_some(items: &[String]) -> String {
+    const SHOWN: usize = 4;
+    if items.len() <= SHOWN {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        items[..SHOWN].join(", "),
+        items.len() - SHOWN
+    )
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut() {
+        let items: Vec<String> = (1..=6).map(|i| format!("t{i}")).collect();
+        assert_eq!(list_some(&items[..2]), "t1, t2");
+        assert_eq!(list_some(&items), "t1, t2, t3, t4 and 2 more");
+    }
+}

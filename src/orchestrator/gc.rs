@@ -1,0 +1,458 @@
+//! `vane gc`: take away what vane left that nobody needs any more (the workers' worktrees, the
+//! branches of tasks that landed, registrations of worktrees whose directory is gone) without
+//! losing work that has not landed (promise 2).
+//!
+//! Before a worktree goes, what it holds that is on no ref is kept: uncommitted changes on a task
+//! branch are committed there, as recovery does; a detached HEAD (with its uncommitted changes
+//! committed on top) whose commits no ref reaches is kept under `refs/vane/attempts/<task>/<n>`,
+//! or `refs/vane/kept/<worktree>/<n>` when its commits name no task. A branch is deleted only when
+//! its task is done and its tip is on base, by compare-and-swap.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::lock::{self, LockError, LockState, WorkLock};
+use super::recovery::LEFTOVER_MESSAGE;
+use super::{OrchestratorError, Result};
+use crate::config::Config;
+use crate::git::cli::comparable_path;
+use crate::git::{attempt_refs, Git, GitError, WorktreeInfo, KEPT_PREFIX};
+use crate::model::{TaskId, TaskStatus};
+use crate::store::TaskFilter;
+use crate::workspace::{self, Workspace};
+
+#[derive(Debug, Clone, Default)]
+pub struct GcOptions {
+    /// Report what would be done, and change nothing.
+    pub dry_run: bool,
+    /// Keep the worktrees used within this many days; 0 removes them all.
+    pub keep_days: u32,
+}
+
+/// What `vane gc` did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GcReport {
+    pub dry_run: bool,
+    pub base: String,
+    pub worktree_root: PathBuf,
+    /// Work kept before its worktree went.
+    pub saved: Vec<SavedWork>,
+    pub worktrees_removed: Vec<RemovedWorktree>,
+    pub worktrees_kept: Vec<KeptWorktree>,
+    pub branches_deleted: Vec<DeletedRef>,
+    /// Refs of earlier attempts whose commits are on base.
+    pub refs_deleted: Vec<DeletedRef>,
+    /// Branches of done tasks that stay, with the reason.
+    pub branches_kept: Vec<KeptBranch>,
+    /// Worktrees whose directory was gone: only git's record of them was dropped.
+    pub registrations_pruned: Vec<PathBuf>,
+    /// The disk space the removed worktrees took (allocated blocks, as `du` counts).
+    pub bytes_freed: u64,
+}
+
+impl GcReport {
+    /// Whether there was nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.saved.is_empty()
+            && self.worktrees_removed.is_empty()
+            && self.branches_deleted.is_empty()
+            && self.refs_deleted.is_empty()
+            && self.registrations_pruned.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedWork {
+    pub worktree: PathBuf,
+    pub kind: SavedKind,
+    /// The branch or ref that holds the work now.
+    pub into: String,
+    /// The commit kept; None in a dry run, where it is not made.
+    pub commit: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavedKind {
+    /// Uncommitted changes, committed onto the task branch checked out there.
+    Uncommitted,
+    /// The commits of a detached HEAD (uncommitted changes committed on top), kept under a ref.
+    Detached,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedWorktree {
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptWorktree {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletedRef {
+    pub name: String,
+    /// Where it pointed.
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptBranch {
+    pub branch: String,
+    pub reason: String,
+}
+
+pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result<GcReport> {
+    let state_dir = workspace::state_dir(&workspace.location);
+    // Workers need their worktrees: nothing is taken while a batch runs, and no batch starts while
+    // this runs. A dry run only looks, so it does not take the lock (whose file it would write).
+    let _lock = if options.dry_run {
+        if let LockState::Held { pid, started } = lock::inspect(&state_dir)? {
+            return Err(LockError::Held { pid, started }.into());
+        }
+        None
+    } else {
+        Some(WorkLock::acquire(&state_dir, "vane gc")?)
+    };
+    let git = Git::open(&workspace.location.workdir)?;
+    let base = super::work::base_branch(workspace, config)?;
+    let base_tip = git
+        .branch_tip(&base)?
+        .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
+    let root = comparable_path(&super::work::worktree_root(workspace, config));
+    let mut report = GcReport {
+        dry_run: options.dry_run,
+        base: base.clone(),
+        worktree_root: root.clone(),
+        ..GcReport::default()
+    };
+    let sweep = Sweep {
+        git: &git,
+        dry_run: options.dry_run,
+        keep_for: Duration::from_secs(u64::from(options.keep_days) * 86_400),
+        here: comparable_path(&workspace.location.workdir),
+        now: SystemTime::now(),
+    };
+    // The worktrees that stay; a branch checked out in one of them is not deleted.
+    let mut staying = Vec::new();
+    for (index, info) in git.list_worktrees()?.into_iter().enumerate() {
+        let path = comparable_path(&info.path);
+        let gone = std::fs::symlink_metadata(&path).is_err();
+        let ours = index > 0 && path.parent() == Some(root.as_path());
+        // The main worktree is never touched; another one of the person's only when git itself
+        // calls it prunable (unlocked, its directory gone).
+        if !(ours || (index > 0 && info.prunable && gone)) {
+            staying.push(info);
+            continue;
+        }
+        if !gone {
+            if let Some(reason) = sweep.reason_to_keep(&path) {
+                report.worktrees_kept.push(KeptWorktree { path, reason });
+                staying.push(info);
+                continue;
+            }
+        }
+        if !sweep.release(&info, &path, gone, &mut report)? {
+            staying.push(info);
+        }
+    }
+    let checked_out: HashSet<String> = staying.iter().filter_map(|w| w.branch.clone()).collect();
+    for task in workspace.store.tasks(&TaskFilter {
+        statuses: vec![TaskStatus::Done],
+        parent: None,
+    })? {
+        sweep.landed_branch(&task.id, &base, &base_tip, &checked_out, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// What every step of one gc run needs.
+struct Sweep<'a> {
+    git: &'a Git,
+    dry_run: bool,
+    /// Worktrees used more recently than this are kept.
+    keep_for: Duration,
+    /// Where vane runs: never removed under its feet.
+    here: PathBuf,
+    now: SystemTime,
+}
+
+impl Sweep<'_> {
+    /// Why a worktree of vane's, whose directory is there, stays; None when it may go.
+    fn reason_to_keep(&self, path: &Path) -> Option<String> {
+        if self.here.starts_with(path) {
+            return Some("vane gc runs inside it".to_string());
+        }
+        if let Some(pid) = gate_worktree_pid(path) {
+            if lock::process_alive(pid) {
+                return Some(format!("`vane gate` (pid {pid}) is using it"));
+            }
+        }
+        if !self.keep_for.is_zero() {
+            let age = last_used(path).and_then(|used| self.now.duration_since(used).ok());
+            // A time in the future (a clock that moved) counts as just now.
+            let age = age.unwrap_or(Duration::ZERO);
+            if age < self.keep_for {
+                return Some(format!(
+                    "used {} ago, within --keep-days {}",
+                    render_age(age),
+                    self.keep_for.as_secs() / 86_400
+                ));
+            }
+        }
+        None
+    }
+
+    /// Keeps what the worktree holds that no ref holds, then removes it (or only its registration,
+    /// when its directory is gone). False when it has to stay.
+    fn release(
+        &self,
+        info: &WorktreeInfo,
+        path: &Path,
+        gone: bool,
+        report: &mut GcReport,
+    ) -> Result<bool> {
+        let mut head = info.head.clone();
+        // The task whose work a detached HEAD holds, read before anything is committed on top.
+        let task = match (&info.branch, &head) {
+            (None, Some(head)) => self
+                .git
+                .trailer(head, "Vane-Task")?
+                .and_then(|t| TaskId::new(t).ok()),
+            _ => None,
+        };
+        let mut dirty_detached = false;
+        if !gone && !self.git.is_clean(path)? {
+            match info.branch.as_deref() {
+                Some(branch) if branch.starts_with("vane/") => {
+                    let commit = if self.dry_run {
+                        None
+                    } else {
+                        self.git.commit_all(path, LEFTOVER_MESSAGE)?
+                    };
+                    report.saved.push(SavedWork {
+                        worktree: path.to_path_buf(),
+                        kind: SavedKind::Uncommitted,
+                        into: branch.to_string(),
+                        commit,
+                    });
+                }
+                Some(branch) => {
+                    // Not vane's branch: committing there would change the person's history.
+                    report.worktrees_kept.push(KeptWorktree {
+                        path: path.to_path_buf(),
+                        reason: format!(
+                            "it has uncommitted changes on `{branch}`, which is not a task branch; \
+                             commit or stash them, or remove the worktree yourself"
+                        ),
+                    });
+                    return Ok(false);
+                }
+                None => {
+                    dirty_detached = true;
+                    if !self.dry_run {
+                        if let Some(commit) = self.git.commit_all(path, LEFTOVER_MESSAGE)? {
+                            head = Some(commit);
+                        }
+                    }
+                }
+            }
+        }
+        if info.branch.is_none() {
+            if let Some(head) = &head {
+                if dirty_detached || self.git.holds_unkept_commits(head)? {
+                    let prefix = match &task {
+                        Some(task) => attempt_refs(task.as_str()),
+                        None => format!("{KEPT_PREFIX}{}/", ref_safe_name(path)),
+                    };
+                    let (into, commit) = if self.dry_run {
+                        let tip = (!dirty_detached).then_some(head.as_str());
+                        (self.git.kept_name(&prefix, tip)?, None)
+                    } else {
+                        (self.git.keep_commit(&prefix, head)?, Some(head.clone()))
+                    };
+                    report.saved.push(SavedWork {
+                        worktree: path.to_path_buf(),
+                        kind: SavedKind::Detached,
+                        into,
+                        commit,
+                    });
+                }
+            }
+        }
+        let bytes = if gone { 0 } else { disk_usage(path) };
+        if !self.dry_run {
+            self.git.unlock_worktree(path)?;
+            self.git.remove_worktree(path)?;
+        }
+        if gone {
+            report.registrations_pruned.push(path.to_path_buf());
+        } else {
+            report.worktrees_removed.push(RemovedWorktree {
+                path: path.to_path_buf(),
+                bytes,
+            });
+            report.bytes_freed += bytes;
+        }
+        Ok(true)
+    }
+
+    /// Deletes the branch of a done task when its tip is on base, and the refs of its earlier
+    /// attempts whose commits are on base.
+    fn landed_branch(
+        &self,
+        task: &TaskId,
+        base: &str,
+        base_tip: &str,
+        checked_out: &HashSet<String>,
+        report: &mut GcReport,
+    ) -> Result<()> {
+        let branch = task.branch();
+        if let Some(tip) = self.git.branch_tip(&branch)? {
+            let reason = if checked_out.contains(&branch) {
+                Some("it is checked out in a worktree".to_string())
+            } else if !self.git.is_ancestor(&tip, base_tip)? {
+                Some(format!("it has commits that are not on {base}"))
+            } else {
+                self.delete(&format!("refs/heads/{branch}"), &tip)?
+            };
+            match reason {
+                None => report.branches_deleted.push(DeletedRef {
+                    name: branch,
+                    sha: tip,
+                }),
+                Some(reason) => report.branches_kept.push(KeptBranch { branch, reason }),
+            }
+        }
+        for (name, sha) in self.git.refs_under(&attempt_refs(task.as_str()))? {
+            if self.git.is_ancestor(&sha, base_tip)? && self.delete(&name, &sha)?.is_none() {
+                report.refs_deleted.push(DeletedRef { name, sha });
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes `refname` if it still points at `sha`; the reason it stays otherwise.
+    fn delete(&self, refname: &str, sha: &str) -> Result<Option<String>> {
+        if self.dry_run {
+            return Ok(None);
+        }
+        match self.git.delete_ref(refname, sha) {
+            Ok(()) => Ok(None),
+            Err(GitError::RefMoved { .. }) => Ok(Some("it moved while vane gc ran".to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The pid in the name of a worktree `vane gate <task>` makes for itself (`gate-<task>-<pid>`).
+fn gate_worktree_pid(path: &Path) -> Option<i32> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_prefix("gate-")?.rsplit_once('-')?.1.parse().ok()
+}
+
+/// When a worktree was last used: the newest change to its HEAD or index, which git rewrites at
+/// every checkout and commit, in the worktree's administrative directory (the one its `.git` file
+/// names). Reading files there (`git status` without writing) does not count.
+pub(super) fn last_used(worktree: &Path) -> Option<SystemTime> {
+    let link = std::fs::read_to_string(worktree.join(".git")).ok()?;
+    let admin = worktree.join(link.trim().strip_prefix("gitdir:")?.trim());
+    ["HEAD", "index"]
+        .iter()
+        .filter_map(|file| std::fs::metadata(admin.join(file)).ok()?.modified().ok())
+        .max()
+}
+
+/// The disk space the files under `path` take, in bytes of allocated blocks (as `du` counts them);
+/// symbolic links are not followed. What cannot be read counts as nothing.
+pub(super) fn disk_usage(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+            continue;
+        };
+        total += meta.blocks() * 512;
+        if !meta.is_dir() {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        stack.extend(entries.flatten().map(|entry| entry.path()));
+    }
+    total
+}
+
+/// A worktree's directory name made fit for a ref name component.
+fn ref_safe_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        "worktree".to_string()
+    } else {
+        safe
+    }
+}
+
+/// A duration as a person says it: `40 s`, `12 min`, `5 h`, `3 days`.
+fn render_age(age: Duration) -> String {
+    let secs = age.as_secs();
+    match secs {
+        0..=119 => format!("{secs} s"),
+        120..=7_199 => format!("{} min", secs / 60),
+        7_200..=172_799 => format!("{} h", secs / 3_600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_ages() {
+        assert_eq!(
+            gate_worktree_pid(Path::new("/r/gate-my-task-4242")),
+            Some(4242)
+        );
+        assert_eq!(gate_worktree_pid(Path::new("/r/w1")), None);
+        assert_eq!(gate_worktree_pid(Path::new("/r/gate-x-y")), None);
+        assert_eq!(ref_safe_name(Path::new("/r/w 1.old")), "w_1_old");
+        assert_eq!(render_age(Duration::from_secs(5)), "5 s");
+        assert_eq!(render_age(Duration::from_secs(600)), "10 min");
+        assert_eq!(render_age(Duration::from_secs(3 * 3600)), "3 h");
+        assert_eq!(render_age(Duration::from_secs(4 * 86_400)), "4 days");
+    }
+
+    #[test]
+    fn disk_usage_counts_files_below_without_following_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = disk_usage(dir.path());
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        std::fs::write(dir.path().join("sub/a"), vec![7u8; 10_000]).expect("write");
+        let full = disk_usage(dir.path());
+        assert!(full >= empty + 10_000, "{empty} -> {full}");
+        std::os::unix::fs::symlink("/usr", dir.path().join("link")).expect("symlink");
+        assert!(disk_usage(dir.path()) < full + 4096 * 4);
+    }
+}
