@@ -41,6 +41,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
+            cand config 'Show the effective configuration, or check vane.toml'
             cand completions 'Print a shell completion script'
             cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -390,6 +391,53 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;config'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand show 'Show every key of the configuration with its value and where the value came from'
+            cand check 'Check vane.toml and report every problem, each with its line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;config;show'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;config;check'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;config;help'= {
+            cand show 'Show every key of the configuration with its value and where the value came from'
+            cand check 'Check vane.toml and report every problem, each with its line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;config;help;show'= {
+        }
+        &'vane;config;help;check'= {
+        }
+        &'vane;config;help;help'= {
+        }
         &'vane;completions'= {
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
@@ -425,6 +473,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
             cand status 'Show where the work stands'
             cand events 'Show the event log, oldest first'
+            cand config 'Show the effective configuration, or check vane.toml'
             cand completions 'Print a shell completion script'
             cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -482,6 +531,14 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;status'= {
         }
         &'vane;help;events'= {
+        }
+        &'vane;help;config'= {
+            cand show 'Show every key of the configuration with its value and where the value came from'
+            cand check 'Check vane.toml and report every problem, each with its line'
+        }
+        &'vane;help;config;show'= {
+        }
+        &'vane;help;config;check'= {
         }
         &'vane;help;completions'= {
         }

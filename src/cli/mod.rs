@@ -27,6 +27,7 @@ Examples:
   vane gate T3                         score task T3's branch with the quality gates
   vane quality                         quality scores over time, per dimension
   vane events --follow                 watch the event log
+  vane config check                    find every problem in vane.toml
 
 Exit codes:
   0  success
@@ -87,6 +88,8 @@ enum Command {
     Quality(commands::quality::Args),
     Status(commands::status::Args),
     Events(commands::events::Args),
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
     Completions(commands::completions::Args),
     Demo(commands::demo::Args),
 }
@@ -162,6 +165,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Quality(args) => commands::quality::run(&env, args),
         Command::Status(args) => commands::status::run(&env, args),
         Command::Events(args) => commands::events::run(&env, args),
+        Command::Config(command) => commands::config::run(&env, command),
         Command::Completions(args) => commands::completions::run(&env, args),
         Command::Demo(args) => commands::demo::run(&env, args),
     }
