@@ -22,6 +22,9 @@ _vane() {
             vane,completions)
                 cmd="vane__subcmd__completions"
                 ;;
+            vane,config)
+                cmd="vane__subcmd__config"
+                ;;
             vane,context)
                 cmd="vane__subcmd__context"
                 ;;
@@ -73,6 +76,24 @@ _vane() {
             vane,work)
                 cmd="vane__subcmd__work"
                 ;;
+            vane__subcmd__config,check)
+                cmd="vane__subcmd__config__subcmd__check"
+                ;;
+            vane__subcmd__config,help)
+                cmd="vane__subcmd__config__subcmd__help"
+                ;;
+            vane__subcmd__config,show)
+                cmd="vane__subcmd__config__subcmd__show"
+                ;;
+            vane__subcmd__config__subcmd__help,check)
+                cmd="vane__subcmd__config__subcmd__help__subcmd__check"
+                ;;
+            vane__subcmd__config__subcmd__help,help)
+                cmd="vane__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            vane__subcmd__config__subcmd__help,show)
+                cmd="vane__subcmd__config__subcmd__help__subcmd__show"
+                ;;
             vane__subcmd__context,add)
                 cmd="vane__subcmd__context__subcmd__add"
                 ;;
@@ -96,6 +117,9 @@ _vane() {
                 ;;
             vane__subcmd__help,completions)
                 cmd="vane__subcmd__help__subcmd__completions"
+                ;;
+            vane__subcmd__help,config)
+                cmd="vane__subcmd__help__subcmd__config"
                 ;;
             vane__subcmd__help,context)
                 cmd="vane__subcmd__help__subcmd__context"
@@ -147,6 +171,12 @@ _vane() {
                 ;;
             vane__subcmd__help,work)
                 cmd="vane__subcmd__help__subcmd__work"
+                ;;
+            vane__subcmd__help__subcmd__config,check)
+                cmd="vane__subcmd__help__subcmd__config__subcmd__check"
+                ;;
+            vane__subcmd__help__subcmd__config,show)
+                cmd="vane__subcmd__help__subcmd__config__subcmd__show"
                 ;;
             vane__subcmd__help__subcmd__context,add)
                 cmd="vane__subcmd__help__subcmd__context__subcmd__add"
@@ -284,7 +314,7 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +360,128 @@ _vane() {
         vane__subcmd__completions)
             opts="-C -q -v -h --json --quiet --verbose --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__config)
+            opts="-C -q -v -h --json --quiet --verbose --color --help show check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__config__subcmd__check)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__config__subcmd__help)
+            opts="show check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__config__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__config__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__config__subcmd__show)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -660,7 +812,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help)
-            opts="init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor completions demo help"
+            opts="init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -690,6 +842,48 @@ _vane() {
         vane__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__config)
+            opts="show check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__config__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__config__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

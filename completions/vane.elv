@@ -45,6 +45,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand events 'Show the event log, oldest first'
             cand gc 'Remove the workers'' worktrees and the branches of tasks that landed, keeping all other work'
             cand doctor 'Check that vane can work here and that its state is whole, with a fix for each problem'
+            cand config 'Show the effective configuration, or check vane.toml'
             cand completions 'Print a shell completion script'
             cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -491,6 +492,53 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;config'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand show 'Show every key of the configuration with its value and where the value came from'
+            cand check 'Check vane.toml and report every problem, each with its line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;config;show'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;config;check'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;config;help'= {
+            cand show 'Show every key of the configuration with its value and where the value came from'
+            cand check 'Check vane.toml and report every problem, each with its line'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;config;help;show'= {
+        }
+        &'vane;config;help;check'= {
+        }
+        &'vane;config;help;help'= {
+        }
         &'vane;completions'= {
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
@@ -530,6 +578,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand events 'Show the event log, oldest first'
             cand gc 'Remove the workers'' worktrees and the branches of tasks that landed, keeping all other work'
             cand doctor 'Check that vane can work here and that its state is whole, with a fix for each problem'
+            cand config 'Show the effective configuration, or check vane.toml'
             cand completions 'Print a shell completion script'
             cand demo 'Try vane on a sample repository, with no AI agent needed'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -604,6 +653,14 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;gc'= {
         }
         &'vane;help;doctor'= {
+        }
+        &'vane;help;config'= {
+            cand show 'Show every key of the configuration with its value and where the value came from'
+            cand check 'Check vane.toml and report every problem, each with its line'
+        }
+        &'vane;help;config;show'= {
+        }
+        &'vane;help;config;check'= {
         }
         &'vane;help;completions'= {
         }

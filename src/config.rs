@@ -1,11 +1,22 @@
 //! `vane.toml`: the team's configuration, committed at the repository root.
 //!
 //! Every key is optional. The default file that `vane init` writes shows each key commented out with
-//! its default value, so the file documents itself.
+//! its default value, so the file documents itself. `check` reads a file key by key and reports
+//! every problem with its line; `effective` lists every key with the value vane uses and where it
+//! came from (`vane config show`).
+
+mod check;
+mod effective;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::agent::Profile;
+
+pub use check::{Checked, Problem, Sources};
+pub use effective::{Effective, Setting};
 
 /// The name of the configuration file at the repository root.
 pub const FILE_NAME: &str = "vane.toml";
@@ -29,6 +40,17 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 
 # Where the workers' worktrees live. Default: under your data directory, one folder per repository.
 # worktree_root = "/path/to/worktrees"
+
+# Files of your checkout that git does not track (untracked or ignored: secrets, local settings),
+# copied into each worker's worktree before every task. Paths from the repository root; a folder
+# is copied whole. vane never commits them.
+# include = [".env", "config/local.toml"]
+
+# A shell command run in each new worktree before its first task, to install dependencies say.
+# Its output is in .git/vane/runs/setup/. When it fails, the task's attempt fails and the command
+# runs again before the next task. What it makes should be ignored by git (.gitignore), or it is
+# committed with the task's work.
+# setup = "npm ci"
 
 # The overall gate score a task needs to land: the weighted mean of its gates' scores, 0..1.
 # threshold = 0.85
@@ -87,6 +109,11 @@ pub struct Config {
     pub escalate_after: Option<u32>,
     /// The stronger agent profile that later attempts move to.
     pub escalate_to: Option<String>,
+    /// Files of the person's checkout that git does not track, copied into each worker's worktree
+    /// before every task: paths from the repository root, `/`-separated, without `.` or `..`.
+    pub include: Vec<String>,
+    /// A shell command run once in each new worktree, before its first task.
+    pub setup: Option<String>,
 }
 
 /// An agent profile as written in `vane.toml`; every field overrides the built-in profile of the
@@ -180,9 +207,14 @@ impl Default for Config {
             threshold: DEFAULT_THRESHOLD,
             escalate_after: None,
             escalate_to: None,
+            include: Vec::new(),
+            setup: None,
         }
     }
 }
+
+/// How long a profile defined in `vane.toml` may run when it sets no `timeout`.
+pub const DEFAULT_AGENT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The output parsers an agent profile may name.
 pub const PARSERS: &[&str] = &["text", "claude", "codex", "gemini"];
@@ -194,114 +226,98 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    /// Every problem found, in the order of the file; never empty.
+    #[error("{path}: {}", summary(.problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn summary(problems: &[Problem]) -> String {
+    match problems {
+        [] => "invalid".to_string(),
+        [only] => only.to_string(),
+        [first, rest @ ..] => format!(
+            "{first} (and {} more problem{})",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// A `vane.toml` as read from a repository, for `vane config`.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    /// False when there is no file: every key has its default.
+    pub exists: bool,
+    pub checked: Checked,
 }
 
 impl Config {
-    /// Parses the text of a `vane.toml`; `path` is only for messages.
+    /// Parses the text of a `vane.toml`; `path` is only for messages. Reports every problem found,
+    /// each with its line (see `check`).
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
+        let checked = Config::check(text);
+        match checked.config {
+            Some(config) => Ok(config),
+            None => Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems: checked.problems,
+            }),
+        }
+    }
+
+    /// Checks the text of a `vane.toml` key by key: the configuration when it is fine, and every
+    /// problem otherwise; where each key was written either way.
+    pub fn check(text: &str) -> Checked {
+        check::check(text)
+    }
+
+    /// The agent profile `name` as this configuration makes it: a built-in one with the keys of its
+    /// `[agents.NAME]` table applied, or one defined there, which needs a `command`. None for a
+    /// name that is neither. Whether its program is installed is for the caller to find out.
+    pub fn profile(&self, name: &str) -> Option<Profile> {
+        let configured = self.agents.get(name);
+        let mut profile = match (Profile::builtin(name), configured) {
+            (Some(profile), _) => profile,
+            (
+                None,
+                Some(AgentConfig {
+                    command: Some(command),
+                    ..
+                }),
+            ) if !command.is_empty() => Profile {
+                name: name.to_string(),
+                program: command[0].clone(),
+                args: command[1..].to_vec(),
+                env: Default::default(),
+                timeout: DEFAULT_AGENT_TIMEOUT,
+                parser: crate::agent::OutputParser::Text,
+            },
+            _ => return None,
         };
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-            let message = e.message().trim().to_string();
-            invalid(match line {
-                Some(line) => format!("line {line}: {message}"),
-                None => message,
-            })
-        })?;
-        if config.workers == 0 {
-            return Err(invalid("`workers` must be at least 1".to_string()));
-        }
-        if config.max_attempts == 0 {
-            return Err(invalid("`max_attempts` must be at least 1".to_string()));
-        }
-        for (name, agent) in &config.agents {
-            if agent.command.as_ref().is_some_and(Vec::is_empty) {
-                return Err(invalid(format!(
-                    "[agents.{name}] `command` needs at least the program to run"
-                )));
+        if let Some(configured) = configured {
+            if let Some(command) = configured.command.as_ref().filter(|c| !c.is_empty()) {
+                profile.program = command[0].clone();
+                profile.args = command[1..].to_vec();
             }
-            if let Some(parser) = &agent.parser {
-                if !PARSERS.contains(&parser.as_str()) {
-                    return Err(invalid(format!(
-                        "[agents.{name}] unknown parser `{parser}`; expected one of {}",
-                        PARSERS.join(", ")
-                    )));
-                }
+            profile.env.extend(configured.env.clone());
+            if let Some(seconds) = configured.timeout {
+                profile.timeout = Duration::from_secs(seconds);
+            }
+            // `check` has held the name against the same list.
+            if let Some(parser) = configured.parser.as_deref().and_then(|p| p.parse().ok()) {
+                profile.parser = parser;
             }
         }
-        if !(0.0..=1.0).contains(&config.threshold) {
-            return Err(invalid(format!(
-                "`threshold` is {}; it must be between 0 and 1",
-                config.threshold
-            )));
-        }
-        match (&config.escalate_after, &config.escalate_to) {
-            (Some(0), _) => {
-                return Err(invalid("`escalate_after` must be at least 1".to_string()));
-            }
-            (Some(_), None) => {
-                return Err(invalid(
-                    "`escalate_after` needs `escalate_to`, the profile later attempts move to"
-                        .to_string(),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(invalid(
-                    "`escalate_to` needs `escalate_after`, the number of failed attempts after \
-                     which it takes over"
-                        .to_string(),
-                ));
-            }
-            _ => {}
-        }
-        let mut seen = std::collections::HashSet::new();
-        for gate in &config.gates {
-            let name = gate.name.trim();
-            if name.is_empty() {
-                return Err(invalid("every [[gate]] needs a `name`".to_string()));
-            }
-            if !seen.insert(gate.name.as_str()) {
-                return Err(invalid(format!("two gates are named `{}`", gate.name)));
-            }
-            match (&gate.command, &gate.agent) {
-                (Some(command), None) if !command.trim().is_empty() => {}
-                (None, Some(agent)) if !agent.trim().is_empty() => {
-                    if gate.score == Some(ScoreMode::Exit) {
-                        return Err(invalid(format!(
-                            "gate `{name}` runs an agent, which answers with a verdict: \
-                             `score = \"exit\"` does not apply; remove it"
-                        )));
-                    }
-                }
-                (Some(_), Some(_)) => {
-                    return Err(invalid(format!(
-                        "gate `{name}` has both `command` and `agent`; give one"
-                    )));
-                }
-                _ => {
-                    return Err(invalid(format!(
-                        "gate `{name}` needs a `command` to run or an `agent` to review the change"
-                    )));
-                }
-            }
-            if !gate.weight.is_finite() || gate.weight < 0.0 {
-                return Err(invalid(format!(
-                    "gate `{name}` has weight {}; a weight is a number of 0 or more",
-                    gate.weight
-                )));
-            }
-            if gate.dimension.trim().is_empty() {
-                return Err(invalid(format!("gate `{name}` has an empty `dimension`")));
-            }
-        }
-        Ok(config)
+        Some(profile)
+    }
+
+    /// Every key with the value vane uses and where that value came from.
+    pub fn effective(&self, sources: &Sources) -> Effective {
+        effective::effective(self, sources)
     }
 
     /// The timeout of a gate.
@@ -317,6 +333,22 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
+    }
+
+    /// Reads and checks `vane.toml` in `dir`, whatever is wrong with it; a missing file checks as
+    /// the defaults.
+    pub fn load_checked(dir: &Path) -> Result<Loaded, ConfigError> {
+        let path = dir.join(FILE_NAME);
+        let (text, exists) = match std::fs::read_to_string(&path) {
+            Ok(text) => (text, true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Ok(Loaded {
+            checked: Config::check(&text),
+            path,
+            exists,
+        })
     }
 }
 
@@ -347,6 +379,8 @@ mod tests {
         assert_eq!(parsed.threshold, 0.85);
         assert_eq!(parsed.escalate_to.as_deref(), Some("claude"));
         assert!(parsed.gates[0].is_required());
+        assert_eq!(parsed.include, [".env", "config/local.toml"]);
+        assert_eq!(parsed.setup.as_deref(), Some("npm ci"));
     }
 
     #[test]
@@ -359,5 +393,37 @@ mod tests {
         assert!(err.to_string().contains("line 1"), "{err}");
         let err = Config::parse(Path::new("vane.toml"), "workers = 0\n").unwrap_err();
         assert!(err.to_string().contains("at least 1"), "{err}");
+    }
+
+    #[test]
+    fn an_error_counts_the_problems_after_the_first() {
+        let err =
+            Config::parse(Path::new("vane.toml"), "wokers = 2\nthreshold = \"x\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "vane.toml: line 1: unknown key \"wokers\"; did you mean \"workers\"? \
+             (and 1 more problem)"
+        );
+    }
+
+    #[test]
+    fn profiles_merge_the_built_in_ones_with_the_file() {
+        let config = Config::parse(
+            Path::new("vane.toml"),
+            "[agents.claude]\ntimeout = 60\nenv = { A = \"b\" }\n\
+             [agents.mine]\ncommand = [\"mine\", \"--go\"]\n",
+        )
+        .unwrap();
+        let claude = config.profile("claude").unwrap();
+        assert_eq!(claude.program, "claude");
+        assert_eq!(claude.timeout, Duration::from_secs(60));
+        assert_eq!(claude.env["A"], "b");
+        let mine = config.profile("mine").unwrap();
+        assert_eq!(
+            (mine.program.as_str(), mine.args.as_slice()),
+            ("mine", &["--go".to_string()][..])
+        );
+        assert_eq!(mine.timeout, DEFAULT_AGENT_TIMEOUT);
+        assert!(config.profile("nobody").is_none());
     }
 }

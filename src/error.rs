@@ -171,10 +171,30 @@ impl From<WorkspaceError> for CliError {
 impl From<ConfigError> for CliError {
     fn from(e: ConfigError) -> Self {
         match e {
-            ConfigError::Invalid { .. } => CliError::refused(e.to_string())
-                .with_hint("the commented default is in `vane init`'s template; see the README"),
+            ConfigError::Invalid { .. } => config_problems(&e).with_hint(
+                "`vane config check` lists every problem; `vane init`'s template and the README \
+                 describe every key",
+            ),
             ConfigError::Read { .. } => CliError::internal(e.to_string()),
         }
+    }
+}
+
+/// A broken `vane.toml`: one problem in the message, or a count and a line of details for each.
+pub fn config_problems(e: &ConfigError) -> CliError {
+    match e {
+        ConfigError::Invalid { path, problems } if problems.len() > 1 => {
+            let mut err = CliError::refused(format!(
+                "{} has {} problems",
+                path.display(),
+                problems.len()
+            ));
+            for problem in problems {
+                err = err.with_detail(problem.to_string());
+            }
+            err
+        }
+        _ => CliError::refused(e.to_string()),
     }
 }
 

@@ -7,7 +7,7 @@
 //! - `workspace`, `demo`: the operations on a repository vane is set up in.
 //! - `roadmap`: reading and writing roadmap files.
 //! - `store` (SQLite), `git`, `agent` (processes), `config`: the parts that touch the outside world.
-//! - `graph`, `lifecycle`, `prompt`, `model`: pure logic and the words of vane, no I/O.
+//! - `graph`, `lifecycle`, `prompt`, `model`, `suggest`: pure logic and the words of vane, no I/O.
 
 pub mod agent;
 pub mod cli;
@@ -23,5 +23,6 @@ pub mod prompt;
 pub mod quality;
 pub mod roadmap;
 pub mod store;
+pub mod suggest;
 pub mod ui;
 pub mod workspace;

@@ -29,6 +29,7 @@ Examples:
   vane events --follow                 watch the event log
   vane doctor                          check the configuration, database, refs and locks
   vane gc                              remove worktrees and branches nobody needs any more
+  vane config check                    find every problem in vane.toml
 
 Exit codes:
   0  success
@@ -94,6 +95,8 @@ enum Command {
     Events(commands::events::Args),
     Gc(commands::gc::Args),
     Doctor(commands::doctor::Args),
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
     Completions(commands::completions::Args),
     Demo(commands::demo::Args),
 }
@@ -175,6 +178,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Events(args) => commands::events::run(&env, args),
         Command::Gc(args) => commands::gc::run(&env, args),
         Command::Doctor(args) => commands::doctor::run(&env, args),
+        Command::Config(command) => commands::config::run(&env, command),
         Command::Completions(args) => commands::completions::run(&env, args),
         Command::Demo(args) => commands::demo::run(&env, args),
     };

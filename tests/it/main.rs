@@ -2,6 +2,7 @@
 
 mod claude;
 mod common;
+mod config;
 mod daily;
 mod demo;
 mod generated;

@@ -2,6 +2,7 @@
 
 pub mod checkpoints;
 pub mod completions;
+pub mod config;
 pub mod context;
 pub mod demo;
 pub mod doctor;

@@ -1,0 +1,930 @@
+//! Checking the text of a `vane.toml` key by key, so that every problem is reported at once with
+//! its line: unknown keys (with the nearest known key as a suggestion), values of the wrong type,
+//! and the rules that tie keys together. `Config::parse`, which every command uses, and
+//! `vane config check` both come here, so a broken file reads the same whichever found it.
+//!
+//! The walk over the parsed document comes first because serde stops at the first problem and
+//! words type errors in Rust's terms (`expected u32`). Serde still builds the `Config` afterwards;
+//! the tables of known keys below are held to the structs' fields by a test.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Component, Path};
+
+use serde::Serialize;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::{Config, ScoreMode, PARSERS};
+use crate::agent::Profile;
+use crate::suggest::did_you_mean;
+
+/// One thing wrong with a `vane.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The line it is on, from 1; None for a problem of the whole file.
+    pub line: Option<usize>,
+    /// The key it concerns, dotted: `workers`, `agents.claude.timeout`, `gate[2].timeout` (the
+    /// `[[gate]]` tables by position, from 1), `include[1]`.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Where each key of a `vane.toml` was written: its line.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// By the dotted key of `Problem::key`; tables by their own name (`agents.claude`, `gate[1]`).
+    lines: HashMap<String, usize>,
+}
+
+impl Sources {
+    /// The line of a top-level key.
+    pub fn top(&self, key: &str) -> Option<usize> {
+        self.lines.get(key).copied()
+    }
+
+    /// The line of a key of `[agents.NAME]`.
+    pub fn agent(&self, name: &str, key: &str) -> Option<usize> {
+        self.lines.get(&agent_key(name, key)).copied()
+    }
+
+    /// The line of a key of the `index`th `[[gate]]` (from 0); `[[gate]]` itself for `None`.
+    pub fn gate(&self, index: usize, key: Option<&str>) -> Option<usize> {
+        let table = gate_table(index);
+        match key {
+            Some(key) => self.lines.get(&format!("{table}.{key}")).copied(),
+            None => self.lines.get(&table).copied(),
+        }
+    }
+
+    /// The line of the `index`th entry (from 0) of `include`.
+    pub fn include(&self, index: usize) -> Option<usize> {
+        self.lines
+            .get(&format!("include[{}]", index + 1))
+            .or_else(|| self.lines.get("include"))
+            .copied()
+    }
+
+    fn note(&mut self, key: String, line: usize) {
+        self.lines.insert(key, line);
+    }
+}
+
+fn agent_key(name: &str, key: &str) -> String {
+    format!("agents.{name}.{key}")
+}
+
+fn gate_table(index: usize) -> String {
+    format!("gate[{}]", index + 1)
+}
+
+/// The outcome of checking a `vane.toml`.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The configuration, when there is no problem.
+    pub config: Option<Config>,
+    /// Every problem, in the order of the file.
+    pub problems: Vec<Problem>,
+    pub sources: Sources,
+}
+
+/// What a key holds.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    /// An integer from 0 to this.
+    Count(u64),
+    /// An integer or a float.
+    Number,
+    Flag,
+    /// One of these strings.
+    Choice(&'static [&'static str]),
+    /// An array of strings.
+    Texts,
+    /// A table of strings.
+    TextTable,
+    /// `[agents.NAME]` tables.
+    Agents,
+    /// `[[gate]]` tables.
+    Gates,
+}
+
+#[derive(Debug)]
+struct Key {
+    name: &'static str,
+    kind: Kind,
+}
+
+const fn key(name: &'static str, kind: Kind) -> Key {
+    Key { name, kind }
+}
+
+const SCORE_MODES: &[&str] = &["exit", "json"];
+
+/// The top-level keys, in the order `vane config show` lists them.
+const TOP_KEYS: &[Key] = &[
+    key("base_branch", Kind::Text),
+    key("workers", Kind::Count(u32::MAX as u64)),
+    key("default_agent", Kind::Text),
+    key("max_attempts", Kind::Count(u32::MAX as u64)),
+    key("worktree_root", Kind::Text),
+    key("include", Kind::Texts),
+    key("setup", Kind::Text),
+    key("threshold", Kind::Number),
+    key("escalate_after", Kind::Count(u32::MAX as u64)),
+    key("escalate_to", Kind::Text),
+    key("agents", Kind::Agents),
+    key("gate", Kind::Gates),
+];
+
+const AGENT_KEYS: &[Key] = &[
+    key("command", Kind::Texts),
+    key("env", Kind::TextTable),
+    key("timeout", Kind::Count(u64::MAX)),
+    key("parser", Kind::Choice(PARSERS)),
+];
+
+const GATE_KEYS: &[Key] = &[
+    key("name", Kind::Text),
+    key("dimension", Kind::Text),
+    key("command", Kind::Text),
+    key("agent", Kind::Text),
+    key("weight", Kind::Number),
+    key("required", Kind::Flag),
+    key("timeout", Kind::Count(u64::MAX)),
+    key("score", Kind::Choice(SCORE_MODES)),
+    key("parallel", Kind::Flag),
+    key("fast", Kind::Flag),
+];
+
+/// The keys of a table, for suggestions and for `vane config show`.
+pub(super) fn names(table: Table) -> Vec<&'static str> {
+    let keys = match table {
+        Table::Top => TOP_KEYS,
+        Table::Gate => GATE_KEYS,
+    };
+    keys.iter().map(|k| k.name).collect()
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Table {
+    Top,
+    Gate,
+}
+
+/// Where in the file a table is, for messages and for keys.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    Top,
+    Agent(&'a str),
+    /// The index of the `[[gate]]`, from 0.
+    Gate(usize),
+}
+
+impl Scope<'_> {
+    /// ` in [agents.NAME]`, ` in [[gate]]`, or nothing at the top level.
+    fn label(&self) -> String {
+        match self {
+            Scope::Top => String::new(),
+            Scope::Agent(name) => format!(" in [agents.{name}]"),
+            Scope::Gate(_) => " in [[gate]]".to_string(),
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        match self {
+            Scope::Top => key.to_string(),
+            Scope::Agent(name) => agent_key(name, key),
+            Scope::Gate(index) => format!("{}.{key}", gate_table(*index)),
+        }
+    }
+}
+
+/// `unknown key "tmeout" in [[gate]]; did you mean "timeout"?`, or the keys there are when none is
+/// near. `table` is a scope's label.
+fn unknown_key(word: &str, table: &str, known: &[&str]) -> String {
+    match did_you_mean(word, known) {
+        Some(near) => format!("unknown key \"{word}\"{table}; did you mean \"{near}\"?"),
+        None => format!(
+            "unknown key \"{word}\"{table}; the keys{} are {}",
+            if table.is_empty() {
+                " at the top"
+            } else {
+                " there"
+            },
+            known.join(", ")
+        ),
+    }
+}
+
+/// A TOML type with its article, as a person says it.
+fn a_type(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+struct Walker<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+    sources: Sources,
+}
+
+impl Walker<'_> {
+    fn line(&self, span: Range<usize>) -> usize {
+        line_at(self.text, span.start)
+    }
+
+    fn problem(&mut self, line: Option<usize>, key: Option<String>, message: String) {
+        self.problems.push(Problem { line, key, message });
+    }
+
+    fn table(&mut self, table: &DeTable<'_>, keys: &[Key], scope: Scope<'_>) {
+        for (name, value) in table.iter() {
+            let name_text: &str = name.get_ref();
+            let line = self.line(name.span());
+            let path = scope.key(name_text);
+            match keys.iter().find(|k| k.name == name_text) {
+                None => {
+                    let known: Vec<&str> = keys.iter().map(|k| k.name).collect();
+                    let message = unknown_key(name_text, &scope.label(), &known);
+                    self.problem(Some(line), Some(path), message);
+                }
+                Some(key) => {
+                    self.sources.note(path.clone(), line);
+                    self.value(key, value, scope, &path, line);
+                }
+            }
+        }
+    }
+
+    fn value(
+        &mut self,
+        key: &Key,
+        value: &Spanned<DeValue<'_>>,
+        scope: Scope<'_>,
+        path: &str,
+        line: usize,
+    ) {
+        let v = value.get_ref();
+        let label = scope.label();
+        let wrong = |expected: &str| {
+            format!(
+                "wrong type for `{}`{label}: expected {expected}, found {}",
+                key.name,
+                a_type(v)
+            )
+        };
+        let problem = match key.kind {
+            Kind::Text => (!matches!(v, DeValue::String(_))).then(|| wrong("a string")),
+            Kind::Count(max) => match v {
+                DeValue::Integer(i) => match u64::from_str_radix(i.as_str(), i.radix()) {
+                    Ok(n) if n <= max => None,
+                    _ => Some(format!(
+                        "wrong value for `{}`{label}: expected an integer from 0 to {max}, found {i}",
+                        key.name
+                    )),
+                },
+                _ => Some(wrong("an integer")),
+            },
+            Kind::Number => {
+                (!matches!(v, DeValue::Integer(_) | DeValue::Float(_))).then(|| wrong("a number"))
+            }
+            Kind::Flag => {
+                (!matches!(v, DeValue::Boolean(_))).then(|| wrong("a boolean (true or false)"))
+            }
+            Kind::Choice(options) => match v {
+                DeValue::String(s) if options.contains(&s.as_ref()) => None,
+                DeValue::String(s) => Some(format!(
+                    "unknown value \"{s}\" for `{}`{label}; {}",
+                    key.name,
+                    match did_you_mean(s, options) {
+                        Some(near) => format!("did you mean \"{near}\"?"),
+                        None => format!("expected one of {}", options.join(", ")),
+                    }
+                )),
+                _ => Some(wrong(&format!("a string: {}", options.join(", ")))),
+            },
+            Kind::Texts => match v {
+                DeValue::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let item_line = self.line(item.span());
+                        self.sources.note(format!("{path}[{}]", i + 1), item_line);
+                        if !matches!(item.get_ref(), DeValue::String(_)) {
+                            let message = format!(
+                                "wrong type for item {} of `{}`{label}: expected a string, found {}",
+                                i + 1,
+                                key.name,
+                                a_type(item.get_ref())
+                            );
+                            self.problem(
+                                Some(item_line),
+                                Some(format!("{path}[{}]", i + 1)),
+                                message,
+                            );
+                        }
+                    }
+                    None
+                }
+                _ => Some(wrong("an array of strings")),
+            },
+            Kind::TextTable => match v {
+                DeValue::Table(table) => {
+                    for (name, item) in table.iter() {
+                        if !matches!(item.get_ref(), DeValue::String(_)) {
+                            let name_text: &str = name.get_ref();
+                            let message = format!(
+                                "wrong type for `{}.{name_text}`{label}: expected a string, found {}",
+                                key.name,
+                                a_type(item.get_ref())
+                            );
+                            let item_line = self.line(name.span());
+                            self.problem(
+                                Some(item_line),
+                                Some(format!("{path}.{name_text}")),
+                                message,
+                            );
+                        }
+                    }
+                    None
+                }
+                _ => Some(wrong("a table of strings")),
+            },
+            Kind::Agents => match v {
+                DeValue::Table(profiles) => {
+                    for (name, profile) in profiles.iter() {
+                        let name_text: &str = name.get_ref();
+                        let profile_line = self.line(name.span());
+                        let table_key = format!("agents.{name_text}");
+                        self.sources.note(table_key.clone(), profile_line);
+                        match profile.get_ref() {
+                            DeValue::Table(keys) => {
+                                self.table(keys, AGENT_KEYS, Scope::Agent(name_text))
+                            }
+                            other => {
+                                let message = format!(
+                                    "wrong type for `agents.{name_text}`: expected a table of \
+                                     profile keys ([agents.{name_text}]), found {}",
+                                    a_type(other)
+                                );
+                                self.problem(Some(profile_line), Some(table_key), message);
+                            }
+                        }
+                    }
+                    None
+                }
+                _ => Some(wrong("a table of agent profiles ([agents.NAME])")),
+            },
+            Kind::Gates => match v {
+                DeValue::Array(gates) => {
+                    for (index, gate) in gates.iter().enumerate() {
+                        let gate_line = self.line(gate.span());
+                        self.sources.note(gate_table(index), gate_line);
+                        match gate.get_ref() {
+                            DeValue::Table(keys) => {
+                                self.table(keys, GATE_KEYS, Scope::Gate(index));
+                                if !keys.iter().any(|(k, _)| k.get_ref() == "name") {
+                                    self.problem(
+                                        Some(gate_line),
+                                        Some(gate_table(index)),
+                                        "this [[gate]] has no `name`; every gate needs one"
+                                            .to_string(),
+                                    );
+                                }
+                            }
+                            other => {
+                                let message = format!(
+                                    "wrong type for item {} of `gate`: expected a table \
+                                     ([[gate]]), found {}",
+                                    index + 1,
+                                    a_type(other)
+                                );
+                                self.problem(Some(gate_line), Some(gate_table(index)), message);
+                            }
+                        }
+                    }
+                    None
+                }
+                _ => Some(wrong("an array of tables ([[gate]])")),
+            },
+        };
+        if let Some(message) = problem {
+            self.problem(Some(line), Some(path.to_string()), message);
+        }
+    }
+}
+
+fn line_at(text: &str, offset: usize) -> usize {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].matches('\n').count() + 1
+}
+
+pub(super) fn check(text: &str) -> Checked {
+    let mut walker = Walker {
+        text,
+        problems: Vec::new(),
+        sources: Sources::default(),
+    };
+    // After a syntax error the rest of the file is guesswork: report the first one only.
+    let document = match DeTable::parse(text) {
+        Ok(document) => document,
+        Err(e) => {
+            walker.problems.push(Problem {
+                line: e.span().map(|span| line_at(text, span.start)),
+                key: None,
+                message: e.message().trim().to_string(),
+            });
+            return walker.finish(None);
+        }
+    };
+    walker.table(document.get_ref(), TOP_KEYS, Scope::Top);
+    if !walker.problems.is_empty() {
+        return walker.finish(None);
+    }
+    // The walk found nothing; serde should agree. Should it not (a key the tables above lack),
+    // its message is reworded in the same terms.
+    let mut config: Config = match toml::from_str(text) {
+        Ok(config) => config,
+        Err(e) => {
+            walker.problems.push(Problem {
+                line: e.span().map(|span| line_at(text, span.start)),
+                key: None,
+                message: reword_serde(e.message().trim()),
+            });
+            return walker.finish(None);
+        }
+    };
+    validate(&mut config, &walker.sources, &mut walker.problems);
+    walker.finish(Some(config))
+}
+
+impl Walker<'_> {
+    fn finish(mut self, config: Option<Config>) -> Checked {
+        self.problems.sort_by_key(|p| p.line.unwrap_or(0));
+        Checked {
+            config: config.filter(|_| self.problems.is_empty()),
+            problems: self.problems,
+            sources: self.sources,
+        }
+    }
+}
+
+/// Serde's `unknown field `tmeout`, expected one of `name`, `dimension`, ...` in the words of
+/// `unknown_key`, with a suggestion from the fields it lists; other messages as they are.
+fn reword_serde(message: &str) -> String {
+    if let Some((field, expected)) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+    {
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        return match did_you_mean(field, &known) {
+            Some(near) => format!("unknown key \"{field}\"; did you mean \"{near}\"?"),
+            None => format!(
+                "unknown key \"{field}\"; expected one of {}",
+                known.join(", ")
+            ),
+        };
+    }
+    message.to_string()
+}
+
+/// The rules that tie keys together, once every key has a value of its type. Normalises the
+/// `include` paths on the way.
+fn validate(config: &mut Config, sources: &Sources, problems: &mut Vec<Problem>) {
+    let mut add = |line: Option<usize>, key: String, message: String| {
+        problems.push(Problem {
+            line,
+            key: Some(key),
+            message,
+        });
+    };
+    if config.workers == 0 {
+        add(
+            sources.top("workers"),
+            "workers".into(),
+            "`workers` must be at least 1".into(),
+        );
+    }
+    if config.max_attempts == 0 {
+        add(
+            sources.top("max_attempts"),
+            "max_attempts".into(),
+            "`max_attempts` must be at least 1".into(),
+        );
+    }
+    for (name, agent) in &config.agents {
+        match &agent.command {
+            Some(command) if command.is_empty() => add(
+                sources.agent(name, "command"),
+                agent_key(name, "command"),
+                format!("[agents.{name}] `command` needs at least the program to run"),
+            ),
+            None if Profile::builtin(name).is_none() => add(
+                sources.top(&format!("agents.{name}")),
+                format!("agents.{name}"),
+                format!(
+                    "[agents.{name}] defines a new agent profile and needs a `command`; the \
+                     built-in profiles are {}",
+                    Profile::BUILTIN.join(", ")
+                ),
+            ),
+            _ => {}
+        }
+    }
+    if !(0.0..=1.0).contains(&config.threshold) {
+        add(
+            sources.top("threshold"),
+            "threshold".into(),
+            format!(
+                "`threshold` is {}; it must be between 0 and 1",
+                config.threshold
+            ),
+        );
+    }
+    match (&config.escalate_after, &config.escalate_to) {
+        (Some(0), _) => add(
+            sources.top("escalate_after"),
+            "escalate_after".into(),
+            "`escalate_after` must be at least 1".into(),
+        ),
+        (Some(_), None) => add(
+            sources.top("escalate_after"),
+            "escalate_after".into(),
+            "`escalate_after` needs `escalate_to`, the profile later attempts move to".into(),
+        ),
+        (None, Some(_)) => add(
+            sources.top("escalate_to"),
+            "escalate_to".into(),
+            "`escalate_to` needs `escalate_after`, the number of failed attempts after which it \
+             takes over"
+                .into(),
+        ),
+        _ => {}
+    }
+    if config.setup.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        add(
+            sources.top("setup"),
+            "setup".into(),
+            "`setup` is empty; give the command to run, or remove the key".into(),
+        );
+    }
+    let mut cleaned = Vec::new();
+    for (index, entry) in config.include.iter().enumerate() {
+        match clean_include(entry) {
+            Ok(path) => cleaned.push(path),
+            Err(reason) => add(
+                sources.include(index),
+                format!("include[{}]", index + 1),
+                format!("`include` entry \"{entry}\" {reason}"),
+            ),
+        }
+    }
+    config.include = cleaned;
+    let mut seen = std::collections::HashSet::new();
+    for (index, gate) in config.gates.iter().enumerate() {
+        let at = |key: &str| sources.gate(index, Some(key)).or(sources.gate(index, None));
+        let table = gate_table(index);
+        let name = gate.name.trim();
+        if name.is_empty() {
+            add(
+                at("name"),
+                format!("{table}.name"),
+                "every [[gate]] needs a `name`".into(),
+            );
+            continue;
+        }
+        if !seen.insert(gate.name.as_str()) {
+            add(
+                at("name"),
+                format!("{table}.name"),
+                format!("two gates are named `{}`", gate.name),
+            );
+        }
+        match (&gate.command, &gate.agent) {
+            (Some(command), None) if !command.trim().is_empty() => {}
+            (None, Some(agent)) if !agent.trim().is_empty() => {
+                if gate.score == Some(ScoreMode::Exit) {
+                    add(
+                        at("score"),
+                        format!("{table}.score"),
+                        format!(
+                            "gate `{name}` runs an agent, which answers with a verdict: \
+                             `score = \"exit\"` does not apply; remove it"
+                        ),
+                    );
+                }
+            }
+            (Some(_), Some(_)) => add(
+                at("agent"),
+                table.clone(),
+                format!("gate `{name}` has both `command` and `agent`; give one"),
+            ),
+            _ => add(
+                sources.gate(index, None),
+                table.clone(),
+                format!(
+                    "gate `{name}` needs a `command` to run or an `agent` to review the change"
+                ),
+            ),
+        }
+        if !gate.weight.is_finite() || gate.weight < 0.0 {
+            add(
+                at("weight"),
+                format!("{table}.weight"),
+                format!(
+                    "gate `{name}` has weight {}; a weight is a number of 0 or more",
+                    gate.weight
+                ),
+            );
+        }
+        if gate.dimension.trim().is_empty() {
+            add(
+                at("dimension"),
+                format!("{table}.dimension"),
+                format!("gate `{name}` has an empty `dimension`"),
+            );
+        }
+    }
+}
+
+/// An `include` entry as a `/`-separated path from the repository root, or why it cannot be one.
+fn clean_include(entry: &str) -> Result<String, String> {
+    let path = Path::new(entry);
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                return Err(
+                    "goes up with `..`; an included path must stay inside the repository".into(),
+                )
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(
+                    "is absolute; give a path from the repository root, such as \".env\"".into(),
+                )
+            }
+        }
+    }
+    match parts.first().map(String::as_str) {
+        None => Err("names no file; give a path from the repository root, such as \".env\"".into()),
+        Some(".git") => Err("is inside .git, which is not part of the working tree".into()),
+        Some(_) => Ok(parts.join("/")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<String> {
+        let checked = check(text);
+        assert_eq!(checked.config.is_some(), checked.problems.is_empty());
+        checked.problems.iter().map(|p| p.to_string()).collect()
+    }
+
+    /// The fields serde knows in a table, read from its unknown-field message.
+    fn serde_fields(text: &str) -> Vec<String> {
+        let err = toml::from_str::<Config>(text).expect_err("an unknown field");
+        let message = err.message().to_string();
+        let (_, expected) = message.split_once(", expected").expect("a list");
+        let mut fields: Vec<String> = expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+        fields.sort();
+        fields
+    }
+
+    fn sorted(keys: &[Key]) -> Vec<String> {
+        let mut names: Vec<String> = keys.iter().map(|k| k.name.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_tables_of_keys_are_the_structs_fields() {
+        assert_eq!(serde_fields("zzz = 1\n"), sorted(TOP_KEYS));
+        assert_eq!(
+            serde_fields("[agents.shell]\nzzz = 1\n"),
+            sorted(AGENT_KEYS)
+        );
+        assert_eq!(
+            serde_fields("[[gate]]\nname = \"a\"\nzzz = 1\n"),
+            sorted(GATE_KEYS)
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_and_a_suggestion() {
+        let text = "\
+wokers = 2
+max_attempts = \"three\"
+
+[agents.shell]
+timout = 5
+
+[agents.claude]
+parser = \"jsno\"
+
+[[gate]]
+name = \"tests\"
+command = \"true\"
+tmeout = 3
+
+[[gate]]
+command = \"true\"
+weight = \"heavy\"
+";
+        assert_eq!(
+            problems(text),
+            vec![
+                "line 1: unknown key \"wokers\"; did you mean \"workers\"?",
+                "line 2: wrong type for `max_attempts`: expected an integer, found a string",
+                "line 5: unknown key \"timout\" in [agents.shell]; did you mean \"timeout\"?",
+                "line 8: unknown value \"jsno\" for `parser` in [agents.claude]; expected one of \
+                 text, claude, codex, gemini",
+                "line 13: unknown key \"tmeout\" in [[gate]]; did you mean \"timeout\"?",
+                "line 15: this [[gate]] has no `name`; every gate needs one",
+                "line 17: wrong type for `weight` in [[gate]]: expected a number, found a string",
+            ]
+        );
+        let keys: Vec<Option<String>> = check(text).problems.into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "wokers",
+                "max_attempts",
+                "agents.shell.timout",
+                "agents.claude.parser",
+                "gate[1].tmeout",
+                "gate[2]",
+                "gate[2].weight"
+            ]
+            .map(|k| Some(k.to_string()))
+        );
+    }
+
+    #[test]
+    fn types_and_values() {
+        for (text, expected) in [
+            (
+                "workers = -1\n",
+                "line 1: wrong value for `workers`: expected an integer from 0 to 4294967295, found -1",
+            ),
+            (
+                "threshold = \"high\"\n",
+                "line 1: wrong type for `threshold`: expected a number, found a string",
+            ),
+            (
+                "include = \".env\"\n",
+                "line 1: wrong type for `include`: expected an array of strings, found a string",
+            ),
+            (
+                "include = [\".env\",\n  3]\n",
+                "line 2: wrong type for item 2 of `include`: expected a string, found an integer",
+            ),
+            (
+                "[agents.shell]\nenv = { A = 1 }\n",
+                "line 2: wrong type for `env.A` in [agents.shell]: expected a string, found an integer",
+            ),
+            (
+                "agents = 3\n",
+                "line 1: wrong type for `agents`: expected a table of agent profiles ([agents.NAME]), found an integer",
+            ),
+            (
+                "[[gate]]\nname = \"a\"\ncommand = \"true\"\nscore = \"jsn\"\n",
+                "line 4: unknown value \"jsn\" for `score` in [[gate]]; did you mean \"json\"?",
+            ),
+            (
+                "[[gate]]\nname = \"a\"\ncommand = \"true\"\nparallel = \"yes\"\n",
+                "line 4: wrong type for `parallel` in [[gate]]: expected a boolean (true or false), found a string",
+            ),
+            (
+                "colour = true\n",
+                "line 1: unknown key \"colour\"; the keys at the top are base_branch, workers, \
+                 default_agent, max_attempts, worktree_root, include, setup, threshold, \
+                 escalate_after, escalate_to, agents, gate",
+            ),
+            ("workers = [\n", "line 1: unclosed array, expected `]`"),
+        ] {
+            assert_eq!(problems(text), vec![expected.to_string()], "{text}");
+        }
+    }
+
+    #[test]
+    fn rules_between_keys_are_all_reported() {
+        let text = "\
+workers = 0
+threshold = 2.0
+escalate_after = 2
+setup = \" \"
+include = [\"/etc/passwd\", \"../x\", \".\", \".git/config\", \"./config/\"]
+
+[agents.mine]
+timeout = 3
+
+[[gate]]
+name = \"a\"
+
+[[gate]]
+name = \"a\"
+command = \"true\"
+agent = \"claude\"
+";
+        assert_eq!(
+            problems(text),
+            vec![
+                "line 1: `workers` must be at least 1",
+                "line 2: `threshold` is 2; it must be between 0 and 1",
+                "line 3: `escalate_after` needs `escalate_to`, the profile later attempts move to",
+                "line 4: `setup` is empty; give the command to run, or remove the key",
+                "line 5: `include` entry \"/etc/passwd\" is absolute; give a path from the \
+                 repository root, such as \".env\"",
+                "line 5: `include` entry \"../x\" goes up with `..`; an included path must stay \
+                 inside the repository",
+                "line 5: `include` entry \".\" names no file; give a path from the repository \
+                 root, such as \".env\"",
+                "line 5: `include` entry \".git/config\" is inside .git, which is not part of \
+                 the working tree",
+                "line 7: [agents.mine] defines a new agent profile and needs a `command`; the \
+                 built-in profiles are shell, claude, codex, aider, gemini",
+                "line 10: gate `a` needs a `command` to run or an `agent` to review the change",
+                "line 14: two gates are named `a`",
+                "line 16: gate `a` has both `command` and `agent`; give one",
+            ]
+        );
+    }
+
+    #[test]
+    fn include_paths_are_normalised() {
+        let checked = check("include = [\"./config/\", \".env\", \"a//b\"]\n");
+        assert_eq!(
+            checked.config.expect("fine").include,
+            ["config", ".env", "a/b"]
+        );
+    }
+
+    #[test]
+    fn sources_give_the_line_of_every_key() {
+        let text = "\
+workers = 2
+include = [
+  \".env\",
+  \"local\",
+]
+
+[agents.claude]
+timeout = 60
+
+[[gate]]
+name = \"tests\"
+command = \"true\"
+";
+        let checked = check(text);
+        assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+        let s = &checked.sources;
+        assert_eq!(s.top("workers"), Some(1));
+        assert_eq!(s.top("threshold"), None);
+        assert_eq!(s.include(1), Some(4));
+        assert_eq!(s.agent("claude", "timeout"), Some(8));
+        assert_eq!(s.gate(0, None), Some(10));
+        assert_eq!(s.gate(0, Some("command")), Some(12));
+        assert_eq!(s.gate(0, Some("timeout")), None);
+    }
+
+    #[test]
+    fn serde_messages_get_the_same_suggestion() {
+        assert_eq!(
+            reword_serde("unknown field `tmeout`, expected one of `name`, `timeout`, `score`"),
+            "unknown key \"tmeout\"; did you mean \"timeout\"?"
+        );
+        assert_eq!(
+            reword_serde("unknown field `zz`, expected `a` or `b`"),
+            "unknown key \"zz\"; expected one of a, b"
+        );
+        assert_eq!(reword_serde("something else"), "something else");
+    }
+}

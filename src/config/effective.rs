@@ -1,0 +1,225 @@
+//! The effective configuration, for `vane config show`: every key with the value vane uses and
+//! where that value came from, the defaults and the built-in agent profiles included.
+
+use serde::ser::SerializeMap;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::check::{names, Table};
+use super::{Config, GateConfig, ScoreMode, Sources};
+use crate::agent::Profile;
+
+/// One key's effective value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Setting {
+    /// Dotted: `workers`, `agents.claude.timeout`, `gate.tests.command`.
+    #[serde(skip)]
+    pub key: String,
+    /// JSON null for a key that is not set and has no default value.
+    pub value: Value,
+    /// `default`, or `vane.toml` when the file sets it.
+    pub source: &'static str,
+    /// The line of `vane.toml` that sets it.
+    pub line: Option<usize>,
+    /// What a null value means, for people.
+    #[serde(skip)]
+    pub unset: Option<&'static str>,
+}
+
+/// Every key in the order of the default file, then each agent profile (the built-in ones first),
+/// then each gate in the order of the file. Serialises as one JSON object keyed by `Setting::key`,
+/// in that order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effective {
+    pub settings: Vec<Setting>,
+}
+
+impl Serialize for Effective {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.settings.len()))?;
+        for setting in &self.settings {
+            map.serialize_entry(&setting.key, setting)?;
+        }
+        map.end()
+    }
+}
+
+fn setting(key: String, value: Value, line: Option<usize>) -> Setting {
+    Setting {
+        key,
+        value,
+        source: if line.is_some() {
+            "vane.toml"
+        } else {
+            "default"
+        },
+        line,
+        unset: None,
+    }
+}
+
+pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
+    let mut settings = Vec::new();
+    for key in names(Table::Top) {
+        let (value, unset) = match key {
+            "base_branch" => (
+                json!(config.base_branch),
+                "the branch checked out when `vane work` starts",
+            ),
+            "workers" => (json!(config.workers), ""),
+            "default_agent" => (json!(config.default_agent), ""),
+            "max_attempts" => (json!(config.max_attempts), ""),
+            "worktree_root" => (
+                json!(config.worktree_root),
+                "under your data directory, one folder per repository",
+            ),
+            "include" => (json!(config.include), ""),
+            "setup" => (json!(config.setup), "no command runs in a new worktree"),
+            "threshold" => (json!(config.threshold), ""),
+            "escalate_after" => (json!(config.escalate_after), "no escalation"),
+            "escalate_to" => (json!(config.escalate_to), "no escalation"),
+            // Listed key by key below.
+            _ => continue,
+        };
+        let mut s = setting(key.to_string(), value, sources.top(key));
+        s.unset = (!unset.is_empty()).then_some(unset);
+        settings.push(s);
+    }
+
+    let mut profiles: Vec<&str> = Profile::BUILTIN.to_vec();
+    profiles.extend(
+        config
+            .agents
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !Profile::BUILTIN.contains(name)),
+    );
+    for name in profiles {
+        let Some(profile) = config.profile(name) else {
+            continue;
+        };
+        let argv: Vec<&str> = std::iter::once(profile.program.as_str())
+            .chain(profile.args.iter().map(String::as_str))
+            .collect();
+        for (key, value) in [
+            ("command", json!(argv)),
+            ("env", json!(profile.env)),
+            ("timeout", json!(profile.timeout.as_secs())),
+            ("parser", json!(profile.parser.as_str())),
+        ] {
+            settings.push(setting(
+                format!("agents.{name}.{key}"),
+                value,
+                sources.agent(name, key),
+            ));
+        }
+    }
+
+    for (index, gate) in config.gates.iter().enumerate() {
+        for key in names(Table::Gate) {
+            let (value, unset) = gate_value(gate, key);
+            let mut s = setting(
+                format!("gate.{}.{key}", gate.name),
+                value,
+                sources.gate(index, Some(key)),
+            );
+            s.unset = unset;
+            settings.push(s);
+        }
+    }
+    Effective { settings }
+}
+
+/// A gate's key as vane uses it: the defaults that depend on the kind of gate filled in.
+fn gate_value(gate: &GateConfig, key: &str) -> (Value, Option<&'static str>) {
+    match key {
+        "name" => (json!(gate.name), None),
+        "dimension" => (json!(gate.dimension), None),
+        "command" => (json!(gate.command), Some("the gate runs an agent")),
+        "agent" => (json!(gate.agent), Some("the gate runs a command")),
+        "weight" => (json!(gate.weight), None),
+        "required" => (json!(gate.is_required()), None),
+        "timeout" => (json!(Config::gate_timeout(gate).as_secs()), None),
+        "score" => match (&gate.agent, gate.score.unwrap_or_default()) {
+            (Some(_), _) => (Value::Null, Some("an agent answers with a verdict")),
+            (None, ScoreMode::Exit) => (json!("exit"), None),
+            (None, ScoreMode::Json) => (json!("json"), None),
+        },
+        "parallel" => (json!(gate.parallel), None),
+        // Every key of `GATE_KEYS` has its arm above; the test of `vane config show` lists them.
+        _ => (Value::Null, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find<'a>(effective: &'a Effective, key: &str) -> &'a Setting {
+        effective
+            .settings
+            .iter()
+            .find(|s| s.key == key)
+            .unwrap_or_else(|| panic!("no {key}"))
+    }
+
+    #[test]
+    fn every_key_with_its_source() {
+        let text = "\
+workers = 2
+setup = \"make deps\"
+
+[agents.claude]
+timeout = 60
+
+[agents.mine]
+command = [\"mine\", \"{prompt_file}\"]
+
+[[gate]]
+name = \"tests\"
+command = \"cargo test\"
+
+[[gate]]
+name = \"review\"
+agent = \"claude\"
+";
+        let checked = Config::check(text);
+        let config = checked.config.expect("a fine file");
+        let effective = config.effective(&checked.sources);
+        let workers = find(&effective, "workers");
+        assert_eq!(
+            (&workers.value, workers.source, workers.line),
+            (&json!(2), "vane.toml", Some(1))
+        );
+        let agent = find(&effective, "default_agent");
+        assert_eq!(
+            (&agent.value, agent.source, agent.line),
+            (&json!("shell"), "default", None)
+        );
+        assert_eq!(find(&effective, "base_branch").value, Value::Null);
+        assert_eq!(find(&effective, "setup").line, Some(2));
+        assert_eq!(find(&effective, "agents.claude.timeout").line, Some(5));
+        assert_eq!(find(&effective, "agents.claude.timeout").value, json!(60));
+        assert_eq!(
+            find(&effective, "agents.claude.parser").value,
+            json!("claude")
+        );
+        assert_eq!(find(&effective, "agents.claude.parser").source, "default");
+        assert_eq!(find(&effective, "agents.mine.timeout").value, json!(1800));
+        assert_eq!(find(&effective, "agents.mine.command").line, Some(8));
+        assert_eq!(find(&effective, "gate.tests.required").value, json!(true));
+        assert_eq!(find(&effective, "gate.tests.timeout").value, json!(600));
+        assert_eq!(find(&effective, "gate.tests.command").line, Some(12));
+        assert_eq!(find(&effective, "gate.review.required").value, json!(false));
+        assert_eq!(find(&effective, "gate.review.score").value, Value::Null);
+
+        // As JSON: one object in the order above.
+        let text = serde_json::to_string(&effective).expect("serialises");
+        let parsed: serde_json::Map<String, Value> =
+            serde_json::from_str(&text).expect("an object");
+        assert_eq!(parsed.len(), effective.settings.len());
+        assert!(text
+            .starts_with("{\"base_branch\":{\"value\":null,\"source\":\"default\",\"line\":null}"));
+        assert!(text.find("\"gate.tests.name\"") < text.find("\"gate.review.name\""));
+    }
+}
