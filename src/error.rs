@@ -260,6 +260,9 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             ),
             E::Conflicts { .. } => CliError::refused(message)
                 .with_hint("the next attempt starts from the new base; `vane task retry` queues one"),
+            E::TrackedInclude(_) => CliError::refused(message).with_hint(
+                "remove them from `include`, which is for files git does not track, such as .env",
+            ),
             E::Interrupted => CliError::new(ErrorKind::Interrupted, message),
             E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
                 CliError::internal(message)

@@ -2,6 +2,7 @@
 //! a crash, and rollback to a checkpoint. Uses the parts below (store, git, agent, config) and never
 //! the command line or the terminal: what a person should see is reported through `Progress`.
 
+pub mod bootstrap;
 pub mod failpoint;
 pub mod gates;
 pub mod lock;
@@ -42,6 +43,13 @@ pub enum OrchestratorError {
         task: crate::model::TaskId,
         paths: String,
     },
+    #[error(
+        "`include` in vane.toml names {} that git tracks: {}; tracked files are in every worktree \
+         already",
+        if .0.len() == 1 { "a path" } else { "paths" },
+        .0.join(", ")
+    )]
+    TrackedInclude(Vec<String>),
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     #[error("cannot write {path}: {source}")]
