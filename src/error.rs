@@ -264,6 +264,9 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::HookConflict { .. } => CliError::refused(message).with_hint(
                 "vane keeps one hook of yours per name; merge the two by hand, or remove one, then run this again",
             ),
+            E::TrackedInclude(_) => CliError::refused(message).with_hint(
+                "remove them from `include`, which is for files git does not track, such as .env",
+            ),
             E::Interrupted => CliError::new(ErrorKind::Interrupted, message),
             E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
                 CliError::internal(message)

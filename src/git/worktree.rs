@@ -141,14 +141,38 @@ impl Git {
     /// Runs with `--no-verify`: this saves an agent's work, and a pre-commit or commit-msg hook that
     /// refused it would lose that work; checking the work is the job of the gates.
     pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>, GitError> {
+        self.commit_all_except(worktree, message, &[])
+    }
+
+    /// `commit_all`, leaving out `keep_out`: paths from the worktree's root (a directory stands for
+    /// everything in it) whose changes stay out of the commit, as `git add --all` followed by
+    /// `git reset -- <paths>` leaves them. For files vane copies into a worktree that must never
+    /// be committed (`include` in vane.toml).
+    pub fn commit_all_except(
+        &self,
+        worktree: &Path,
+        message: &str,
+        keep_out: &[String],
+    ) -> Result<Option<String>, GitError> {
         if self.in_process_worktrees {
-            if let super::inproc::Attempt::Done(commit) =
-                super::inproc::worktree::commit_all(worktree, message, &self.env, &self.identity)
-            {
+            if let super::inproc::Attempt::Done(commit) = super::inproc::worktree::commit_all(
+                worktree,
+                message,
+                &self.env,
+                &self.identity,
+                keep_out,
+            ) {
                 return Ok(commit);
             }
         }
         self.run(Some(worktree), &["add", "--all"])?;
+        if !keep_out.is_empty() {
+            // After the add rather than as `:(exclude)` pathspecs to it, so that what an agent
+            // staged there itself is taken out again too.
+            let mut args = vec!["reset".to_string(), "--quiet".into(), "--".into()];
+            args.extend(keep_out.iter().map(|p| literal_pathspec(p)));
+            self.run(Some(worktree), &args)?;
+        }
         let staged = self.output(Some(worktree), &["diff", "--cached", "--quiet"])?;
         match staged.code {
             Some(0) => return Ok(None),
@@ -162,6 +186,42 @@ impl Git {
         )?
         .ok()?;
         self.head(worktree).map(Some)
+    }
+
+    /// Which of `paths` (from the repository root; a directory stands for everything in it) git
+    /// tracks: in the index of this working tree, or in `commit`'s tree.
+    pub fn tracked_among(&self, commit: &str, paths: &[String]) -> Result<Vec<String>, GitError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let specs: Vec<String> = paths.iter().map(|p| literal_pathspec(p)).collect();
+        let mut in_index = vec!["ls-files".to_string(), "-z".into(), "--".into()];
+        in_index.extend(specs.iter().cloned());
+        let mut in_commit = vec![
+            "ls-tree".to_string(),
+            "-r".into(),
+            "-z".into(),
+            "--name-only".into(),
+            "--full-tree".into(),
+            commit.to_string(),
+            "--".into(),
+        ];
+        in_commit.extend(specs);
+        let mut files = Vec::new();
+        for args in [in_index, in_commit] {
+            let out = self.run(None, &args)?;
+            files.extend(
+                out.stdout
+                    .split(|b| *b == 0)
+                    .filter(|f| !f.is_empty())
+                    .map(path_from_bytes),
+            );
+        }
+        Ok(paths
+            .iter()
+            .filter(|p| files.iter().any(|f| f.starts_with(p.as_str())))
+            .cloned()
+            .collect())
     }
 
     /// Points `branch` at `base` and checks it out in the worktree, discarding the worktree's
@@ -465,6 +525,12 @@ enum RefSlot {
     Free(String),
 }
 
+/// A path from the repository root as a pathspec that matches it and nothing else: no globbing,
+/// whatever directory git runs in.
+fn literal_pathspec(path: &str) -> String {
+    format!(":(top,literal){path}")
+}
+
 /// Reads `git worktree list --porcelain -z`: records of NUL-terminated `key value` attributes,
 /// each record ended by an empty attribute.
 fn parse_worktree_list(bytes: &[u8]) -> Vec<WorktreeInfo> {
@@ -684,6 +750,24 @@ worktree /gone\0HEAD 123\0detached\0prunable gitdir file points to non-existent 
         let files = git(&repo.dir, &["show", "--name-status", "--format=", &commit]);
         assert_eq!(files, "M\ta.txt\nD\tb.txt\nA\tnew/file.txt");
         assert_eq!(repo.git.commit_all(&path, "Again").expect("commit"), None);
+    }
+
+    #[test]
+    fn tracked_among_finds_paths_in_the_index_or_the_commit() {
+        let repo = TestRepo::new();
+        write(&repo.dir, "dir/tracked.txt", "t\n");
+        git(&repo.dir, &["add", "dir/tracked.txt"]);
+        write(&repo.dir, "staged.txt", "s\n");
+        let main = repo.git.branch_tip("main").expect("tip").expect("main");
+        write(&repo.dir, ".env", "untracked\n");
+        let paths: Vec<String> = ["a.txt", "dir", ".env", "staged.txt", "di", "*.txt"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            repo.git.tracked_among(&main, &paths).expect("ls"),
+            ["a.txt", "dir"]
+        );
+        assert!(repo.git.tracked_among(&main, &[]).expect("none").is_empty());
     }
 
     #[test]

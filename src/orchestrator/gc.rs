@@ -138,6 +138,7 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
         keep_for: Duration::from_secs(u64::from(options.keep_days) * 86_400),
         here: comparable_path(&workspace.location.workdir),
         now: SystemTime::now(),
+        keep_out: &config.include,
     };
     // The worktrees that stay; a branch checked out in one of them is not deleted.
     let mut staying = Vec::new();
@@ -181,6 +182,8 @@ struct Sweep<'a> {
     /// Where vane runs: never removed under its feet.
     here: PathBuf,
     now: SystemTime,
+    /// Files vane copied in (`include`): not work, never committed.
+    keep_out: &'a [String],
 }
 
 impl Sweep<'_> {
@@ -234,7 +237,8 @@ impl Sweep<'_> {
                     let commit = if self.dry_run {
                         None
                     } else {
-                        self.git.commit_all(path, LEFTOVER_MESSAGE)?
+                        self.git
+                            .commit_all_except(path, LEFTOVER_MESSAGE, self.keep_out)?
                     };
                     report.saved.push(SavedWork {
                         worktree: path.to_path_buf(),
@@ -257,7 +261,10 @@ impl Sweep<'_> {
                 None => {
                     dirty_detached = true;
                     if !self.dry_run {
-                        if let Some(commit) = self.git.commit_all(path, LEFTOVER_MESSAGE)? {
+                        if let Some(commit) =
+                            self.git
+                                .commit_all_except(path, LEFTOVER_MESSAGE, self.keep_out)?
+                        {
                             head = Some(commit);
                         }
                     }

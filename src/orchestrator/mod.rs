@@ -3,6 +3,7 @@
 //! parts below (store, git, agent, config) and never the command line or the terminal: what a
 //! person should see is reported through `Progress`, or returned.
 
+pub mod bootstrap;
 pub mod doctor;
 pub mod failpoint;
 pub mod gates;
@@ -52,6 +53,13 @@ pub enum OrchestratorError {
     },
     #[error("{} is not vane's, and {} is kept there already", .path.display(), .kept.display())]
     HookConflict { path: PathBuf, kept: PathBuf },
+    #[error(
+        "`include` in vane.toml names {} that git tracks: {}; tracked files are in every worktree \
+         already",
+        if .0.len() == 1 { "a path" } else { "paths" },
+        .0.join(", ")
+    )]
+    TrackedInclude(Vec<String>),
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     #[error("cannot write {path}: {source}")]

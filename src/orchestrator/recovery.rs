@@ -20,6 +20,7 @@ pub fn recover(
     git: &Git,
     base: &str,
     worktree_root: &Path,
+    keep_out: &[String],
 ) -> Result<Recovered> {
     let mut recovered = Recovered::default();
     let base_ref = format!("refs/heads/{base}");
@@ -66,7 +67,7 @@ pub fn recover(
         for entry in entries.flatten() {
             let path = entry.path();
             if path.join(".git").exists() {
-                save_leftovers(git, &path)?;
+                save_leftovers(git, &path, keep_out)?;
             }
         }
     }
@@ -90,7 +91,8 @@ pub(super) const LEFTOVER_MESSAGE: &str =
 
 /// Before a worktree is reset for another task, whatever it holds on a task branch is committed
 /// there (promise 2). A worktree left detached holds a merge result that was gated: nothing to keep.
-fn save_leftovers(git: &Git, worktree: &Path) -> Result<()> {
+/// Files copied in by `include` (`keep_out`) are not work, and never committed.
+fn save_leftovers(git: &Git, worktree: &Path, keep_out: &[String]) -> Result<()> {
     if git.is_clean(worktree)? {
         return Ok(());
     }
@@ -98,7 +100,7 @@ fn save_leftovers(git: &Git, worktree: &Path) -> Result<()> {
         .current_branch(worktree)?
         .is_some_and(|b| b.starts_with("vane/"))
     {
-        git.commit_all(worktree, LEFTOVER_MESSAGE)?;
+        git.commit_all_except(worktree, LEFTOVER_MESSAGE, keep_out)?;
     }
     Ok(())
 }

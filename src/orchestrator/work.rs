@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::bootstrap::Bootstrap;
 use super::failpoint;
 use super::gates;
 use super::lock::WorkLock;
@@ -165,6 +166,13 @@ pub fn work(
     let tip = git
         .branch_tip(&base)?
         .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
+    let bootstrap = Bootstrap {
+        checkout: workspace.location.workdir.clone(),
+        include: config.include.clone(),
+        setup: config.setup.clone(),
+        setup_dir: state_dir.join("runs").join("setup"),
+    };
+    bootstrap.refuse_tracked(&git, &tip)?;
     let selection = select(&workspace.store, &options.tasks)?;
     if options.dry_run {
         let schedule = schedule(&workspace.store, selection.as_ref())?;
@@ -177,7 +185,13 @@ pub fn work(
 
     let _lock = WorkLock::acquire(&state_dir, "vane work")?;
     let worktree_root = worktree_root(workspace, config);
-    let recovered = recovery::recover(&mut workspace.store, &git, &base, &worktree_root)?;
+    let recovered = recovery::recover(
+        &mut workspace.store,
+        &git,
+        &base,
+        &worktree_root,
+        &config.include,
+    )?;
     if recovered.abandoned > 0 || recovered.landings_completed > 0 {
         progress(Progress::Recovered {
             abandoned: recovered.abandoned,
@@ -222,6 +236,7 @@ pub fn work(
         store,
         git: &git,
         config,
+        bootstrap: &bootstrap,
         state_dir: &state_dir,
         base: &base,
         correlation: &correlation,
@@ -262,6 +277,7 @@ struct Batch<'a> {
     store: &'a mut Store,
     git: &'a Git,
     config: &'a Config,
+    bootstrap: &'a Bootstrap,
     state_dir: &'a Path,
     base: &'a str,
     correlation: &'a str,
@@ -287,10 +303,11 @@ impl Batch<'_> {
             job_senders.push(job_tx);
             let done_tx = done_tx.clone();
             let git = self.git.clone();
+            let bootstrap = self.bootstrap.clone();
             let path = path.clone();
             handles.push(std::thread::spawn(move || {
                 for job in job_rx {
-                    let done = run_job(&git, index, &path, job);
+                    let done = run_job(&git, &bootstrap, index, &path, job);
                     if done_tx.send(done).is_err() {
                         break;
                     }
@@ -703,6 +720,9 @@ impl Batch<'_> {
                 // Recovered, or gated before in this worktree (gates may leave files behind).
                 self.git.ensure_worktree(&worktree, &merge)?;
                 self.git.checkout_detached(&worktree, &merge)?;
+                // The clean took untracked included files away; the gates run beside them, as
+                // the agent did.
+                self.bootstrap.copy_includes(&worktree)?;
             }
             gated_before = true;
             let verdict = self.run_gates(&task, &item.attempt, &worktree, &merge, &tip)?;
@@ -847,10 +867,10 @@ enum LandResult {
 }
 
 /// A worker's whole job: prepare the worktree for the task, run the agent, commit what it left.
-fn run_job(git: &Git, worker: usize, worktree: &Path, job: Job) -> Done {
+fn run_job(git: &Git, bootstrap: &Bootstrap, worker: usize, worktree: &Path, job: Job) -> Done {
     let started = Instant::now();
     let attempt = job.attempt.clone();
-    let result = run_job_inner(git, worktree, &job).unwrap_or_else(|e| AttemptResult {
+    let result = run_job_inner(git, bootstrap, worktree, &job).unwrap_or_else(|e| AttemptResult {
         outcome: "failed".to_string(),
         feedback: Some(format!("vane could not run the attempt: {e}")),
         ..AttemptResult::default()
@@ -865,14 +885,33 @@ fn run_job(git: &Git, worker: usize, worktree: &Path, job: Job) -> Done {
     }
 }
 
-fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult> {
+fn run_job_inner(
+    git: &Git,
+    bootstrap: &Bootstrap,
+    worktree: &Path,
+    job: &Job,
+) -> Result<AttemptResult> {
     std::fs::create_dir_all(&job.run_dir).map_err(|e| OrchestratorError::io(&job.run_dir, e))?;
     std::fs::write(&job.prompt_file, &job.prompt)
         .map_err(|e| OrchestratorError::io(&job.prompt_file, e))?;
     // What a crashed run left in this worktree was committed by recovery before the batch began,
     // and this worker's own last job committed all its agent left: nothing here is unsaved.
-    git.ensure_worktree(worktree, &job.base_sha)?;
+    if git.ensure_worktree(worktree, &job.base_sha)? {
+        // Made again (or for the first time): whatever was set up before is gone.
+        bootstrap.forget_setup(worktree)?;
+    }
     git.start_task_branch(worktree, &job.task.id.branch(), &job.base_sha)?;
+    // Every task, after the clean of `start_task_branch`: a change to them reaches the next task.
+    bootstrap.copy_includes(worktree)?;
+    if let Some(feedback) = bootstrap.ensure_setup(worktree)? {
+        // Let go of the branch, as after an agent, so that a retry may check it out elsewhere.
+        git.detach_head(worktree, &job.base_sha)?;
+        return Ok(AttemptResult {
+            outcome: "failed".to_string(),
+            feedback: Some(feedback),
+            ..AttemptResult::default()
+        });
+    }
     let vars = TemplateVars {
         prompt: &job.prompt,
         prompt_file: &job.prompt_file,
@@ -916,7 +955,8 @@ fn run_job_inner(git: &Git, worktree: &Path, job: &Job) -> Result<AttemptResult>
         job.task.title, job.task.id, job.attempt.number
     );
     // Whatever the agent left is kept on its branch, whether it succeeded or not.
-    git.commit_all(worktree, &message)?;
+    // Never the files `include` copied in (see `bootstrap`).
+    git.commit_all_except(worktree, &message, &bootstrap.include)?;
     let head = git.head(worktree)?;
     // Let go of the branch, so that a retry may check it out in another worker's worktree.
     git.detach_head(worktree, &head)?;

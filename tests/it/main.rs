@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `vane` binary against real git repositories and real SQLite files.
 
+mod bootstrap;
 mod claude;
 mod common;
 mod config;

@@ -136,8 +136,8 @@ pub(crate) fn clean_worktree(worktree: &Path) -> Attempt<()> {
     done_or_unsupported(super::open(worktree).and_then(|repo| clean(&repo)))
 }
 
-/// `git add --all`, then `git commit --no-verify` when the index differs from HEAD: the new
-/// commit, or None. `env` is the environment the CLI would run with (over the process's own), and
+/// `git add --all` (then `git reset -- <keep_out>`), then `git commit --no-verify` when the
+/// index differs from HEAD: the new commit, or None. `env` is the environment the CLI would run with (over the process's own), and
 /// `configured` the `user.name` and `user.email` git resolved; a fixed commit date
 /// (`GIT_*_DATE`) is left to the CLI, which parses git's date formats.
 pub(crate) fn commit_all(
@@ -145,6 +145,7 @@ pub(crate) fn commit_all(
     message: &str,
     env: &[(OsString, OsString)],
     configured: &(String, String),
+    keep_out: &[String],
 ) -> Attempt<Option<String>> {
     let lookup = |name: &str| -> Option<String> {
         env.iter()
@@ -160,11 +161,36 @@ pub(crate) fn commit_all(
         let repo = super::open(worktree)?;
         let mut index = repo.index()?;
         index.read(false)?;
-        index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
-        index.update_all(["*"], None)?;
+        let head = repo.head()?.peel_to_commit()?;
+        let kept_out = |path: &Path| keep_out.iter().any(|k| path.starts_with(k));
+        let mut skip = |path: &Path, _: &[u8]| i32::from(kept_out(path));
+        index.add_all(["*"], IndexAddOption::DEFAULT, Some(&mut skip))?;
+        index.update_all(["*"], Some(&mut skip))?;
+        if !keep_out.is_empty() {
+            // What an agent staged there itself goes out again, as `git reset -- <path>` does.
+            let head_tree = head.tree()?;
+            let staged: Vec<(PathBuf, Oid)> = index
+                .iter()
+                .map(|e| {
+                    (
+                        PathBuf::from(String::from_utf8_lossy(&e.path).into_owned()),
+                        e.id,
+                    )
+                })
+                .filter(|(path, _)| kept_out(path))
+                .collect();
+            for (path, id) in staged {
+                match head_tree.get_path(&path) {
+                    Ok(entry) if entry.id() == id => {}
+                    // Restoring HEAD's entry is left to the CLI (the work loop refuses tracked
+                    // paths in `include`, so this is rare).
+                    Ok(_) => return Err(git2::Error::from_str("a kept-out path that HEAD tracks")),
+                    Err(_) => index.remove_path(&path)?,
+                }
+            }
+        }
         let tree = repo.find_tree(index.write_tree()?)?;
         index.write()?;
-        let head = repo.head()?.peel_to_commit()?;
         if head.tree_id() == tree.id() {
             return Ok(None);
         }
@@ -433,12 +459,21 @@ mod tests {
         write(&w, "run.sh", "#!/bin/sh\n");
         std::fs::set_permissions(w.join("run.sh"), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
+        // Files vane copied in (`include`) stay out, even one the agent staged itself.
+        write(&w, ".env", "SECRET=1\n");
+        write(&w, "secrets/key", "k\n");
+        write(&w, "staged.env", "S=1\n");
+        git(&w, &["add", "staged.env"]);
+        let keep_out = [".env".to_string(), "secrets".into(), "staged.env".into()];
         let made = g
-            .commit_all(&w, "# A title\n\nVane-Task: T1\n")
+            .commit_all_except(&w, "# A title\n\nVane-Task: T1\n", &keep_out)
             .expect("commit");
         assert!(made.is_some());
         seen.push(look("after commit_all", &w));
-        assert_eq!(g.commit_all(&w, "again").expect("commit"), None);
+        assert_eq!(
+            g.commit_all_except(&w, "again", &keep_out).expect("commit"),
+            None
+        );
         let head = g.head(&w).expect("head");
         g.detach_head(&w, &head).expect("detach");
 
@@ -542,6 +577,14 @@ mod tests {
             .find(|s| s.contains("checkouts of"))
             .expect("listed");
         assert!(checkouts.ends_with("of vane/T1: []"), "{checkouts}");
+        let committed = fast
+            .iter()
+            .find(|s| s.starts_with("after commit_all"))
+            .expect("committed");
+        assert!(
+            committed.contains("?? .env\n?? secrets/\n?? staged.env\n"),
+            "{committed}"
+        );
 
         let repo = TestRepo::new();
         assert_eq!(Plain::probe(&repo.dir, repo.git.common_dir()), Plain(true));
