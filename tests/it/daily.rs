@@ -603,3 +603,21 @@ fn doctor_finds_hooks_that_are_missing_or_not_vanes() {
     env.vane(&["hooks", "install"]).success();
     assert_eq!(hooks_check(&env, 0)["ok"], true);
 }
+
+#[test]
+fn gc_never_commits_the_files_vane_copied_in() {
+    let env = daily_env("include = [\".env\"]\n");
+    env.write(".env", "SECRET=1\n");
+    add(&env, "a", "cat .env > seen.txt", &[]);
+    env.vane(&["work"]).success();
+    // A worktree on a task branch with work in progress and its copy of .env.
+    let worktree = &worker_worktrees(&env)[0];
+    assert!(worktree.join(".env").is_file());
+    env.git(worktree, &["checkout", "-q", "-b", "vane/wip"]);
+    std::fs::write(worktree.join("wip.txt"), "wip\n").unwrap();
+    env.vane(&["gc"]).success();
+    let saved = env.git(&env.repo, &["show", "--stat", "--format=%s", "vane/wip"]);
+    assert!(saved.contains("wip.txt"), "{saved}");
+    let everywhere = env.git(&env.repo, &["log", "--all", "--format=%H", "--", ".env"]);
+    assert_eq!(everywhere.trim(), "", "no commit holds .env");
+}
