@@ -61,6 +61,9 @@ _vane() {
             vane,init)
                 cmd="vane__subcmd__init"
                 ;;
+            vane,land)
+                cmd="vane__subcmd__land"
+                ;;
             vane,quality)
                 cmd="vane__subcmd__quality"
                 ;;
@@ -156,6 +159,9 @@ _vane() {
                 ;;
             vane__subcmd__help,init)
                 cmd="vane__subcmd__help__subcmd__init"
+                ;;
+            vane__subcmd__help,land)
+                cmd="vane__subcmd__help__subcmd__land"
                 ;;
             vane__subcmd__help,quality)
                 cmd="vane__subcmd__help__subcmd__quality"
@@ -314,7 +320,7 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor config completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate land hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,7 +818,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help)
-            opts="init task import export context work checkpoints rollback gate hooks hook quality status events gc doctor config completions demo help"
+            opts="init task import export context work checkpoints rollback gate land hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1120,6 +1126,20 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__land)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1518,6 +1538,28 @@ _vane() {
             return 0
             ;;
         vane__subcmd__init)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__land)
             opts="-C -q -v -h --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -256,6 +256,13 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::NoCheckpoint(_) => {
                 CliError::refused(message).with_hint("`vane checkpoints` lists them")
             }
+            E::AlreadyLanded(_) => CliError::refused(message)
+                .with_hint("`vane task show` says where; `vane rollback` can undo a landing"),
+            E::InProgress(_) => CliError::refused(message).with_hint(
+                "an agent works on it; when no `vane work` runs, one resumes what a crash left",
+            ),
+            E::FellShort { .. } => CliError::refused(message)
+                .with_hint("fix the branch and run `vane land` again; `vane gate <task>` shows the scores"),
             E::NoTaskBranch(_) => CliError::refused(message).with_hint(
                 "`vane work` makes it when an agent works on the task; `vane gate` with no task checks the working tree",
             ),

@@ -15,6 +15,8 @@ pub enum Mover {
     Person,
     /// A rollback restoring a checkpoint's snapshot.
     Rollback,
+    /// A person landing a task's branch with `vane land`, after its gates passed on the merge.
+    Landing,
 }
 
 impl Mover {
@@ -23,6 +25,7 @@ impl Mover {
             Mover::WorkLoop => "work loop",
             Mover::Person => "person",
             Mover::Rollback => "rollback",
+            Mover::Landing => "landing by hand",
         }
     }
 }
@@ -50,6 +53,11 @@ pub fn check(from: TaskStatus, to: TaskStatus, mover: Mover) -> Result<(), Illeg
             (_, Blocked) => Ok(()),
             (Blocked, Pending) => Ok(()),
             _ => refuse("by hand a task can only be blocked, or a blocked task retried"),
+        },
+        Mover::Landing => match (from, to) {
+            (Pending | NeedsReview | NeedsImprovement | Blocked, Done) => Ok(()),
+            (Done, _) => refuse("a landed task leaves `done` only by rollback"),
+            _ => refuse("landing by hand only makes a task done"),
         },
         Mover::WorkLoop => match (from, to) {
             (Pending, InProgress)
@@ -94,6 +102,10 @@ mod tests {
         (NeedsReview, Blocked, Mover::Person),
         (NeedsImprovement, Blocked, Mover::Person),
         (Blocked, Pending, Mover::Person),
+        (Pending, Done, Mover::Landing),
+        (NeedsReview, Done, Mover::Landing),
+        (NeedsImprovement, Done, Mover::Landing),
+        (Blocked, Done, Mover::Landing),
     ];
 
     #[test]
@@ -101,7 +113,12 @@ mod tests {
         let mut checked = 0;
         for &from in TaskStatus::ALL {
             for &to in TaskStatus::ALL {
-                for mover in [Mover::WorkLoop, Mover::Person, Mover::Rollback] {
+                for mover in [
+                    Mover::WorkLoop,
+                    Mover::Person,
+                    Mover::Rollback,
+                    Mover::Landing,
+                ] {
                     let expected = if mover == Mover::Rollback {
                         from != to
                     } else {
@@ -118,7 +135,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 6 * 6 * 3);
+        assert_eq!(checked, 6 * 6 * 4);
     }
 
     #[test]

@@ -25,6 +25,7 @@ Examples:
   vane status                          what is done, ready and blocked
   vane rollback 3                      return base and task states to checkpoint 3
   vane gate T3                         score task T3's branch with the quality gates
+  vane land T3                         land T3's branch by hand, if its gates pass
   vane quality                         quality scores over time, per dimension
   vane events --follow                 watch the event log
   vane doctor                          check the configuration, database, refs and locks
@@ -87,6 +88,7 @@ enum Command {
     Checkpoints(commands::checkpoints::Args),
     Rollback(commands::rollback::Args),
     Gate(commands::gate::Args),
+    Land(commands::land::Args),
     #[command(subcommand)]
     Hooks(commands::hooks::HooksCommand),
     Hook(commands::hooks::HookArgs),
@@ -171,6 +173,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Checkpoints(args) => commands::checkpoints::run(&env, args),
         Command::Rollback(args) => commands::rollback::run(&env, args),
         Command::Gate(args) => commands::gate::run(&env, args),
+        Command::Land(args) => commands::land::run(&env, args),
         Command::Hooks(command) => commands::hooks::run(&env, command),
         Command::Hook(args) => return Ok(Some(commands::hooks::run_hook(&env, args))),
         Command::Quality(args) => commands::quality::run(&env, args),

@@ -9,6 +9,7 @@ pub mod failpoint;
 pub mod gates;
 pub mod gc;
 pub mod hooks;
+pub mod land;
 pub mod lock;
 pub mod profiles;
 pub mod recovery;
@@ -44,6 +45,15 @@ pub enum OrchestratorError {
     NoCheckpoint(i64),
     #[error("interrupted; the next `vane work` resumes where this one stopped")]
     Interrupted,
+    #[error("task `{0}` has landed already")]
+    AlreadyLanded(crate::model::TaskId),
+    #[error("task `{0}` is in progress")]
+    InProgress(crate::model::TaskId),
+    #[error("task `{task}` falls short of its gates, so it was not landed: {feedback}")]
+    FellShort {
+        task: crate::model::TaskId,
+        feedback: String,
+    },
     #[error("task `{0}` has no branch yet")]
     NoTaskBranch(crate::model::TaskId),
     #[error("the branch of `{task}` conflicts with the base branch in: {paths}")]

@@ -401,6 +401,31 @@ impl Store {
         attempt: Option<&Attempt>,
         checkpoint: Option<i64>,
     ) -> Result<RefMove> {
+        let task = attempt.map(|a| a.task.clone());
+        self.record_task_ref_intent(
+            refname,
+            old,
+            new,
+            purpose,
+            task.as_ref(),
+            attempt,
+            checkpoint,
+        )
+    }
+
+    /// `record_ref_intent` for a move that lands `task`, which may have no attempt (work done by
+    /// hand, landed with `vane land`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_task_ref_intent(
+        &mut self,
+        refname: &str,
+        old: &str,
+        new: &str,
+        purpose: &str,
+        task: Option<&TaskId>,
+        attempt: Option<&Attempt>,
+        checkpoint: Option<i64>,
+    ) -> Result<RefMove> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO ref_moves (created_at, refname, old_sha, new_sha, purpose, task_id, attempt_id, checkpoint_id)
@@ -411,7 +436,7 @@ impl Store {
                     old,
                     new,
                     purpose,
-                    attempt.map(|a| a.task.as_str()),
+                    task.map(TaskId::as_str),
                     attempt.map(|a| a.id),
                     checkpoint
                 ],
@@ -422,7 +447,7 @@ impl Store {
                 old_sha: old.to_string(),
                 new_sha: new.to_string(),
                 purpose: purpose.to_string(),
-                task: attempt.map(|a| a.task.clone()),
+                task: task.cloned(),
                 attempt: attempt.map(|a| a.id),
                 checkpoint,
             })
@@ -485,11 +510,18 @@ impl Store {
             )?;
             let current = get_task(tx, task)?;
             if current.status != TaskStatus::Done {
+                // The merge queue lands what it gated (needs_review); any other task landing here
+                // was landed by a person with `vane land`, after its gates passed.
+                let mover = if current.status == TaskStatus::NeedsReview {
+                    Mover::WorkLoop
+                } else {
+                    Mover::Landing
+                };
                 transition(
                     tx,
                     task,
                     TaskStatus::Done,
-                    Mover::WorkLoop,
+                    mover,
                     Some(&format!("landed as {}", ref_move.new_sha)),
                     WORK_LOOP,
                     Some(batch),

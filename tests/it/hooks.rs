@@ -254,3 +254,76 @@ fn agent_hooks_record_events_and_never_fail_the_agent() {
     }
     assert_eq!(events_of(&env, "T1", "agent_tool").len(), 1);
 }
+
+#[test]
+fn vane_land_lands_a_branch_made_by_hand_only_when_its_gates_pass() {
+    let env = TestEnv::initialised();
+    env.write(
+        "vane.toml",
+        "[[gate]]\nname = \"no-todo\"\ncommand = \"! grep -rq TODO --include=*.txt .\"\n",
+    );
+    env.git(&env.repo, &["add", "vane.toml"]);
+    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
+    // Work done by hand on task branches that base has not moved past (a fast-forward for git).
+    for (id, text) in [("bad", "TODO: finish\n"), ("good", "finished\n")] {
+        env.vane(&["task", "add", id, "--id", id, "--run", "true"])
+            .success();
+        env.git(
+            &env.repo,
+            &["checkout", "-q", "-b", &format!("vane/{id}"), "main"],
+        );
+        env.write(&format!("{id}.txt"), text);
+        env.git(&env.repo, &["add", "."]);
+        env.git(&env.repo, &["commit", "-q", "-m", id]);
+        env.git(&env.repo, &["checkout", "-q", "main"]);
+    }
+    let before = env.git(&env.repo, &["rev-parse", "main"]);
+    let refused = env.vane(&["land", "bad"]).failure(1);
+    assert!(
+        refused.stderr.contains("falls short of its gates"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.git(&env.repo, &["rev-parse", "main"]), before);
+    let bad = env
+        .vane(&["task", "show", "bad", "--json"])
+        .success()
+        .json();
+    assert_eq!(bad["status"], "pending");
+
+    let landed = env.vane(&["land", "good", "--json"]).success().json();
+    let sha = landed["sha"].as_str().unwrap();
+    assert_eq!(env.git(&env.repo, &["rev-parse", "main"]).trim(), sha);
+    // Exactly the merge that passed, with base's old tip as its first parent, and the person's
+    // checkout brought along.
+    assert_eq!(
+        env.git(&env.repo, &["rev-parse", &format!("{sha}^1")]),
+        before
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join("good.txt")).unwrap(),
+        "finished\n"
+    );
+    assert_eq!(env.git(&env.repo, &["status", "--porcelain"]), "");
+    let good = env
+        .vane(&["task", "show", "good", "--json"])
+        .success()
+        .json();
+    assert_eq!(good["status"], "done");
+    assert_eq!(good["landed_sha"], sha);
+    let checkpoint = landed["checkpoint"].as_i64().unwrap();
+    let at = env.git(
+        &env.repo,
+        &["rev-parse", &format!("refs/vane/checkpoints/{checkpoint}")],
+    );
+    assert_eq!(at.trim(), sha);
+    // Landed once is enough.
+    env.vane(&["land", "good"]).failure(1);
+    // And `vane rollback` undoes it like any landing.
+    let cps = env.vane(&["checkpoints", "--json"]).success().json();
+    assert!(cps
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == checkpoint));
+}

@@ -13,6 +13,7 @@ pub mod gc;
 pub mod hooks;
 pub mod import;
 pub mod init;
+pub mod land;
 pub mod quality;
 pub mod rollback;
 pub mod status;
