@@ -300,6 +300,15 @@ pub struct ContextEntry {
     pub related_tasks: Vec<TaskId>,
 }
 
+/// The longest start of `text` that is at most `max` bytes and ends on a character boundary.
+pub fn prefix_within(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// The current time in milliseconds since the Unix epoch.
 pub fn now_millis() -> i64 {
     std::time::SystemTime::now()

@@ -431,11 +431,10 @@ impl Walker<'_> {
 }
 
 fn line_at(text: &str, offset: usize) -> usize {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].matches('\n').count() + 1
+    crate::model::prefix_within(text, offset)
+        .matches('\n')
+        .count()
+        + 1
 }
 
 pub(super) fn check(text: &str) -> Checked {

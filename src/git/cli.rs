@@ -12,6 +12,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::GitError;
@@ -52,8 +53,9 @@ pub struct Git {
     /// CLI path too.
     pub(crate) in_process_merges: bool,
     /// Whether the per-task working-tree operations run in process (see `inproc::worktree`):
-    /// decided once, when the repository is opened; tests turn it off to check the CLI path too.
-    pub(crate) in_process_worktrees: bool,
+    /// probed the first time one of them asks (most commands never do), once for every clone;
+    /// tests set it to check both paths.
+    plain: Arc<OnceLock<bool>>,
     /// `user.name` and `user.email` as git resolves them for this repository, or vane's fallbacks:
     /// what in-process commits sign with when `GIT_AUTHOR_*`/`GIT_COMMITTER_*` do not say.
     pub(crate) identity: (String, String),
@@ -117,7 +119,7 @@ impl Git {
             config: Vec::new(),
             env,
             in_process_merges: true,
-            in_process_worktrees: false,
+            plain: Arc::new(OnceLock::new()),
             identity: (FALLBACK_NAME.to_string(), FALLBACK_EMAIL.to_string()),
         };
         let common = probe.output(
@@ -135,11 +137,9 @@ impl Git {
         } else {
             common_dir.clone()
         };
-        let plain = super::inproc::worktree::Plain::probe(&dir, &common_dir);
         let mut git = Git {
             dir,
             common_dir,
-            in_process_worktrees: plain.0,
             ..probe
         };
         // vane's commits would otherwise start `git maintenance run --auto` every time; a person's
@@ -176,6 +176,19 @@ impl Git {
         } else {
             self.dir.join(path)
         })
+    }
+
+    /// Whether the per-task working-tree operations may run in process here.
+    pub(crate) fn in_process_worktrees(&self) -> bool {
+        *self
+            .plain
+            .get_or_init(|| super::inproc::worktree::Plain::probe(&self.dir, &self.common_dir).0)
+    }
+
+    /// Decides `in_process_worktrees` instead of probing (tests check both paths with it).
+    #[cfg(test)]
+    pub(crate) fn set_in_process_worktrees(&mut self, on: bool) {
+        self.plain = Arc::new(OnceLock::from(on));
     }
 
     /// Where repository-wide commands run (the top of a working tree, or a bare repository).

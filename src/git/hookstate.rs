@@ -9,6 +9,12 @@ use git2::{BranchType, Oid, Repository};
 use super::GitError;
 use crate::model::TaskId;
 
+/// The line that tells vane's hook shims from anyone else's hooks.
+pub const SHIM_MARKER: &str = "vane-managed-hook";
+
+/// The name a hook that was there before vane's is kept under, beside it (run first).
+pub const KEPT_SUFFIX: &str = ".vane-kept";
+
 /// The commit HEAD names in the working tree at `workdir`, and its subject line.
 pub fn head_summary(workdir: &Path) -> Result<(String, String), GitError> {
     let repo = Repository::open(workdir)?;

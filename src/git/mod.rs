@@ -19,7 +19,9 @@ pub mod worktree;
 use std::path::{Path, PathBuf};
 
 pub use cli::Git;
-pub use hookstate::{commit_index_as_merge, head_summary, merge_heads, vane_branch_tips};
+pub use hookstate::{
+    commit_index_as_merge, head_summary, merge_heads, vane_branch_tips, KEPT_SUFFIX, SHIM_MARKER,
+};
 pub use merge::MergeOutcome;
 pub use worktree::{attempt_refs, WorktreeInfo, ATTEMPTS_PREFIX, KEPT_PREFIX};
 

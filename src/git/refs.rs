@@ -171,7 +171,7 @@ impl Git {
 
     /// The working trees that have `branch` checked out, without looking at their files.
     pub fn checkout_paths_of(&self, branch: &str) -> Result<Vec<PathBuf>, GitError> {
-        if self.in_process_worktrees {
+        if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(paths) =
                 super::inproc::worktree::checkout_paths_of(self.common_dir(), branch)
             {
@@ -199,7 +199,7 @@ impl Git {
     ) -> Result<bool, GitError> {
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
-        if self.in_process_worktrees {
+        if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(can) =
                 super::inproc::worktree::checkout_can_follow(workdir, &old, &new)
             {
@@ -235,7 +235,7 @@ impl Git {
     ) -> Result<(), GitError> {
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
-        if self.in_process_worktrees {
+        if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::advance_checkout(workdir, &old, &new)
             {

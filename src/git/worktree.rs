@@ -154,7 +154,7 @@ impl Git {
         message: &str,
         keep_out: &[String],
     ) -> Result<Option<String>, GitError> {
-        if self.in_process_worktrees {
+        if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(commit) = super::inproc::worktree::commit_all(
                 worktree,
                 message,
@@ -243,7 +243,7 @@ impl Git {
             Some(tip) if !self.is_ancestor(&tip, &base)? => Some(self.save_attempt(branch, &tip)?),
             _ => None,
         };
-        if self.in_process_worktrees {
+        if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::start_task_branch(worktree, branch, &base)
             {
@@ -280,7 +280,7 @@ impl Git {
     /// repository costs more than the checkout.
     pub fn switch_detached(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
         let commit = self.resolve_commit(commit)?;
-        if self.in_process_worktrees {
+        if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::switch_detached(worktree, &commit)
             {
@@ -388,7 +388,7 @@ impl Git {
     /// Removes untracked files and directories, keeping ignored ones. Nested repositories an agent
     /// may have cloned are kept too (that would take `-ff`); they are not part of any task's work.
     fn clean(&self, worktree: &Path) -> Result<(), GitError> {
-        if self.in_process_worktrees {
+        if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::clean_worktree(worktree)
             {

@@ -137,22 +137,11 @@ pub fn run_gates(
                 None,
             ),
         };
-        let passed = match gate.scored_by_exit() {
-            true => verdict.score >= 1.0,
-            false => {
-                score::decide(
-                    &[GateScore {
-                        name: gate.name.clone(),
-                        dimension: gate.dimension.clone(),
-                        weight: 1.0,
-                        required: false,
-                        score: verdict.score,
-                        passed: true,
-                    }],
-                    config.threshold,
-                )
-                .passed
-            }
+        // An exit-code gate passes by exiting 0; a scored gate or a critic by reaching the threshold.
+        let passed = if gate.scored_by_exit() {
+            verdict.score >= 1.0
+        } else {
+            score::meets(verdict.score, config.threshold)
         };
         GateResult {
             record: GateRecord {

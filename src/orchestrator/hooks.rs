@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::gates::{self, Candidate};
 use super::{OrchestratorError, Result};
 use crate::config::Config;
-use crate::git::Git;
+use crate::git::{Git, KEPT_SUFFIX, SHIM_MARKER};
 use crate::model::TaskId;
 use crate::store::NewEvent;
 use crate::workspace::{self, Workspace, WorkspaceError};
@@ -26,12 +26,6 @@ pub const GIT_HOOKS: &[&str] = &["post-commit", "pre-merge-commit"];
 /// The shim every git hook is (`hooks/vane-hook.sh`); `@VANE@` becomes the path of the vane that
 /// installed it.
 const SHIM: &str = include_str!("../../hooks/vane-hook.sh");
-
-/// The line that tells vane's shims from anyone else's hooks.
-pub const SHIM_MARKER: &str = "vane-managed-hook";
-
-/// The name a hook that was there before vane's is kept under, beside it.
-pub const KEPT_SUFFIX: &str = ".vane-kept";
 
 /// Set in the environment of vane's own git commands: the shims then do nothing (vane records its
 /// own commits itself).
@@ -66,11 +60,6 @@ pub struct HooksReport {
     pub hooks: Vec<HookStatus>,
 }
 
-/// The hooks directory git really uses, made absolute.
-pub fn hooks_dir(git: &Git) -> Result<PathBuf> {
-    Ok(git.hooks_dir()?)
-}
-
 /// Whether `path` holds one of vane's shims.
 pub fn is_shim(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|text| text.contains(SHIM_MARKER))
@@ -97,7 +86,7 @@ fn state_of(dir: &Path, name: &str, action: Option<String>) -> HookStatus {
 
 /// Where each hook stands.
 pub fn status(git: &Git) -> Result<HooksReport> {
-    let dir = hooks_dir(git)?;
+    let dir = git.hooks_dir()?;
     let hooks = GIT_HOOKS.iter().map(|n| state_of(&dir, n, None)).collect();
     Ok(HooksReport { dir, hooks })
 }
@@ -105,7 +94,7 @@ pub fn status(git: &Git) -> Result<HooksReport> {
 /// Installs the shims; a hook that was there keeps running, first, from `<name>.vane-kept`.
 /// Installing again only refreshes vane's shims. `vane` is the executable the shims call.
 pub fn install(git: &Git, vane: &Path) -> Result<HooksReport> {
-    let dir = hooks_dir(git)?;
+    let dir = git.hooks_dir()?;
     std::fs::create_dir_all(&dir).map_err(|e| OrchestratorError::io(&dir, e))?;
     let shim = SHIM.replace("@VANE@", &shell_quote(&vane.display().to_string()));
     let mut hooks = Vec::new();
@@ -140,7 +129,7 @@ pub fn install_here(workdir: &Path) -> Result<HooksReport> {
 /// Takes vane's shims out and puts back what was there before; a hook that is not vane's is left
 /// alone.
 pub fn uninstall(git: &Git) -> Result<HooksReport> {
-    let dir = hooks_dir(git)?;
+    let dir = git.hooks_dir()?;
     let mut hooks = Vec::new();
     for name in GIT_HOOKS {
         let path = dir.join(name);
@@ -466,15 +455,14 @@ fn codex_notify(workspace: &mut Workspace, payload: &Value) -> Result<HookOutcom
     Ok(HookOutcome::go_on())
 }
 
+/// `text`, cut to at most `max` bytes (on a character boundary) with `...` when it was longer.
 fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
+    let kept = crate::model::prefix_within(text, max);
+    if kept.len() == text.len() {
+        text.to_string()
+    } else {
+        format!("{kept}...")
     }
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}...", &text[..cut])
 }
 
 /// What an agent profile run by vane gets so that its hooks reach vane: for Claude Code a settings

@@ -306,6 +306,13 @@ pub struct Decision {
     pub failed_required: Vec<String>,
 }
 
+/// Whether `score` reaches `threshold`, both rounded to the nearest multiple of 1e-9 first (see
+/// `decide`). A NaN never reaches anything.
+pub fn meets(score: f64, threshold: f64) -> bool {
+    let nano = |x: f64| (x * 1e9).round();
+    nano(score) >= nano(threshold)
+}
+
 /// Decides whether the candidate is accepted.
 ///
 /// The candidate passes when the overall score is at least `threshold` and
@@ -317,7 +324,6 @@ pub struct Decision {
 /// overall score never passes.
 pub fn decide(scores: &[GateScore], threshold: f64) -> Decision {
     let overall = overall(scores);
-    let nano = |x: f64| (x * 1e9).round();
     let failed_required: Vec<String> = scores
         .iter()
         .filter(|g| g.required && !g.passed)
@@ -326,7 +332,7 @@ pub fn decide(scores: &[GateScore], threshold: f64) -> Decision {
     Decision {
         overall,
         threshold,
-        passed: nano(overall) >= nano(threshold) && failed_required.is_empty(),
+        passed: meets(overall, threshold) && failed_required.is_empty(),
         failed_required,
     }
 }

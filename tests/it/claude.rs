@@ -90,6 +90,18 @@ impl FakeApi {
         }
     }
 
+    /// The fake API answering as `script` says, its files in the test's root.
+    fn serving(env: &TestEnv, server: &Path, script: &serde_json::Value) -> FakeApi {
+        let script_path = env.root.join("script.json");
+        std::fs::write(&script_path, script.to_string()).unwrap();
+        FakeApi::start(
+            server,
+            &script_path,
+            &env.root.join("requests.jsonl"),
+            &env.root.join("fake-api.stderr"),
+        )
+    }
+
     /// Every request the API answered, as the JSON lines of its log.
     fn requests(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.log)
@@ -138,10 +150,21 @@ impl Scripted {
 }
 
 fn script(tasks: &[Scripted]) -> serde_json::Value {
-    let mut scenarios: Vec<serde_json::Value> = tasks
-        .iter()
-        // vane's prompt starts with `# Task <id>: <title>`.
-        .map(|t| serde_json::json!({"match": format!("# Task {}: ", t.id), "turns": t.turns()}))
+    scenarios(
+        tasks
+            .iter()
+            // vane's prompt starts with `# Task <id>: <title>`.
+            .map(|t| (format!("# Task {}: ", t.id), serde_json::json!(t.turns())))
+            .collect(),
+    )
+}
+
+/// A script of (pattern matched against the first prompt, turns), and a last scenario that
+/// answers anything else with "No scenario matched.".
+fn scenarios(list: Vec<(String, serde_json::Value)>) -> serde_json::Value {
+    let mut scenarios: Vec<serde_json::Value> = list
+        .into_iter()
+        .map(|(pattern, turns)| serde_json::json!({"match": pattern, "turns": turns}))
         .collect();
     scenarios.push(serde_json::json!({"match": ".*", "turns": [{"text": "No scenario matched."}]}));
     serde_json::json!({ "scenarios": scenarios })
@@ -232,17 +255,13 @@ fn a_claude_critic_gate_scores_a_change_with_the_real_claude_code_cli() {
     // verdict, as a model would.
     let verdict = "The change does what the task asks.\n\n\
         {\"score\": 0.92, \"issues\": [], \"suggestions\": [\"say why in the file\"]}";
-    let script_json = serde_json::json!({"scenarios": [
-        {"match": "# Review", "turns": [{"text": verdict}]},
-        {"match": ".*", "turns": [{"text": "No scenario matched."}]},
-    ]});
-    let script_path = env.root.join("script.json");
-    std::fs::write(&script_path, script_json.to_string()).unwrap();
-    let api = FakeApi::start(
+    let api = FakeApi::serving(
+        &env,
         &server,
-        &script_path,
-        &env.root.join("requests.jsonl"),
-        &env.root.join("fake-api.stderr"),
+        &scenarios(vec![(
+            "# Review".to_string(),
+            serde_json::json!([{ "text": verdict }]),
+        )]),
     );
     env.write(
         "vane.toml",
@@ -329,14 +348,7 @@ fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
             commit: Some("Add world.txt"),
         },
     ];
-    let script_path = env.root.join("script.json");
-    std::fs::write(&script_path, script(&tasks).to_string()).unwrap();
-    let api = FakeApi::start(
-        &server,
-        &script_path,
-        &env.root.join("requests.jsonl"),
-        &env.root.join("fake-api.stderr"),
-    );
+    let api = FakeApi::serving(&env, &server, &script(&tasks));
 
     // Only the environment is configured: the command line is the built-in profile's. One attempt
     // each, so that a failure shows its own reason rather than a retry's.
@@ -470,17 +482,10 @@ fn claude_code_hooks_record_tool_calls_and_hold_back_a_premature_stop() {
         {"tool": "Write", "input": {"file_path": "{cwd}/notes.txt", "content": "final\n"}},
         {"text": "Done, with the final text."},
     ]);
-    let script_json = serde_json::json!({"scenarios": [
-        {"match": "# Task notes: ", "turns": turns},
-        {"match": ".*", "turns": [{"text": "No scenario matched."}]},
-    ]});
-    let script_path = env.root.join("script.json");
-    std::fs::write(&script_path, script_json.to_string()).unwrap();
-    let api = FakeApi::start(
+    let api = FakeApi::serving(
+        &env,
         &server,
-        &script_path,
-        &env.root.join("requests.jsonl"),
-        &env.root.join("fake-api.stderr"),
+        &scenarios(vec![("# Task notes: ".to_string(), turns)]),
     );
     env.write(
         "vane.toml",

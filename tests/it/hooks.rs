@@ -106,8 +106,9 @@ fn a_commit_on_a_task_branch_is_an_event_at_once() {
     assert_eq!(events_of(&env, "T1", "commit").len(), 1);
 }
 
-#[test]
-fn a_merge_made_by_hand_is_held_to_the_gates() {
+/// A repository whose gate refuses any `.txt` file with a TODO, and two tasks whose branches were
+/// made by hand off main: `bad` adds a file with a TODO, `good` one without.
+fn hand_made_branches() -> TestEnv {
     let env = TestEnv::initialised();
     env.write(
         "vane.toml",
@@ -127,6 +128,12 @@ fn a_merge_made_by_hand_is_held_to_the_gates() {
         env.git(&env.repo, &["commit", "-q", "-m", id]);
         env.git(&env.repo, &["checkout", "-q", "main"]);
     }
+    env
+}
+
+#[test]
+fn a_merge_made_by_hand_is_held_to_the_gates() {
+    let env = hand_made_branches();
     let main_before = env.git(&env.repo, &["rev-parse", "main"]);
     let merge = |branch: &str| {
         let mut git = std::process::Command::new("git");
@@ -257,26 +264,8 @@ fn agent_hooks_record_events_and_never_fail_the_agent() {
 
 #[test]
 fn vane_land_lands_a_branch_made_by_hand_only_when_its_gates_pass() {
-    let env = TestEnv::initialised();
-    env.write(
-        "vane.toml",
-        "[[gate]]\nname = \"no-todo\"\ncommand = \"! grep -rq TODO --include=*.txt .\"\n",
-    );
-    env.git(&env.repo, &["add", "vane.toml"]);
-    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
     // Work done by hand on task branches that base has not moved past (a fast-forward for git).
-    for (id, text) in [("bad", "TODO: finish\n"), ("good", "finished\n")] {
-        env.vane(&["task", "add", id, "--id", id, "--run", "true"])
-            .success();
-        env.git(
-            &env.repo,
-            &["checkout", "-q", "-b", &format!("vane/{id}"), "main"],
-        );
-        env.write(&format!("{id}.txt"), text);
-        env.git(&env.repo, &["add", "."]);
-        env.git(&env.repo, &["commit", "-q", "-m", id]);
-        env.git(&env.repo, &["checkout", "-q", "main"]);
-    }
+    let env = hand_made_branches();
     let before = env.git(&env.repo, &["rev-parse", "main"]);
     let refused = env.vane(&["land", "bad"]).failure(1);
     assert!(

@@ -31,18 +31,13 @@ pub enum HooksCommand {
 
 pub fn run(env: &CommandEnv<'_>, command: HooksCommand) -> Result<(), CliError> {
     let workspace = env.workspace()?;
-    let git = Git::open(&workspace.location.workdir)?;
+    let workdir = &workspace.location.workdir;
     let report = match command {
-        HooksCommand::Install => hooks::install(&git, &current_vane()?)?,
-        HooksCommand::Uninstall => hooks::uninstall(&git)?,
-        HooksCommand::Status => hooks::status(&git)?,
+        HooksCommand::Install => hooks::install_here(workdir)?,
+        HooksCommand::Uninstall => hooks::uninstall(&Git::open(workdir)?)?,
+        HooksCommand::Status => hooks::status(&Git::open(workdir)?)?,
     };
     print_report(env, &report)
-}
-
-/// The vane executable the shims should call: this one.
-pub fn current_vane() -> Result<std::path::PathBuf, CliError> {
-    Ok(std::env::current_exe()?)
 }
 
 fn print_report(env: &CommandEnv<'_>, report: &HooksReport) -> Result<(), CliError> {

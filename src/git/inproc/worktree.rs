@@ -71,8 +71,11 @@ fn probe(repo: &Repository, common_dir: &Path) -> Result<bool, git2::Error> {
     };
     // vane's own shims do nothing for vane's commands; a person's hook kept beside one does.
     let is_vane_shim_alone = |hook: &str| {
-        std::fs::read_to_string(hooks.join(hook)).is_ok_and(|t| t.contains("vane-managed-hook"))
-            && !hooks.join(format!("{hook}.vane-kept")).exists()
+        std::fs::read_to_string(hooks.join(hook))
+            .is_ok_and(|t| t.contains(super::super::SHIM_MARKER))
+            && !hooks
+                .join(format!("{hook}{}", super::super::KEPT_SUFFIX))
+                .exists()
     };
     if HOOKS_RUN_BY_REPLACED_COMMANDS
         .iter()
@@ -429,7 +432,7 @@ mod tests {
             .filter(|(k, _)| !k.to_string_lossy().ends_with("_DATE"))
             .collect();
         let mut g = Git::open_with_env(&repo.dir, env).expect("open");
-        g.in_process_worktrees = in_process;
+        g.set_in_process_worktrees(in_process);
         let mut seen = Vec::new();
         let look = |what: &str, dir: &Path| {
             let status = git(dir, &["status", "--porcelain", "--ignored", "-unormal"]);
