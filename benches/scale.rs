@@ -555,7 +555,8 @@ fn import_bench(sizes: &Sizes, root: &Path, bin: Option<&Path>, rows: &mut Vec<R
         let t0 = Instant::now();
         let roadmap = {
             let known = |id: &TaskId| store.task(id).is_ok();
-            Roadmap::parse(&file_name, &text, &known).expect("the generated roadmap is valid")
+            Roadmap::parse(&file_name, &text, &known, &|_| Ok(()))
+                .expect("the generated roadmap is valid")
         };
         let t1 = Instant::now();
         let report = store
@@ -597,7 +598,7 @@ fn import_bench(sizes: &Sizes, root: &Path, bin: Option<&Path>, rows: &mut Vec<R
         || {
             let roadmap = {
                 let known = |id: &TaskId| store.task(id).is_ok();
-                Roadmap::parse(&file_name, &text, &known).map_err(|e| e.to_string())?
+                Roadmap::parse(&file_name, &text, &known, &|_| Ok(())).map_err(|e| e.to_string())?
             };
             let report = store
                 .import_roadmap(&roadmap, &file_name, "person:bench", false)

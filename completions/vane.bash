@@ -792,7 +792,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__gc)
-            opts="-C -q -v -h --dry-run --keep-days --json --quiet --verbose --color --help"
+            opts="-C -q -v -h --dry-run --keep-days --all-repos --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1538,7 +1538,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__init)
-            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            opts="-C -q -v -h --force-new-database --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -54,6 +54,7 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;init'= {
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --force-new-database 'Replace a database vane cannot use with an empty one, moving the old file and the checkpoint refs aside'
             cand --json 'Print results as JSON on stdout'
             cand -q 'Print nothing but results and errors'
             cand --quiet 'Print nothing but results and errors'
@@ -485,6 +486,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
             cand --dry-run 'Print what would be removed, deleted and kept, and change nothing'
+            cand --all-repos 'Remove the worktree folders of every repository that no longer exists, instead of collecting this repository'
             cand --json 'Print results as JSON on stdout'
             cand -q 'Print nothing but results and errors'
             cand --quiet 'Print nothing but results and errors'

@@ -58,6 +58,7 @@ complete -c vane -n "__fish_vane_using_subcommand init" -s C -d 'Run as if vane 
 complete -c vane -n "__fish_vane_using_subcommand init" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c vane -n "__fish_vane_using_subcommand init" -l force-new-database -d 'Replace a database vane cannot use with an empty one, moving the old file and the checkpoint refs aside'
 complete -c vane -n "__fish_vane_using_subcommand init" -l json -d 'Print results as JSON on stdout'
 complete -c vane -n "__fish_vane_using_subcommand init" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c vane -n "__fish_vane_using_subcommand init" -s v -l verbose -d 'Say more about what happens (repeat for more)'
@@ -333,6 +334,7 @@ complete -c vane -n "__fish_vane_using_subcommand gc" -l color -d 'When to use c
 always\t''
 never\t''"
 complete -c vane -n "__fish_vane_using_subcommand gc" -l dry-run -d 'Print what would be removed, deleted and kept, and change nothing'
+complete -c vane -n "__fish_vane_using_subcommand gc" -l all-repos -d 'Remove the worktree folders of every repository that no longer exists, instead of collecting this repository'
 complete -c vane -n "__fish_vane_using_subcommand gc" -l json -d 'Print results as JSON on stdout'
 complete -c vane -n "__fish_vane_using_subcommand gc" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c vane -n "__fish_vane_using_subcommand gc" -s v -l verbose -d 'Say more about what happens (repeat for more)'

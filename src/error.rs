@@ -16,6 +16,7 @@ use std::fmt;
 
 use crate::config::ConfigError;
 use crate::git::GitError;
+use crate::orchestrator::preflight::{would_fail, PreflightProblem};
 use crate::roadmap::RoadmapError;
 use crate::store::StoreError;
 use crate::workspace::WorkspaceError;
@@ -116,6 +117,12 @@ impl From<GitError> for CliError {
                 .with_hint("make a first commit (`git commit --allow-empty -m \"Initial commit\"`), then run this again"),
             GitError::RefMoved { .. } => CliError::refused(e.to_string())
                 .with_hint("someone moved it meanwhile; run the command again"),
+            GitError::CheckoutInTheWay { .. } => CliError::refused(e.to_string()).with_hint(
+                "commit, stash or move those files away (`git stash --include-untracked`), then run the command again",
+            ),
+            GitError::ForeignWorktree { .. } => CliError::internal(e.to_string()).with_hint(
+                "`vane doctor` checks every worktree; `vane work` rebuilds a broken one, `vane gc` removes them",
+            ),
             GitError::Git(_) | GitError::Command { .. } | GitError::UnknownRevision(_) => {
                 CliError::internal(e.to_string())
             }
@@ -149,9 +156,49 @@ impl From<StoreError> for CliError {
                 "a task cannot wait, directly or through others, for itself; drop one of the edges",
             ),
             StoreError::Illegal { .. } => CliError::refused(message),
+            StoreError::Unusable { path, .. } => {
+                damaged_database(CliError::internal(message), &path)
+            }
+            StoreError::ReadOnly { path } => read_only(CliError::internal(message), &path),
+            StoreError::NoAccess { path, .. } => CliError::internal(message).with_hint(format!(
+                "check who owns {} and its permissions (`ls -l`); vane reads it as the user it runs as",
+                path.display()
+            )),
+            StoreError::ReadOnlyOutdated { path, .. } => {
+                CliError::internal(message).with_hint(format!(
+                    "run any vane command once as a user who may write {} (it migrates the \
+                     database); reading works after that",
+                    parent_display(&path)
+                ))
+            }
             StoreError::Sqlite(_) | StoreError::Corrupt(_) => CliError::internal(message),
         }
     }
+}
+
+/// The hints for a database that cannot be used: restore it, or start over keeping the old one.
+fn damaged_database(err: CliError, path: &std::path::Path) -> CliError {
+    err.with_hint(format!(
+        "if you have a copy of it from before (a backup), put it back at {} while no vane runs",
+        path.display()
+    ))
+    .with_hint(
+        "to start over with an empty task graph, `vane init --force-new-database` moves the file \
+         aside (to vane.db.broken-<time>) and the checkpoint refs to refs/vane/broken/<time>/, \
+         deleting nothing; task branches stay",
+    )
+}
+
+fn read_only(err: CliError, path: &std::path::Path) -> CliError {
+    err.with_hint(format!(
+        "commands that only read (`vane status`, `vane task list`, `vane doctor`, ...) work here; \
+         to change anything, run vane as a user who may write {}",
+        parent_display(path)
+    ))
+}
+
+fn parent_display(path: &std::path::Path) -> String {
+    path.parent().unwrap_or(path).display().to_string()
 }
 
 impl From<WorkspaceError> for CliError {
@@ -164,6 +211,26 @@ impl From<WorkspaceError> for CliError {
                     .with_hint("run `vane init` first")
             }
             WorkspaceError::Io { .. } => CliError::internal(e.to_string()),
+            WorkspaceError::Damaged {
+                ref path,
+                ref problem,
+                ref refs,
+            } => {
+                let err = CliError::internal(e.to_string());
+                if refs.is_empty() && *problem == crate::store::Unusable::Empty {
+                    // An empty file where vane left no trace: nothing was lost, most likely.
+                    return err.with_hint(
+                        "vane's refs are not here, so it probably never held anything: `vane \
+                         init` makes a new database in it (if it did hold tasks, put a backup \
+                         back first)",
+                    );
+                }
+                damaged_database(err, path)
+            }
+            WorkspaceError::SoundDatabase { .. } => CliError::refused(e.to_string()).with_hint(
+                "`vane doctor` checks it; to start over anyway, move the file away yourself, then \
+                 run `vane init --force-new-database`",
+            ),
         }
     }
 }
@@ -196,6 +263,16 @@ pub fn config_problems(e: &ConfigError) -> CliError {
         }
         _ => CliError::refused(e.to_string()),
     }
+}
+
+/// Problems found before `vane work` starts (see `orchestrator::preflight`): one detail each, with
+/// where it is and its fix.
+pub fn preflight_problems(message: String, problems: &[PreflightProblem]) -> CliError {
+    let mut err = CliError::refused(message);
+    for problem in problems {
+        err = err.with_detail(format!("{problem}\n    fix: {}", problem.fix));
+    }
+    err
 }
 
 impl From<RoadmapError> for CliError {
@@ -274,7 +351,24 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::TrackedInclude(_) => CliError::refused(message).with_hint(
                 "remove them from `include`, which is for files git does not track, such as .env",
             ),
+            E::Unrunnable(problems) => preflight_problems(
+                format!(
+                    "{}; nothing was started, and no attempt was charged",
+                    would_fail(problems.len())
+                ),
+                &problems,
+            )
+            .with_hint(
+                "fix them and run `vane work` again; `vane config check` and `vane doctor` list \
+                 them too",
+            ),
             E::Interrupted => CliError::new(ErrorKind::Interrupted, message),
+            E::BrokenGate { .. } => CliError::refused(message).with_hint(
+                "fix the gate or the base branch (`vane gate` runs the gates on your working tree), then run `vane work` again; the task's branch is kept and is gated again",
+            ),
+            E::Faults(_) => CliError::internal(message).with_hint(
+                "fix what stopped vane (`vane doctor` checks the repository, the disk and the worktrees), then run `vane work` again",
+            ),
             E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
                 CliError::internal(message)
             }

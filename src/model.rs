@@ -266,6 +266,66 @@ pub struct Task {
     pub updated_at: i64,
 }
 
+/// The longest title accepted, in bytes. A title is one line: it heads the commits of the task's
+/// branch, reaches its agent in `VANE_TASK_TITLE` and in the prompt, and is shown on one terminal
+/// line. 4 KiB is far more than a title needs and far less than an argument or an environment
+/// variable may hold; the rest belongs in the description.
+pub const MAX_TITLE_BYTES: usize = 4096;
+
+/// Why a title, a description or a `run` command cannot be stored: text that would fail every
+/// attempt (no program can be given a NUL byte, in its arguments or its environment) or that is not
+/// what the field is for. Positions are byte offsets from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TextProblem {
+    #[error("is empty")]
+    Empty,
+    #[error(
+        "is {len} bytes long; a title is at most {MAX_TITLE_BYTES} bytes (put the rest in the \
+         description)"
+    )]
+    TooLong { len: usize },
+    #[error("has a NUL byte at byte {at}; no program can be given one")]
+    Nul { at: usize },
+    #[error(
+        "has a line break at byte {at}; a title is one line (put the rest in the description)"
+    )]
+    LineBreak { at: usize },
+    #[error("has the control character U+{code:04X} at byte {at}")]
+    Control { at: usize, code: u32 },
+}
+
+/// Checks a task's title: not blank, at most `MAX_TITLE_BYTES`, one line, and no control character
+/// but tab. Every way a title enters (`vane task add`, `vane import`) comes here.
+pub fn check_title(title: &str) -> Result<(), TextProblem> {
+    if title.trim().is_empty() {
+        return Err(TextProblem::Empty);
+    }
+    if title.len() > MAX_TITLE_BYTES {
+        return Err(TextProblem::TooLong { len: title.len() });
+    }
+    match title
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && c != '\t')
+    {
+        None => Ok(()),
+        Some((at, '\0')) => Err(TextProblem::Nul { at }),
+        Some((at, '\n' | '\r')) => Err(TextProblem::LineBreak { at }),
+        Some((at, c)) => Err(TextProblem::Control {
+            at,
+            code: u32::from(c),
+        }),
+    }
+}
+
+/// Checks a text of many lines (a description, a `run` command): anything but a NUL byte, which
+/// could never reach the agent.
+pub fn check_text(text: &str) -> Result<(), TextProblem> {
+    match text.find('\0') {
+        Some(at) => Err(TextProblem::Nul { at }),
+        None => Ok(()),
+    }
+}
+
 /// One edge of the graph: `task` depends on `depends_on`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Dependency {
@@ -401,6 +461,53 @@ mod tests {
             err.to_string(),
             "invalid status `finished`: expected one of pending, in_progress, needs_review, needs_improvement, done, blocked"
         );
+    }
+
+    #[test]
+    fn a_title_is_one_line_of_printable_text_of_at_most_4_kib() {
+        let longest = "x".repeat(MAX_TITLE_BYTES);
+        for good in [
+            "Fix the login form",
+            "tab\tinside",
+            "héllo wörld — ✓ 日本語 🚀",
+            longest.as_str(),
+        ] {
+            assert_eq!(check_title(good), Ok(()), "{good:?}");
+        }
+        let too_long = "x".repeat(MAX_TITLE_BYTES + 1);
+        let huge = "y".repeat(200 * 1024);
+        for (bad, problem) in [
+            ("", TextProblem::Empty),
+            (" \t ", TextProblem::Empty),
+            (too_long.as_str(), TextProblem::TooLong { len: 4097 }),
+            (huge.as_str(), TextProblem::TooLong { len: 204_800 }),
+            ("hello\0", TextProblem::Nul { at: 5 }),
+            ("\0", TextProblem::Nul { at: 0 }),
+            ("one\ntwo", TextProblem::LineBreak { at: 3 }),
+            ("one\r\ntwo", TextProblem::LineBreak { at: 3 }),
+            ("é\r", TextProblem::LineBreak { at: 2 }),
+            ("bell \u{7}", TextProblem::Control { at: 5, code: 7 }),
+            ("esc \u{1b}[31m", TextProblem::Control { at: 4, code: 0x1b }),
+            ("del \u{7f}", TextProblem::Control { at: 4, code: 0x7f }),
+            ("c1 \u{85}", TextProblem::Control { at: 3, code: 0x85 }),
+        ] {
+            assert_eq!(check_title(bad), Err(problem), "{bad:?}");
+        }
+        assert_eq!(
+            TextProblem::Nul { at: 5 }.to_string(),
+            "has a NUL byte at byte 5; no program can be given one"
+        );
+        assert_eq!(
+            TextProblem::Control { at: 4, code: 0x1b }.to_string(),
+            "has the control character U+001B at byte 4"
+        );
+    }
+
+    #[test]
+    fn descriptions_and_commands_may_hold_anything_but_nul() {
+        assert_eq!(check_text(""), Ok(()));
+        assert_eq!(check_text("line one\r\nline two\n\t\u{1b}[1m"), Ok(()));
+        assert_eq!(check_text("a\nb\0"), Err(TextProblem::Nul { at: 3 }));
     }
 
     #[test]

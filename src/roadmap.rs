@@ -15,7 +15,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_yaml_ng::Value;
 
-use crate::model::{Complexity, DepKind, TaskId, TaskType};
+use crate::model::{check_text, check_title, Complexity, DepKind, TaskId, TaskType};
 
 /// One task of a roadmap, flattened: what vane stores.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,11 +81,14 @@ fn list_problems(problems: &[Problem]) -> String {
 
 impl Roadmap {
     /// Parse and validate a roadmap, YAML or JSON. `known_ids` are the ids already in the database:
-    /// dependencies and parents may name them as well as ids in the file.
+    /// dependencies and parents may name them as well as ids in the file. `known_profile` says
+    /// whether an `agent` names a profile that exists (built in, or defined in vane.toml), and why
+    /// not when it does not.
     pub fn parse(
         file: &str,
         text: &str,
         known_ids: &dyn Fn(&TaskId) -> bool,
+        known_profile: &dyn Fn(&str) -> Result<(), String>,
     ) -> Result<Roadmap, RoadmapError> {
         let fail = |problems| RoadmapError {
             file: file.to_string(),
@@ -157,6 +160,7 @@ impl Roadmap {
             entries: &entries,
             in_file: &in_file,
             known_ids,
+            known_profile,
             children,
         };
         let mut first_at: HashMap<&str, &str> = HashMap::new();
@@ -253,6 +257,7 @@ struct Context<'a> {
     entries: &'a [Entry<'a>],
     in_file: &'a HashSet<String>,
     known_ids: &'a dyn Fn(&TaskId) -> bool,
+    known_profile: &'a dyn Fn(&str) -> Result<(), String>,
     /// The ids of each epic's tasks, by the epic's position.
     children: HashMap<usize, Vec<&'a str>>,
 }
@@ -286,12 +291,17 @@ fn check_entry(
             messages.push("missing `title`".to_string());
             String::new()
         }
-        Some(title) if title.trim().is_empty() => {
-            messages.push("`title` is empty".to_string());
-            String::new()
+        Some(title) => {
+            if let Err(problem) = check_title(title) {
+                messages.push(format!("`title` {problem}"));
+            }
+            title.clone()
         }
-        Some(title) => title.clone(),
     };
+    let description = fields.description.clone().unwrap_or_default();
+    if let Err(problem) = check_text(&description) {
+        messages.push(format!("`description` {problem}"));
+    }
     let kind = if entry.is_epic {
         TaskType::Epic
     } else {
@@ -389,7 +399,13 @@ fn check_entry(
     }
 
     let run = optional_text("run", &fields.run, messages);
+    if let Some(Err(problem)) = run.as_deref().map(check_text) {
+        messages.push(format!("`run` {problem}"));
+    }
     let agent = optional_text("agent", &fields.agent, messages);
+    if let Some(Err(why)) = agent.as_deref().map(context.known_profile) {
+        messages.push(why);
+    }
 
     if messages.len() > before {
         return None;
@@ -397,7 +413,7 @@ fn check_entry(
     Some(RoadmapTask {
         id: id?,
         title,
-        description: fields.description.clone().unwrap_or_default(),
+        description,
         kind,
         complexity,
         parent,
@@ -1138,8 +1154,21 @@ mod tests {
         false
     }
 
+    /// The built-in profiles and `mine`, as a vane.toml defining it would have them.
+    fn profiles(name: &str) -> Result<(), String> {
+        if crate::agent::Profile::BUILTIN.contains(&name) || name == "mine" {
+            Ok(())
+        } else {
+            Err(format!("no agent profile `{name}`"))
+        }
+    }
+
+    fn any_profile(_: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     fn parse(text: &str) -> Result<Roadmap, RoadmapError> {
-        Roadmap::parse("roadmap.yaml", text, &nothing_known)
+        Roadmap::parse("roadmap.yaml", text, &nothing_known, &profiles)
     }
 
     fn problems(text: &str) -> Vec<String> {
@@ -1187,7 +1216,8 @@ mod tests {
 
     #[test]
     fn the_documented_example_flattens_into_epics_then_their_tasks_then_the_rest() {
-        let roadmap = Roadmap::parse("roadmap.yaml", documented("yaml"), &docs_known).unwrap();
+        let roadmap =
+            Roadmap::parse("roadmap.yaml", documented("yaml"), &docs_known, &profiles).unwrap();
         let expected = vec![
             RoadmapTask {
                 kind: TaskType::Epic,
@@ -1245,7 +1275,13 @@ mod tests {
 
     #[test]
     fn the_documented_json_and_problems_are_what_vane_does() {
-        let json = Roadmap::parse("roadmap.json", documented("json"), &nothing_known).unwrap();
+        let json = Roadmap::parse(
+            "roadmap.json",
+            documented("json"),
+            &nothing_known,
+            &profiles,
+        )
+        .unwrap();
         assert_eq!(json.tasks.len(), 4);
         let broken = "\
 epics:
@@ -1337,6 +1373,34 @@ tasks:
             (
                 "epics: [{id: e, title: E, deps: [a], tasks: [{id: a, title: A}]}]",
                 "epics[0] (id `e`): blocks on its own task `a`, which inherits the epic's dependencies; use kind `related`, or drop the dependency",
+            ),
+            (
+                "tasks: [{id: a, title: \"Fix\\0it\"}]",
+                "tasks[0] (id `a`): `title` has a NUL byte at byte 3; no program can be given one",
+            ),
+            (
+                "tasks: [{id: a, title: \"one\\ntwo\"}]",
+                "tasks[0] (id `a`): `title` has a line break at byte 3; a title is one line (put the rest in the description)",
+            ),
+            (
+                "tasks:\n  - id: a\n    title: |\n      A block\n",
+                "tasks[0] (id `a`): `title` has a line break at byte 7; a title is one line (put the rest in the description)",
+            ),
+            (
+                "tasks: [{id: a, title: \"red \\e[31m\"}]",
+                "tasks[0] (id `a`): `title` has the control character U+001B at byte 4",
+            ),
+            (
+                "tasks: [{id: a, title: A, description: \"x\\0\"}]",
+                "tasks[0] (id `a`): `description` has a NUL byte at byte 1; no program can be given one",
+            ),
+            (
+                "tasks: [{id: a, title: A, run: \"true\\0\"}]",
+                "tasks[0] (id `a`): `run` has a NUL byte at byte 4; no program can be given one",
+            ),
+            (
+                "tasks: [{id: a, title: A, agent: nobody}]",
+                "tasks[0] (id `a`): no agent profile `nobody`",
             ),
             ("tasks: [{id: a, title: A, run: ''}]", "tasks[0] (id `a`): `run` is empty"),
             ("tasks: [{id: a, title: A, agent: ' '}]", "tasks[0] (id `a`): `agent` is empty"),
@@ -1451,7 +1515,7 @@ tasks:
     fn deps_and_parents_may_name_tasks_already_stored() {
         let known = |id: &TaskId| id.as_str() == "stored";
         let text = "tasks: [{id: a, title: A, parent: stored, deps: [stored]}]";
-        let roadmap = Roadmap::parse("r.yaml", text, &known).unwrap();
+        let roadmap = Roadmap::parse("r.yaml", text, &known, &profiles).unwrap();
         assert_eq!(roadmap.tasks[0].parent, Some(id("stored")));
         assert_eq!(roadmap.tasks[0].deps, vec![(id("stored"), DepKind::Blocks)]);
     }
@@ -1575,7 +1639,13 @@ tasks:
     ];
 
     fn every_field_set(text: &str) -> Roadmap {
-        let title = if text.trim().is_empty() { "t" } else { text };
+        // A title is one line, and no text holds a NUL: those are refused, not round-tripped.
+        let title = if crate::model::check_title(text).is_ok() {
+            text
+        } else {
+            "t"
+        };
+        let text = &text.replace('\0', "");
         Roadmap {
             tasks: vec![
                 RoadmapTask {
@@ -1625,24 +1695,26 @@ tasks:
     fn export_round_trips_through_yaml_and_json() {
         let known = |id: &TaskId| ["stored", "docs"].contains(&id.as_str());
         let mut roadmaps: Vec<Roadmap> = AWKWARD.iter().map(|s| every_field_set(s)).collect();
-        roadmaps.push(Roadmap::parse("roadmap.yaml", documented("yaml"), &docs_known).unwrap());
+        roadmaps.push(
+            Roadmap::parse("roadmap.yaml", documented("yaml"), &docs_known, &profiles).unwrap(),
+        );
         for roadmap in roadmaps {
             let yaml = roadmap.to_yaml();
-            let from_yaml = Roadmap::parse("export.yaml", &yaml, &known);
+            let from_yaml = Roadmap::parse("export.yaml", &yaml, &known, &any_profile);
             assert_eq!(
                 from_yaml.as_ref().ok(),
                 Some(&roadmap),
                 "YAML:\n{yaml}\n{from_yaml:?}"
             );
             let json = roadmap.to_json().to_string();
-            let from_json = Roadmap::parse("export.json", &json, &known);
+            let from_json = Roadmap::parse("export.json", &json, &known, &any_profile);
             assert_eq!(
                 from_json.as_ref().ok(),
                 Some(&roadmap),
                 "JSON:\n{json}\n{from_json:?}"
             );
             let pretty = serde_json::to_string_pretty(&roadmap.to_json()).unwrap();
-            let from_pretty = Roadmap::parse("export.json", &pretty, &known);
+            let from_pretty = Roadmap::parse("export.json", &pretty, &known, &any_profile);
             assert_eq!(from_pretty.ok(), Some(roadmap), "JSON:\n{pretty}");
         }
     }

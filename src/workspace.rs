@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config;
-use crate::git::{GitError, RepoLocation};
-use crate::store::{NewEvent, Store, StoreError};
+use crate::git::integrity::{vane_refs, VaneRefs, BROKEN_PREFIX};
+use crate::git::{Git, GitError, RepoLocation};
+use crate::store::{NewEvent, Store, StoreError, Unusable};
 
 /// The state directory's name inside the git common directory.
 pub const STATE_DIR: &str = "vane";
@@ -30,6 +31,36 @@ pub enum WorkspaceError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The database cannot be used (missing, empty, no schema, unreadable) where vane's refs show
+    /// that it was used, or is empty where nothing shows it: it is never taken for a new one.
+    #[error("{}", damaged_message(path, problem, refs))]
+    Damaged {
+        path: PathBuf,
+        problem: Unusable,
+        refs: VaneRefs,
+    },
+    /// `vane init --force-new-database` on a database that opens: it replaces only a broken one.
+    #[error(
+        "the database at {} opens and is sound; --force-new-database replaces only one vane \
+         cannot use",
+        .path.display()
+    )]
+    SoundDatabase { path: PathBuf },
+}
+
+fn damaged_message(path: &Path, problem: &Unusable, refs: &VaneRefs) -> String {
+    let what = match problem {
+        Unusable::Missing => format!("there is no database at {}", path.display()),
+        problem => format!("the database at {} {problem}", path.display()),
+    };
+    if refs.is_empty() {
+        return what;
+    }
+    format!(
+        "{what}, but this repository has vane's refs ({}): the task graph they belong to is not \
+         in it",
+        refs.describe()
+    )
 }
 
 pub struct Workspace {
@@ -45,6 +76,27 @@ pub struct InitReport {
     pub database_created: bool,
     /// The path of `vane.toml` when init wrote it; `None` when one was there already.
     pub config_written: Option<PathBuf>,
+    /// What `--force-new-database` moved aside; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_aside: Option<MovedAside>,
+}
+
+/// What `vane init --force-new-database` kept of a database it replaced.
+#[derive(Debug, Clone, Serialize)]
+pub struct MovedAside {
+    /// Where the old file went (`vane.db.broken-<time>`), None when there was none.
+    pub database: Option<PathBuf>,
+    /// The checkpoint refs moved to `refs/vane/broken/<time>/checkpoints/<n>`, by their new names.
+    pub checkpoint_refs: Vec<String>,
+}
+
+/// How `vane init` treats a database it finds.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// Replace a database vane cannot use (missing while vane's refs exist, empty, no schema,
+    /// unreadable) with a new, empty one, moving the file to `vane.db.broken-<time>` and the
+    /// checkpoint refs to `refs/vane/broken/<time>/`. A sound database is never replaced.
+    pub force_new_database: bool,
 }
 
 impl InitReport {
@@ -59,37 +111,96 @@ pub fn state_dir(location: &RepoLocation) -> PathBuf {
 }
 
 impl Workspace {
-    /// Opens the workspace of the repository containing `start`.
+    /// Opens the workspace of the repository containing `start`, for reading and writing.
     pub fn open(start: &Path) -> Result<Workspace, WorkspaceError> {
+        Workspace::open_with(start, false)
+    }
+
+    /// Opens the workspace for a command that only reads: the database is opened read-only when
+    /// it cannot be written (a read-only repository), never migrated nor written then.
+    pub fn open_to_read(start: &Path) -> Result<Workspace, WorkspaceError> {
+        Workspace::open_with(start, true)
+    }
+
+    fn open_with(start: &Path, read: bool) -> Result<Workspace, WorkspaceError> {
         let location = RepoLocation::discover(start)?;
         let database = state_dir(&location).join(DATABASE_FILE);
-        let store = match Store::open(&database, false) {
-            Err(StoreError::Missing(_)) => {
-                return Err(WorkspaceError::NotInitialised {
-                    workdir: location.workdir,
-                })
-            }
-            other => other?,
+        let opened = if read {
+            Store::open_to_read(&database)
+        } else {
+            Store::open(&database, false)
         };
-        Ok(Workspace { location, store })
+        match opened {
+            Ok(store) => Ok(Workspace { location, store }),
+            Err(e) => Err(refuse_to_open(&location, e)),
+        }
     }
 
     /// Sets vane up in the repository containing `start`: the state directory and database in the
     /// git common directory, and a commented `vane.toml` at the root when there is none. Running it
     /// again changes nothing. Every check that can refuse runs before anything is written.
     pub fn init(start: &Path) -> Result<InitReport, WorkspaceError> {
+        Workspace::init_with(start, &InitOptions::default())
+    }
+
+    /// `init`, with a say on a database that cannot be used (see `InitOptions`).
+    pub fn init_with(start: &Path, options: &InitOptions) -> Result<InitReport, WorkspaceError> {
         let location = RepoLocation::discover(start)?;
         let state = state_dir(&location);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| WorkspaceError::Io { path, source }
         };
+        let database = state.join(DATABASE_FILE);
+        let refs = vane_refs(&location.common_dir)?;
+        let exists = std::fs::symlink_metadata(&database).is_ok();
+        let empty = std::fs::metadata(&database).is_ok_and(|m| m.len() == 0);
+        // A repository vane was used in gets no new database without being asked for one.
+        let replace = if options.force_new_database {
+            if exists && !empty {
+                match Store::open(&database, false) {
+                    Ok(_) => {
+                        return Err(WorkspaceError::SoundDatabase { path: database });
+                    }
+                    Err(StoreError::Unusable { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            exists || !refs.checkpoints.is_empty()
+        } else {
+            if !refs.is_empty() && (!exists || empty) {
+                return Err(WorkspaceError::Damaged {
+                    path: database,
+                    problem: if exists {
+                        Unusable::Empty
+                    } else {
+                        Unusable::Missing
+                    },
+                    refs,
+                });
+            }
+            false
+        };
         for dir in [state.clone(), state.join("runs"), state.join("logs")] {
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         }
-        let database = state.join(DATABASE_FILE);
-        let database_created = !database.exists();
-        let mut store = Store::open(&database, true)?;
+        let moved_aside = if replace {
+            Some(move_aside(&location, &database, exists)?)
+        } else {
+            None
+        };
+        let database_created = !database.exists() || empty;
+        let mut store = match Store::open(&database, true) {
+            Ok(store) => store,
+            Err(StoreError::Unusable { path, problem }) => {
+                return Err(WorkspaceError::Damaged {
+                    path,
+                    problem,
+                    refs,
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
         if database_created {
             store.append_event(&NewEvent {
                 kind: "initialised",
@@ -119,6 +230,94 @@ impl Workspace {
             state_dir: state,
             database_created,
             config_written,
+            moved_aside,
         })
     }
+}
+
+/// Why a workspace does not open, in the words of the workspace: a database that is gone or
+/// cannot be used says whether vane's refs show it was used.
+fn refuse_to_open(location: &RepoLocation, e: StoreError) -> WorkspaceError {
+    let refs = || vane_refs(&location.common_dir).unwrap_or_default();
+    match e {
+        StoreError::Missing(path) => {
+            let refs = refs();
+            if refs.is_empty() {
+                WorkspaceError::NotInitialised {
+                    workdir: location.workdir.clone(),
+                }
+            } else {
+                WorkspaceError::Damaged {
+                    path,
+                    problem: Unusable::Missing,
+                    refs,
+                }
+            }
+        }
+        StoreError::Unusable { path, problem } => WorkspaceError::Damaged {
+            path,
+            problem,
+            refs: refs(),
+        },
+        e => WorkspaceError::Store(e),
+    }
+}
+
+/// Moves a broken database (with its `-wal` and `-shm` files) to `vane.db.broken-<time>` and the
+/// checkpoint refs to `refs/vane/broken/<time>/checkpoints/<n>`, so that the new database's
+/// checkpoints find their names free and nothing is deleted.
+fn move_aside(
+    location: &RepoLocation,
+    database: &Path,
+    exists: bool,
+) -> Result<MovedAside, WorkspaceError> {
+    let stamp = crate::model::format_time(crate::model::now_millis())
+        .replace(['-', ':'], "")
+        .replace(' ', "T");
+    let mut moved = MovedAside {
+        database: None,
+        checkpoint_refs: Vec::new(),
+    };
+    if exists {
+        let name = |suffix: &str| {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        let target = name(&format!(".broken-{stamp}"));
+        if target.exists() {
+            return Err(WorkspaceError::Io {
+                path: target,
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            });
+        }
+        // The journal files first: a `-wal` left beside a new database would be read into it.
+        for suffix in ["-wal", "-shm"] {
+            let from = name(suffix);
+            if from.exists() {
+                let to = name(&format!(".broken-{stamp}{suffix}"));
+                std::fs::rename(&from, &to).map_err(|source| WorkspaceError::Io {
+                    path: to.clone(),
+                    source,
+                })?;
+            }
+        }
+        std::fs::rename(database, &target).map_err(|source| WorkspaceError::Io {
+            path: target.clone(),
+            source,
+        })?;
+        moved.database = Some(target);
+    }
+    let git = Git::open(&location.workdir)?;
+    const CHECKPOINTS: &str = "refs/vane/checkpoints/";
+    for (name, sha) in git.refs_under(CHECKPOINTS)? {
+        let Some(n) = name.strip_prefix(CHECKPOINTS) else {
+            continue;
+        };
+        let kept = format!("{BROKEN_PREFIX}{stamp}/checkpoints/{n}");
+        git.update_ref(&kept, &sha, None, "vane init --force-new-database: kept")?;
+        git.delete_ref(&name, &sha)?;
+        moved.checkpoint_refs.push(kept);
+    }
+    Ok(moved)
 }

@@ -13,11 +13,12 @@ use std::path::PathBuf;
 pub mod parse;
 pub mod process;
 pub mod profile;
+pub mod strays;
 
 pub use parse::{parse, parse_file, parse_run, AgentReport};
 pub use process::{
-    interrupted, program_available, run, run_with_grace, stop_agents_on_interrupt, Invocation,
-    RunOutcome, KILL_GRACE,
+    interrupted, program_available, request_stop, run, run_with_grace, stop_agents_on_interrupt,
+    Invocation, RunOutcome, KILL_GRACE,
 };
 pub use profile::{OutputParser, Profile, TemplateVars};
 

@@ -36,6 +36,9 @@ pub struct Invocation {
     pub stdout: PathBuf,
     pub stderr: PathBuf,
     pub timeout: Duration,
+    /// Where to write the process group and its leader's start time once it runs (see
+    /// `strays::AgentPid`), so that a later vane can stop it if this one dies.
+    pub pid_file: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -76,6 +79,20 @@ pub fn stop_agents_on_interrupt() {
 /// Whether vane has been asked to stop.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Set by `request_stop`: vane itself is winding down after a failure.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Takes every running agent down as an interrupt would, without being one: the work loop calls
+/// it when it fails, so that it never exits with agents still running.
+pub fn request_stop() {
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether running agents should be stopped now: an interrupt, or `request_stop`.
+fn stopping() -> bool {
+    interrupted() || STOP_REQUESTED.load(Ordering::SeqCst)
 }
 
 impl RunOutcome {
@@ -124,6 +141,11 @@ pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, A
     })?;
     let pid = child.id();
     tracing::debug!(pid, argv = ?inv.argv, cwd = %inv.cwd.display(), "agent started");
+    if let (Some(file), Some(recorded)) = (&inv.pid_file, super::strays::AgentPid::of(pid)) {
+        if let Err(e) = recorded.write(file) {
+            tracing::warn!(file = %file.display(), error = %e, "cannot record the agent's process group");
+        }
+    }
     let wait_error = |source| AgentError::Wait {
         program: program.clone(),
         pid,
@@ -131,7 +153,7 @@ pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, A
     };
 
     let exited = wait_until(pid, start.checked_add(inv.timeout)).map_err(wait_error)?;
-    let interrupted = !exited && interrupted();
+    let interrupted = !exited && stopping();
     let timed_out = !exited && !interrupted;
     if !exited {
         tracing::info!(pid, timeout = ?inv.timeout, "agent timed out; sending SIGTERM to its group");
@@ -259,7 +281,7 @@ fn wait_on_pidfd(
         if has_exited(pid)? {
             return Ok(true);
         }
-        if interrupted() {
+        if stopping() {
             return Ok(false);
         }
         let mut wait = INTERRUPT_CHECK;
@@ -295,7 +317,7 @@ fn poll_until(pid: u32, deadline: Option<Instant>) -> io::Result<bool> {
         if has_exited(pid)? {
             return Ok(true);
         }
-        if interrupted() {
+        if stopping() {
             return Ok(false);
         }
         let mut sleep = interval;
@@ -382,6 +404,7 @@ mod tests {
                 stdout: self.path("out/stdout"),
                 stderr: self.path("out/stderr"),
                 timeout,
+                pid_file: None,
             }
         }
 

@@ -277,6 +277,7 @@ impl Profile {
             stdout,
             stderr,
             timeout: self.timeout,
+            pid_file: None,
         })
     }
 

@@ -114,6 +114,12 @@ impl CommandEnv<'_> {
     pub fn workspace(&self) -> Result<Workspace, CliError> {
         Ok(Workspace::open(&self.cwd)?)
     }
+
+    /// Opens the workspace for a command that only reads: read-only when the repository cannot
+    /// be written, so that reading works there.
+    pub fn workspace_to_read(&self) -> Result<Workspace, CliError> {
+        Ok(Workspace::open_to_read(&self.cwd)?)
+    }
 }
 
 /// The clap definition, for completions and man pages.

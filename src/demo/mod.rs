@@ -141,7 +141,9 @@ pub fn set_up(dir: &Path) -> Result<Demo, DemoError> {
     git::create_repository(dir, FILES, "Start the greeter")?;
     let init = Workspace::init(dir)?;
     let mut workspace = Workspace::open(dir)?;
-    let roadmap = Roadmap::parse("roadmap.yaml", ROADMAP, &|_| false)?;
+    let config = Config::load(dir)?;
+    let known_profile = crate::orchestrator::profiles::known(&config);
+    let roadmap = Roadmap::parse("roadmap.yaml", ROADMAP, &|_| false, &known_profile)?;
     let import = workspace
         .store
         .import_roadmap(&roadmap, "roadmap.yaml", "vane demo", false)?;
@@ -157,8 +159,15 @@ pub fn set_up(dir: &Path) -> Result<Demo, DemoError> {
 mod tests {
     #[test]
     fn the_sample_roadmap_is_valid() {
-        let roadmap = crate::roadmap::Roadmap::parse("roadmap.yaml", super::ROADMAP, &|_| false)
-            .expect("the embedded roadmap parses");
+        let config = crate::config::Config::default();
+        let known_profile = crate::orchestrator::profiles::known(&config);
+        let roadmap = crate::roadmap::Roadmap::parse(
+            "roadmap.yaml",
+            super::ROADMAP,
+            &|_| false,
+            &known_profile,
+        )
+        .expect("the embedded roadmap parses");
         assert!(roadmap.tasks.iter().filter(|t| t.run.is_some()).count() >= 5);
     }
 }

@@ -191,6 +191,23 @@ impl Git {
         self.plain = Arc::new(OnceLock::from(on));
     }
 
+    /// The git directory of `dir`, a working tree of this repository: the common directory for the
+    /// main working tree, `<common>/worktrees/<id>` for a linked one, checked both ways (the `.git`
+    /// file names the administrative directory, and that names the `.git` file back). Anything else
+    /// is `ForeignWorktree`, with what was found: git is never left to discover a repository from
+    /// a directory an agent has had its hands on.
+    pub fn worktree_git_dir(&self, dir: &Path) -> Result<PathBuf, GitError> {
+        use super::integrity::{classify_worktree_dir, WorktreeState};
+        match classify_worktree_dir(&self.common_dir, dir) {
+            WorktreeState::Ours { admin } => Ok(admin),
+            WorktreeState::Main => Ok(self.common_dir.clone()),
+            other => Err(GitError::ForeignWorktree {
+                path: dir.to_path_buf(),
+                found: other.describe(),
+            }),
+        }
+    }
+
     /// Where repository-wide commands run (the top of a working tree, or a bare repository).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -219,6 +236,9 @@ impl Git {
     ) -> Result<Option<String>, GitError> {
         // In process: the work loop asks for the base tip several times per task, and a git
         // process costs milliseconds where libgit2 takes microseconds.
+        if let Some(dir) = dir.filter(|d| *d != self.dir) {
+            self.worktree_git_dir(dir)?;
+        }
         if let super::inproc::Attempt::Done(found) =
             super::inproc::rev_parse(dir.unwrap_or(&self.dir), rev)
         {
@@ -302,6 +322,16 @@ impl Git {
         command.arg("--no-pager");
         for pair in &self.config {
             command.arg("-c").arg(pair);
+        }
+        if dir != self.dir {
+            // Never let git discover the repository from a working tree: one whose `.git` an agent
+            // removed would send the command to whatever repository encloses it.
+            let git_dir = self.worktree_git_dir(dir)?;
+            command
+                .arg("--git-dir")
+                .arg(git_dir)
+                .arg("--work-tree")
+                .arg(dir);
         }
         command.args(args).current_dir(dir);
         for name in REPOSITORY_ENV {

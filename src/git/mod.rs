@@ -9,9 +9,11 @@
 //! working-tree operations, on small repositories without filter drivers, hooks those commands run,
 //! or sparse checkouts. Tests run both paths and compare what git then sees.
 
+mod checkout_move;
 pub mod cli;
 mod hookstate;
 mod inproc;
+pub mod integrity;
 pub mod merge;
 pub mod refs;
 pub mod worktree;
@@ -56,6 +58,18 @@ pub enum GitError {
     /// A name given as a commit (a base, a branch to merge) names none.
     #[error("no commit named `{0}`")]
     UnknownRevision(String),
+    /// A directory vane was about to run git in is not a working tree of this repository (an agent
+    /// deleted or replaced its `.git`, or it belongs to a repository that is gone): git would have
+    /// gone looking for a repository above it, so nothing was run.
+    #[error("{} is not a working tree of this repository: {found}", .path.display())]
+    ForeignWorktree { path: PathBuf, found: String },
+    /// Moving a checkout would overwrite what is neither the old commit's nor the new one's: a
+    /// local change, or an untracked file where the new commit has one. Nothing was changed.
+    #[error("the checkout at {} has files in the way: {}", .workdir.display(), .paths.join(", "))]
+    CheckoutInTheWay {
+        workdir: PathBuf,
+        paths: Vec<String>,
+    },
 }
 
 fn exit_status(code: Option<i32>) -> String {

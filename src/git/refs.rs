@@ -199,6 +199,7 @@ impl Git {
     ) -> Result<bool, GitError> {
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
+        self.worktree_git_dir(workdir)?;
         if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(can) =
                 super::inproc::worktree::checkout_can_follow(workdir, &old, &new)
@@ -235,6 +236,7 @@ impl Git {
     ) -> Result<(), GitError> {
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
+        self.worktree_git_dir(workdir)?;
         if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::advance_checkout(workdir, &old, &new)

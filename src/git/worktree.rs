@@ -16,7 +16,7 @@ use super::cli::{comparable_path, path_from_bytes, Git};
 use super::GitError;
 
 /// The reason recorded on the worktrees vane locks, shown by `git worktree list`.
-const LOCK_REASON: &str = "vane worker";
+pub const LOCK_REASON: &str = "vane worker";
 
 /// Where earlier attempts at a task are kept when its branch is restarted: `<prefix><task>/<n>`.
 pub const ATTEMPTS_PREFIX: &str = "refs/vane/attempts/";
@@ -55,6 +55,19 @@ impl Git {
         let path = comparable_path(path);
         if self.is_locked_worktree(&path) {
             return Ok(false);
+        }
+        if path.exists() {
+            if let Err(GitError::ForeignWorktree { found, .. }) = self.worktree_git_dir(&path) {
+                // An agent removed or replaced its `.git`, or the worktree belongs to a repository
+                // that was deleted and made again at this path: nothing git can save is left in
+                // it, and git would refuse to add a worktree over it. Made again from scratch.
+                tracing::warn!(path = %path.display(), found, "not a worktree of this repository; making it again");
+                std::fs::remove_dir_all(&path).map_err(|e| GitError::Command {
+                    args: format!("remove {}", path.display()),
+                    code: None,
+                    stderr: e.to_string(),
+                })?;
+            }
         }
         if let Some(existing) = self.find_worktree(&path)? {
             if path.join(".git").exists() {
@@ -116,6 +129,7 @@ impl Git {
     /// (they already hold `commit`): this lets go of a branch, so that another worktree may check it
     /// out, without the cost of a checkout.
     pub fn detach_head(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
+        self.worktree_git_dir(worktree)?;
         if let super::inproc::Attempt::Done(()) = super::inproc::detach_head(worktree, commit) {
             return Ok(());
         }
@@ -154,6 +168,7 @@ impl Git {
         message: &str,
         keep_out: &[String],
     ) -> Result<Option<String>, GitError> {
+        self.worktree_git_dir(worktree)?;
         if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(commit) = super::inproc::worktree::commit_all(
                 worktree,
@@ -243,6 +258,7 @@ impl Git {
             Some(tip) if !self.is_ancestor(&tip, &base)? => Some(self.save_attempt(branch, &tip)?),
             _ => None,
         };
+        self.worktree_git_dir(worktree)?;
         if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::start_task_branch(worktree, branch, &base)
@@ -280,6 +296,7 @@ impl Git {
     /// repository costs more than the checkout.
     pub fn switch_detached(&self, worktree: &Path, commit: &str) -> Result<(), GitError> {
         let commit = self.resolve_commit(commit)?;
+        self.worktree_git_dir(worktree)?;
         if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::switch_detached(worktree, &commit)
@@ -388,6 +405,7 @@ impl Git {
     /// Removes untracked files and directories, keeping ignored ones. Nested repositories an agent
     /// may have cloned are kept too (that would take `-ff`); they are not part of any task's work.
     fn clean(&self, worktree: &Path) -> Result<(), GitError> {
+        self.worktree_git_dir(worktree)?;
         if self.in_process_worktrees() {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::clean_worktree(worktree)

@@ -131,6 +131,7 @@ impl Bootstrap {
             stdout: log.clone(),
             stderr: log.clone(),
             timeout: SETUP_TIMEOUT,
+            pid_file: None,
         })?;
         if outcome.exit_code == Some(0) && !outcome.timed_out && !outcome.interrupted {
             fs::write(&marker, command).map_err(|e| OrchestratorError::io(&marker, e))?;

@@ -1,23 +1,22 @@
 //! `vane doctor`: checks that vane can work here and that its state is whole (the configuration,
-//! the agents' programs, the database, that the database and git agree, the work lock, the
-//! worktrees), and says what to do about each problem it finds. It only reads (opening the
+//! the agents and gate programs `vane work` would start, the database, that the database and git
+//! agree, the work lock, the worktrees), and says what to do about each problem it finds. It only reads (opening the
 //! database migrates it, as every command does): every fix is left to the person, or to the
 //! command it names.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::lock::{self, LockError, LockState};
-use super::profiles::{self, ProfileError};
+use super::preflight;
 use super::Result;
-use crate::agent::Profile;
 use crate::config::{self, Config};
 use crate::git::cli::comparable_path;
+use crate::git::integrity::{classify_worktree_dir, vane_refs, WorktreeState, BROKEN_PREFIX};
 use crate::git::{Git, RepoLocation};
 use crate::model::{format_bytes, TaskStatus};
-use crate::store::{Store, StoreError, TaskFilter, SCHEMA_VERSION};
+use crate::store::{Store, StoreError, TaskFilter, Unusable, SCHEMA_VERSION};
 use crate::workspace::{self, DATABASE_FILE};
 
 /// Worktrees taking more disk than this are worth a `vane gc` even while a batch may want them.
@@ -65,9 +64,9 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
     let state_dir = workspace::state_dir(&location);
     let mut checks = Vec::new();
     let config = check_config(&location, &mut checks);
-    let store = open_store(&state_dir.join(DATABASE_FILE), &mut checks);
+    let store = open_store(&location, &state_dir.join(DATABASE_FILE), &mut checks);
     if let Some(config) = &config {
-        check_profiles(config, store.as_ref(), &mut checks);
+        check_runnable(&location, config, store.as_ref(), &mut checks);
     }
     let lock = lock::inspect(&state_dir);
     let batch_running = matches!(lock, Ok(LockState::Held { .. }));
@@ -90,6 +89,7 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
                 .and_then(|c| c.base_branch.clone())
                 .or_else(|| location.branch.clone());
             check_agreement(store, git, base, &mut checks);
+            check_checkpoint_refs(store, git, &mut checks);
         }
         check_ref_moves(store, batch_running, &mut checks);
     }
@@ -97,6 +97,7 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
     if let Some(git) = &git {
         let root = super::work::worktree_root_of(&location, &config.unwrap_or_default());
         checks.push(check_worktrees(git, &root, batch_running));
+        check_worktree_integrity(&location, &root, &mut checks);
     }
     checks.push(check_hooks(&location));
     Ok(checks)
@@ -137,88 +138,121 @@ fn check_config(location: &RepoLocation, checks: &mut Vec<Check>) -> Option<Conf
 
 /// Every profile vane may start: the default, the escalation, the critics of gates, and the
 /// profiles named by tasks that may still run (every task but the done ones).
-fn check_profiles(config: &Config, store: Option<&Store>, checks: &mut Vec<Check>) {
-    let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    users
-        .entry(config.default_agent.clone())
-        .or_default()
-        .push("default_agent".to_string());
-    if let Some(name) = &config.escalate_to {
-        users
-            .entry(name.clone())
-            .or_default()
-            .push("escalate_to".to_string());
-    }
-    for gate in &config.gates {
-        if let Some(name) = &gate.agent {
-            users
-                .entry(name.clone())
-                .or_default()
-                .push(format!("gate `{}`", gate.name));
-        }
-    }
-    if let Some(store) = store {
-        match store.tasks(&TaskFilter::default()) {
-            Ok(tasks) => {
-                for task in tasks.iter().filter(|t| t.status != TaskStatus::Done) {
-                    if let Some(name) = &task.agent {
-                        users
-                            .entry(name.clone())
-                            .or_default()
-                            .push(format!("task `{}`", task.id));
-                    }
-                }
-            }
-            Err(e) => checks.push(Check::problem(
+/// What `vane work` checks before its first claim (see `preflight`): one check per agent profile
+/// it may start, and one per gate whose program is missing.
+fn check_runnable(
+    location: &RepoLocation,
+    config: &Config,
+    store: Option<&Store>,
+    checks: &mut Vec<Check>,
+) {
+    let tasks = match store.map(preflight::startable_tasks).transpose() {
+        Ok(tasks) => tasks.unwrap_or_default(),
+        Err(e) => {
+            checks.push(Check::problem(
                 "agents",
                 format!("cannot read the tasks' agent profiles: {e}"),
                 "see the database check",
-            )),
+            ));
+            Vec::new()
+        }
+    };
+    let problems = preflight::check_tasks(location, config, &tasks);
+    for (name, uses) in preflight::profiles_in_use(config, &tasks) {
+        let subject = format!("agent {name}");
+        let mine: Vec<_> = problems.iter().filter(|p| p.subject == subject).collect();
+        if mine.is_empty() {
+            let program = config.profile(&name).map(|p| p.program).unwrap_or_default();
+            checks.push(Check::ok(
+                subject,
+                format!(
+                    "runs `{program}`, installed; used by {}",
+                    preflight::describe_uses(&uses)
+                ),
+            ));
+        }
+        for problem in mine {
+            checks.push(preflight_check(problem));
         }
     }
-    for (name, used_by) in users {
-        let used_by = list_some(&used_by);
-        let check = format!("agent {name}");
-        checks.push(match profiles::resolve(config, &name) {
-            Ok(profile) => Check::ok(
-                check,
-                format!("runs `{}`, installed; used by {used_by}", profile.program),
+    let gate_problems: Vec<_> = problems
+        .iter()
+        .filter(|p| p.subject.starts_with("gate "))
+        .collect();
+    let commands = config.gates.iter().filter(|g| g.command.is_some()).count();
+    if gate_problems.is_empty() && commands > 0 {
+        checks.push(Check::ok(
+            "gates",
+            format!(
+                "the program{} of {commands} command gate{} can start",
+                plural(commands),
+                plural(commands)
             ),
-            Err(ProfileError::NotInstalled { program, .. }) => Check::problem(
-                check,
-                format!(
-                    "runs `{program}`, which is not installed (not on PATH); used by {used_by}"
-                ),
-                format!(
-                    "install `{program}` or put it on PATH, or change `command` under \
-                     [agents.{name}] in vane.toml"
-                ),
-            ),
-            Err(ProfileError::Unknown { .. }) => Check::problem(
-                check,
-                format!("no such profile; used by {used_by}"),
-                format!(
-                    "define it in vane.toml under [agents.{name}] with a `command`, or use a \
-                     built-in profile ({})",
-                    Profile::BUILTIN.join(", ")
-                ),
-            ),
-        });
+        ));
+    }
+    for problem in gate_problems {
+        checks.push(preflight_check(problem));
     }
 }
 
-fn open_store(path: &Path, checks: &mut Vec<Check>) -> Option<Store> {
-    match Store::open(path, false) {
+fn preflight_check(problem: &preflight::PreflightProblem) -> Check {
+    let detail = match problem.location() {
+        Some(location) => format!("{} ({location})", problem.message),
+        None => problem.message.clone(),
+    };
+    Check::problem(problem.subject.clone(), detail, problem.fix.clone())
+}
+
+/// Opens the database as a reading command does (read-only when the repository cannot be
+/// written); a database that is gone or cannot be used is weighed against vane's refs.
+fn open_store(location: &RepoLocation, path: &Path, checks: &mut Vec<Check>) -> Option<Store> {
+    let refs = || vane_refs(&location.common_dir).unwrap_or_default();
+    match Store::open_to_read(path) {
         Ok(store) => Some(store),
         Err(StoreError::Missing(_)) => {
-            checks.push(Check::problem(
-                "database",
-                format!(
-                    "vane is not set up in this repository: no {}",
-                    path.display()
-                ),
-                "run `vane init`",
-            ));
+            let refs = refs();
+            checks.push(if refs.is_empty() {
+                Check::problem(
+                    "database",
+                    format!(
+                        "vane is not set up in this repository: no {}",
+                        path.display()
+                    ),
+                    "run `vane init`",
+                )
+            } else {
+                Check::problem(
+                    "database",
+                    format!(
+                        "there is no {}, but this repository has vane's refs ({}): the task \
+                         graph they belong to is gone",
+                        path.display(),
+                        refs.describe()
+                    ),
+                    lost_database_fix(path),
+                )
+            });
+            None
+        }
+        Err(StoreError::Unusable { problem, .. }) => {
+            let refs = refs();
+            let mut detail = format!("{} {problem}", path.display());
+            if !refs.is_empty() {
+                detail.push_str(&format!(
+                    ", but this repository has vane's refs ({}): the task graph they belong to \
+                     is not in it",
+                    refs.describe()
+                ));
+            }
+            let fix = match problem {
+                Unusable::Empty if refs.is_empty() => "vane's refs are not here, so it \
+                     probably never held anything: `vane init` makes a new database in it (if it \
+                     did hold tasks, put a backup back first)"
+                    .to_string(),
+                Unusable::Unreadable(_) => damaged_database_fix(path),
+                _ => lost_database_fix(path),
+            };
+            checks.push(Check::problem("database", detail, fix));
             None
         }
         Err(e @ StoreError::NewerSchema { .. }) => {
@@ -226,6 +260,29 @@ fn open_store(path: &Path, checks: &mut Vec<Check>) -> Option<Store> {
                 "schema",
                 e.to_string(),
                 "use a newer vane with this repository (`vane --version` shows this one)",
+            ));
+            None
+        }
+        Err(e @ StoreError::NoAccess { .. }) => {
+            checks.push(Check::problem(
+                "database",
+                e.to_string(),
+                format!(
+                    "check who owns {} and its permissions (`ls -l`)",
+                    path.display()
+                ),
+            ));
+            None
+        }
+        Err(e @ StoreError::ReadOnlyOutdated { .. }) => {
+            checks.push(Check::problem(
+                "schema",
+                e.to_string(),
+                format!(
+                    "run any vane command once as a user who may write {} (it migrates the \
+                     database)",
+                    path.parent().unwrap_or(path).display()
+                ),
             ));
             None
         }
@@ -244,8 +301,19 @@ fn damaged_database_fix(path: &Path) -> String {
     format!(
         "keep a copy of {path}, then recover what SQLite can read: \
          `sqlite3 {path} .recover | sqlite3 recovered.db` and put recovered.db in its place; \
-         or move it away and run `vane init` to start with an empty task graph",
+         or start over with an empty task graph: `vane init --force-new-database` moves the file \
+         aside (to vane.db.broken-<time>) and the checkpoint refs to refs/vane/broken/<time>/",
         path = path.display()
+    )
+}
+
+fn lost_database_fix(path: &Path) -> String {
+    format!(
+        "put a copy from before (a backup) back at {}, while no vane runs; or start over with an \
+         empty task graph: `vane init --force-new-database` moves the file aside (to \
+         vane.db.broken-<time>) and the checkpoint refs to refs/vane/broken/<time>/, deleting \
+         nothing",
+        path.display()
     )
 }
 
@@ -253,7 +321,15 @@ fn check_database(store: &Store, checks: &mut Vec<Check>) {
     checks.push(match store.integrity_check() {
         Ok(lines) if lines == ["ok"] => Check::ok(
             "database",
-            format!("{}: integrity check passed", store.path().display()),
+            format!(
+                "{}: integrity check passed{}",
+                store.path().display(),
+                if store.is_read_only() {
+                    " (opened read-only: this repository cannot be written by this user)"
+                } else {
+                    ""
+                }
+            ),
         ),
         Ok(lines) => Check::problem(
             "database",
@@ -491,6 +567,141 @@ fn on_base(git: &Git, sha: &str, tip: &str) -> Result<Landing, crate::git::GitEr
     } else {
         Landing::NotOnBase
     })
+}
+
+/// The other half of promise 4: every checkpoint ref names a checkpoint the database knows. One
+/// that it does not (a database put back from an older copy) holds the name the next checkpoint
+/// takes, and the landing that makes that checkpoint would fail.
+fn check_checkpoint_refs(store: &Store, git: &Git, checks: &mut Vec<Check>) {
+    const PREFIX: &str = "refs/vane/checkpoints/";
+    let refs = match git.refs_under(PREFIX) {
+        Ok(refs) => refs,
+        Err(e) => {
+            checks.push(Check::problem(
+                "checkpoint refs",
+                format!("cannot list {PREFIX}*: {e}"),
+                "check the repository with `git fsck`",
+            ));
+            return;
+        }
+    };
+    let known: std::collections::HashSet<String> = match store.checkpoints() {
+        Ok(checkpoints) => checkpoints.into_iter().map(|c| c.refname).collect(),
+        // check_agreement said so already.
+        Err(_) => return,
+    };
+    let mut unknown = 0;
+    for (refname, sha) in &refs {
+        if known.contains(refname) {
+            continue;
+        }
+        unknown += 1;
+        let n = refname.strip_prefix(PREFIX).unwrap_or(refname);
+        let kept = format!("{BROKEN_PREFIX}unknown/checkpoints/{n}");
+        checks.push(Check::problem(
+            format!("checkpoint ref {n}"),
+            format!(
+                "{refname} (at {}) names no checkpoint the database knows (was the database \
+                 put back from an older copy?); the next checkpoint with that number could not \
+                 be recorded",
+                short(sha)
+            ),
+            format!(
+                "if the database is the right one, keep the commit under another name and free \
+                 the name: `git update-ref {kept} {sha} && git update-ref -d {refname} {sha}`; if \
+                 a newer copy of the database exists, put that back instead"
+            ),
+        ));
+    }
+    if unknown == 0 {
+        checks.push(Check::ok(
+            "checkpoint refs",
+            format!(
+                "{} under {PREFIX}, each a checkpoint the database knows",
+                refs.len()
+            ),
+        ));
+    }
+}
+
+/// Every directory under the worktree root is a worktree of this repository (checked both ways):
+/// not one whose `.git` an agent removed or replaced, nor one of a repository that is gone.
+fn check_worktree_integrity(location: &RepoLocation, root: &Path, checks: &mut Vec<Check>) {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            checks.push(Check::problem(
+                "worktree integrity",
+                format!("cannot read {}: {e}", root.display()),
+                format!("check that {} can be read", root.display()),
+            ));
+            return;
+        }
+    };
+    let mut dirs: Vec<_> = entries.flatten().map(|entry| entry.path()).collect();
+    dirs.sort();
+    let mut sound = 0;
+    for dir in &dirs {
+        let state = classify_worktree_dir(&location.common_dir, dir);
+        let fix = match &state {
+            WorktreeState::Ours { .. } => {
+                sound += 1;
+                continue;
+            }
+            WorktreeState::Missing => continue,
+            WorktreeState::NotAWorktree {
+                registered: Some(_),
+            }
+            | WorktreeState::BrokenGitFile {
+                registered: Some(_),
+                ..
+            } => "`vane work` rebuilds it; or `vane gc` puts its `.git` file back, keeps its \
+                  uncommitted changes on its task branch and removes it"
+                .to_string(),
+            WorktreeState::OwnRepository { .. } => format!(
+                "the repository made there may hold an agent's commits: look at them \
+                 (`git -C {dir} log --all`), then `rm -rf {dir}/.git`; `vane work` then rebuilds \
+                 the worktree, or `vane gc` removes it keeping its uncommitted changes",
+                dir = dir.display()
+            ),
+            WorktreeState::Orphaned { .. } => "`vane gc` removes it (`vane gc --all-repos` does \
+                 so for every repository that is gone); `vane work` makes a new worktree"
+                .to_string(),
+            WorktreeState::NotAWorktree { registered: None }
+            | WorktreeState::BrokenGitFile {
+                registered: None, ..
+            }
+            | WorktreeState::Misdirected { .. }
+            | WorktreeState::NotADirectory => format!(
+                "git knows no worktree there, so vane leaves it alone: look at what it holds, \
+                 then remove it (`rm -rf {}`); `vane work` makes a new worktree",
+                dir.display()
+            ),
+            WorktreeState::OtherRepository { .. } | WorktreeState::Main => format!(
+                "it is not this repository's to remove: move it out of {}, or give this \
+                 repository a `worktree_root` of its own in vane.toml",
+                root.display()
+            ),
+        };
+        checks.push(Check::problem(
+            format!(
+                "worktree {}",
+                dir.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            format!("{}: {}", dir.display(), state.describe()),
+            fix,
+        ));
+    }
+    if sound == dirs.len() {
+        checks.push(Check::ok(
+            "worktree integrity",
+            format!(
+                "{sound} under {}, each a worktree of this repository",
+                root.display()
+            ),
+        ));
+    }
 }
 
 /// Ref moves written down before git made them and never marked finished: a landing or rollback

@@ -397,6 +397,7 @@ fn run_command(
         stdout: log.clone(),
         stderr: stderr.clone(),
         timeout,
+        pid_file: None,
     });
     let outcome = match outcome {
         Ok(outcome) => outcome,

@@ -19,6 +19,7 @@ use super::recovery::LEFTOVER_MESSAGE;
 use super::{OrchestratorError, Result};
 use crate::config::Config;
 use crate::git::cli::comparable_path;
+use crate::git::integrity::{classify_worktree_dir, named_common_dir, WorktreeState};
 use crate::git::{attempt_refs, Git, GitError, WorktreeInfo, KEPT_PREFIX};
 use crate::model::{TaskId, TaskStatus};
 use crate::store::TaskFilter;
@@ -49,6 +50,12 @@ pub struct GcReport {
     pub branches_kept: Vec<KeptBranch>,
     /// Worktrees whose directory was gone: only git's record of them was dropped.
     pub registrations_pruned: Vec<PathBuf>,
+    /// Worktrees whose `.git` file was removed or broken (by an agent): it was put back, naming
+    /// git's record of the worktree, before the worktree went as any other.
+    pub repaired: Vec<PathBuf>,
+    /// Directories under the worktree root of a repository that is gone (their `.git` names a
+    /// worktree record that no longer exists): removed whole, having nothing git could keep.
+    pub orphans_removed: Vec<RemovedWorktree>,
     /// The disk space the removed worktrees took (allocated blocks, as `du` counts).
     pub bytes_freed: u64,
 }
@@ -61,6 +68,7 @@ impl GcReport {
             && self.branches_deleted.is_empty()
             && self.refs_deleted.is_empty()
             && self.registrations_pruned.is_empty()
+            && self.orphans_removed.is_empty()
     }
 }
 
@@ -126,6 +134,7 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
         .branch_tip(&base)?
         .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
     let root = comparable_path(&super::work::worktree_root(workspace, config));
+    let common_dir = &workspace.location.common_dir;
     let mut report = GcReport {
         dry_run: options.dry_run,
         base: base.clone(),
@@ -142,8 +151,10 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
     };
     // The worktrees that stay; a branch checked out in one of them is not deleted.
     let mut staying = Vec::new();
+    let mut registered = HashSet::new();
     for (index, info) in git.list_worktrees()?.into_iter().enumerate() {
         let path = comparable_path(&info.path);
+        registered.insert(path.clone());
         let gone = std::fs::symlink_metadata(&path).is_err();
         let ours = index > 0 && path.parent() == Some(root.as_path());
         // The main worktree is never touched; another one of the person's only when git itself
@@ -153,16 +164,39 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
             continue;
         }
         if !gone {
+            let mend = mend_git_file(common_dir, &path);
+            if let Err(reason) = &mend {
+                report.worktrees_kept.push(KeptWorktree {
+                    path,
+                    reason: reason.clone(),
+                });
+                staying.push(info);
+                continue;
+            }
             if let Some(reason) = sweep.reason_to_keep(&path) {
                 report.worktrees_kept.push(KeptWorktree { path, reason });
                 staying.push(info);
                 continue;
+            }
+            if let Ok(Some(admin)) = mend {
+                report.repaired.push(path.clone());
+                if options.dry_run {
+                    // Without its `.git` git cannot say what it holds; the real run looks.
+                    let bytes = disk_usage(&path);
+                    report.bytes_freed += bytes;
+                    report
+                        .worktrees_removed
+                        .push(RemovedWorktree { path, bytes });
+                    continue;
+                }
+                restore_git_file(&path, &admin)?;
             }
         }
         if !sweep.release(&info, &path, gone, &mut report)? {
             staying.push(info);
         }
     }
+    sweep_orphans(common_dir, &root, &registered, &sweep, &mut report)?;
     let checked_out: HashSet<String> = staying.iter().filter_map(|w| w.branch.clone()).collect();
     for task in workspace.store.tasks(&TaskFilter {
         statuses: vec![TaskStatus::Done],
@@ -356,6 +390,208 @@ impl Sweep<'_> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Whether a registered worktree of vane's can be released as it is (`Ok(None)`), needs its
+/// `.git` file put back first, naming git's record of it (`Ok(Some(admin))`: an agent removed or
+/// broke it), or has to stay (`Err(reason)`: its `.git` is a repository of its own, which may hold
+/// an agent's commits, or it is not this repository's).
+fn mend_git_file(common_dir: &Path, path: &Path) -> Result<Option<PathBuf>, String> {
+    match classify_worktree_dir(common_dir, path) {
+        WorktreeState::Ours { .. } => Ok(None),
+        state @ (WorktreeState::NotAWorktree { .. } | WorktreeState::BrokenGitFile { .. }) => {
+            match state.registered() {
+                Some(admin) => Ok(Some(admin.to_path_buf())),
+                None => Err(state.describe()),
+            }
+        }
+        state @ WorktreeState::OwnRepository { .. } => Err(format!(
+            "{}, which may hold an agent's commits: look at them (`git -C {dir} log --all`), \
+             then `rm -rf {dir}/.git` and run `vane gc` again",
+            state.describe(),
+            dir = path.display()
+        )),
+        state => Err(state.describe()),
+    }
+}
+
+/// Writes the `.git` file git's worktree record `admin` names (a symbolic link there is removed,
+/// never followed).
+fn restore_git_file(path: &Path, admin: &Path) -> Result<()> {
+    let dot_git = path.join(".git");
+    let io = |source| OrchestratorError::Io {
+        path: dot_git.clone(),
+        source,
+    };
+    if std::fs::symlink_metadata(&dot_git).is_ok_and(|m| !m.is_file()) {
+        std::fs::remove_file(&dot_git).map_err(io)?;
+    }
+    std::fs::write(&dot_git, format!("gitdir: {}\n", admin.display())).map_err(io)
+}
+
+/// Removes the directories under the worktree root that no worktree record of this repository
+/// names and whose `.git` names a record that is gone (a repository deleted, or made again at the
+/// same path: the root is keyed by path). Every other stranger is kept and named.
+fn sweep_orphans(
+    common_dir: &Path,
+    root: &Path,
+    registered: &HashSet<PathBuf>,
+    sweep: &Sweep<'_>,
+    report: &mut GcReport,
+) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Ok(());
+    };
+    let mut dirs: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    dirs.sort();
+    for path in dirs {
+        if registered.contains(&path) || registered.contains(&comparable_path(&path)) {
+            continue;
+        }
+        match classify_worktree_dir(common_dir, &path) {
+            WorktreeState::Ours { .. } | WorktreeState::Missing => {}
+            WorktreeState::Orphaned { .. } if !sweep.here.starts_with(&path) => {
+                let bytes = disk_usage(&path);
+                if !sweep.dry_run {
+                    remove_tree(&path)?;
+                }
+                report.bytes_freed += bytes;
+                report.orphans_removed.push(RemovedWorktree { path, bytes });
+            }
+            state => report.worktrees_kept.push(KeptWorktree {
+                reason: format!(
+                    "{}; git knows no worktree there, so vane leaves it to you",
+                    state.describe()
+                ),
+                path,
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// Removes a directory and everything in it; a symbolic link inside is removed, never followed.
+fn remove_tree(path: &Path) -> Result<()> {
+    std::fs::remove_dir_all(path).map_err(|source| OrchestratorError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Where vane keeps the worktrees of every repository by default: `$XDG_DATA_HOME/vane/worktrees`
+/// or `~/.local/share/vane/worktrees` (as `work::worktree_root_of`, without a repository).
+pub fn default_worktrees_base() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("vane")
+        .join("worktrees")
+}
+
+/// What `vane gc --all-repos` did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AllReposReport {
+    pub dry_run: bool,
+    /// The folder holding every repository's worktree folder.
+    pub root: PathBuf,
+    pub removed: Vec<OrphanFolder>,
+    pub kept: Vec<KeptWorktree>,
+    /// Repository folders left empty and removed.
+    pub folders_removed: Vec<PathBuf>,
+    pub bytes_freed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrphanFolder {
+    pub path: PathBuf,
+    /// The git directory of the repository it belonged to, which is gone (or made again).
+    pub repository: Option<PathBuf>,
+    pub bytes: u64,
+}
+
+/// `vane gc --all-repos`: under the default worktree folder of every repository, removes the
+/// worktrees whose `.git` names a worktree record that is gone (their repository deleted, or made
+/// again at the same path), and the repository folders that leaves empty. A worktree whose record
+/// exists (its repository is there) is never touched, nor anything that is not a directory with a
+/// `.git` file; symbolic links are never followed. Needs no repository and takes no lock: no batch
+/// can use a worktree its repository has lost.
+pub fn gc_all_repos(dry_run: bool) -> Result<AllReposReport> {
+    let root = comparable_path(&default_worktrees_base());
+    let mut report = AllReposReport {
+        dry_run,
+        root: root.clone(),
+        ..AllReposReport::default()
+    };
+    let here = std::env::current_dir()
+        .map(|d| comparable_path(&d))
+        .unwrap_or_default();
+    for folder in sorted_entries(&root) {
+        if !std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+            report.kept.push(KeptWorktree {
+                path: folder,
+                reason: "not a directory (a symbolic link is never followed)".to_string(),
+            });
+            continue;
+        }
+        let mut left = 0;
+        for path in sorted_entries(&folder) {
+            let repository = named_common_dir(&path);
+            let state = match &repository {
+                Some(common) => classify_worktree_dir(common, &path),
+                None => classify_worktree_dir(&folder.join(".no-repository"), &path),
+            };
+            match state {
+                WorktreeState::Orphaned { .. } if !here.starts_with(&path) => {
+                    let bytes = disk_usage(&path);
+                    if !dry_run {
+                        remove_tree(&path)?;
+                    }
+                    report.bytes_freed += bytes;
+                    report.removed.push(OrphanFolder {
+                        path,
+                        repository,
+                        bytes,
+                    });
+                }
+                // A worktree of a repository that is there: not ours to judge.
+                WorktreeState::Ours { .. } => left += 1,
+                WorktreeState::Missing => {}
+                state => {
+                    left += 1;
+                    report.kept.push(KeptWorktree {
+                        reason: state.describe(),
+                        path,
+                    });
+                }
+            }
+        }
+        if left == 0
+            && report
+                .removed
+                .iter()
+                .any(|r| r.path.parent() == Some(&folder))
+        {
+            if !dry_run {
+                // Only if empty: a worktree made meanwhile stays.
+                if std::fs::remove_dir(&folder).is_err() {
+                    continue;
+                }
+            }
+            report.folders_removed.push(folder);
+        }
+    }
+    Ok(report)
+}
+
+/// The entries of a directory, sorted; none when it cannot be read.
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    entries
 }
 
 /// The pid in the name of a worktree `vane gate <task>` makes for itself (`gate-<task>-<pid>`).

@@ -11,6 +11,7 @@ pub mod gc;
 pub mod hooks;
 pub mod land;
 pub mod lock;
+pub mod preflight;
 pub mod profiles;
 pub mod recovery;
 pub mod rollback;
@@ -70,8 +71,35 @@ pub enum OrchestratorError {
         .0.join(", ")
     )]
     TrackedInclude(Vec<String>),
+    /// What would fail every attempt, found before the first claim; never empty.
+    #[error(
+        "{}, so no task was started: {}",
+        preflight::would_fail(.0.len()),
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Unrunnable(Vec<preflight::PreflightProblem>),
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
+    /// vane could not run several attempts in one batch; none of them was charged to its task.
+    #[error(
+        "vane could not run {} attempts, so the batch stopped starting new ones (nothing was charged to the tasks): {}",
+        .0.len(),
+        .0.iter().map(|(task, why)| format!("{task}: {why}")).collect::<Vec<_>>().join("; ")
+    )]
+    Faults(Vec<(crate::model::TaskId, String)>),
+    /// The unchanged base fails a gate that a candidate failed: the gate or the base is broken, not
+    /// the task.
+    #[error(
+        "the base branch itself fails the gate{} {}, so no task can pass {}; nothing was charged to `{task}`. The end of the gate's output:\n{output}",
+        if .gates.len() == 1 { "" } else { "s" },
+        .gates.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", "),
+        if .gates.len() == 1 { "it" } else { "them" }
+    )]
+    BrokenGate {
+        gates: Vec<String>,
+        task: crate::model::TaskId,
+        output: String,
+    },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,

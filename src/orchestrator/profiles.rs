@@ -25,17 +25,7 @@ pub fn for_task(config: &Config, task: &Task) -> Result<Profile, ProfileError> {
 
 /// A profile by name: built in, changed or added by the configuration.
 pub fn resolve(config: &Config, name: &str) -> Result<Profile, ProfileError> {
-    let Some(profile) = config.profile(name) else {
-        return Err(ProfileError::Unknown {
-            name: name.to_string(),
-            builtin: Profile::BUILTIN.join(", "),
-            defined: if config.agents.is_empty() {
-                "none".to_string()
-            } else {
-                config.agents.keys().cloned().collect::<Vec<_>>().join(", ")
-            },
-        });
-    };
+    let profile = lookup(config, name)?;
     if !crate::agent::program_available(&profile.program) {
         return Err(ProfileError::NotInstalled {
             name: profile.name.clone(),
@@ -43,4 +33,23 @@ pub fn resolve(config: &Config, name: &str) -> Result<Profile, ProfileError> {
         });
     }
     Ok(profile)
+}
+
+/// A profile by name, whether or not its program is installed: what a task may name (`vane task
+/// add --agent`, `agent:` in a roadmap) on a machine that need not run it.
+pub fn lookup(config: &Config, name: &str) -> Result<Profile, ProfileError> {
+    config.profile(name).ok_or_else(|| ProfileError::Unknown {
+        name: name.to_string(),
+        builtin: Profile::BUILTIN.join(", "),
+        defined: if config.agents.is_empty() {
+            "none".to_string()
+        } else {
+            config.agents.keys().cloned().collect::<Vec<_>>().join(", ")
+        },
+    })
+}
+
+/// Whether a task may name profile `name`, as `Roadmap::parse` asks it: the reason when not.
+pub fn known(config: &Config) -> impl Fn(&str) -> Result<(), String> + '_ {
+    |name| lookup(config, name).map(drop).map_err(|e| e.to_string())
 }

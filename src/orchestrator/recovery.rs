@@ -1,10 +1,20 @@
 //! What `vane work` does first: finish or undo what a run that died left half-done, so that a batch
 //! resumes where it stood without a manual step (promise 7).
+//!
+//! In order: stop what the dead run left running (its agents and gates, found by the process group
+//! each worker wrote down and by the mark every such process carries, `agent::strays`), so nothing
+//! writes into a worktree while it is looked at; finish or void the ref moves it wrote down; finish
+//! bringing a person's checkout along; record its unfinished attempts as abandoned (never charged);
+//! then make every worktree usable again: work left in one is committed to its task branch, its
+//! branch is let go (so a retry may check it out elsewhere), and a worktree that is not this
+//! repository's any more (an agent removed its `.git`, the repository was made again at the same
+//! path) is taken away, to be made again when needed.
 
 use std::path::Path;
 
 use super::Result;
-use crate::git::Git;
+use crate::agent::strays::{self, AgentPid};
+use crate::git::{Git, GitError};
 use crate::store::{checkpoint_ref, Store};
 
 #[derive(Debug, Clone, Default)]
@@ -13,6 +23,10 @@ pub struct Recovered {
     pub abandoned: usize,
     /// Landings whose base ref had moved but whose database record had not: completed now.
     pub landings_completed: usize,
+    /// Processes a dead run left running, stopped now.
+    pub stopped: usize,
+    /// Worktrees that were not this repository's any more, taken away.
+    pub worktrees_removed: usize,
 }
 
 pub fn recover(
@@ -21,8 +35,27 @@ pub fn recover(
     base: &str,
     worktree_root: &Path,
     keep_out: &[String],
+    runs_dir: &Path,
 ) -> Result<Recovered> {
     let mut recovered = Recovered::default();
+    for attempt in store.open_attempts()? {
+        let pid_file = runs_dir
+            .join(attempt.task.as_str())
+            .join(attempt.number.to_string())
+            .join(super::work::AGENT_PID_FILE);
+        if AgentPid::read(&pid_file).is_some_and(|pid| pid.stop()) {
+            recovered.stopped += 1;
+        }
+    }
+    recovered.stopped += strays::stop_marked_under(worktree_root);
+    // The git commands the dead run had started finish by themselves in a moment; their locks are
+    // theirs until then.
+    if !strays::wait_for_orphaned_git(&[git.dir(), worktree_root], ORPHANED_GIT_WAIT) {
+        tracing::warn!("git commands of a dead run are still running; going on");
+    }
+
+    clear_stale_locks(store, git, base)?;
+
     let base_ref = format!("refs/heads/{base}");
     for intent in store.open_ref_moves()? {
         let actual = git.rev_parse(&intent.refname)?;
@@ -33,12 +66,10 @@ pub fn recover(
             continue;
         }
         // The ref moved; the rest did not happen. A person's checkout of the branch may still
-        // hold the old files (it was to be brought along right after the move).
+        // hold the old files, or some of the new ones (it was being brought along).
         if intent.refname == base_ref {
-            for (checkout, clean) in git.checkouts_of(base)? {
-                if !clean {
-                    git.advance_stale_checkout(&checkout, &intent.old_sha, &intent.new_sha)?;
-                }
+            for checkout in git.checkout_paths_of(base)? {
+                finish_checkout(store, git, &checkout, &intent.old_sha, &intent.new_sha)?;
             }
         }
         match intent.purpose.as_str() {
@@ -61,16 +92,18 @@ pub fn recover(
             }
         }
     }
-    recovered.abandoned = store.abandon_open_attempts()?.abandoned.len();
-    // Work an agent left in a worktree is committed to its task branch before anything resets it.
-    if let Ok(entries) = std::fs::read_dir(worktree_root) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.join(".git").exists() {
-                save_leftovers(git, &path, keep_out)?;
-            }
+    // Checkouts a landing or rollback was bringing along when the run died.
+    for open in store.open_checkout_moves()? {
+        let head = git.head(&open.workdir).ok();
+        if open.workdir.is_dir() && head.as_deref() == Some(open.new_sha.as_str()) {
+            finish_checkout(store, git, &open.workdir, &open.old_sha, &open.new_sha)?;
         }
+        store.finish_checkout_move(open.id, false)?;
     }
+    recovered.abandoned = store.abandon_open_attempts()?.abandoned.len();
+
+    recovered.worktrees_removed = release_worktrees(git, worktree_root, keep_out)?;
+
     // A checkpoint recorded just before a crash may lack its ref.
     for checkpoint in store.checkpoints()? {
         if git.rev_parse(&checkpoint.refname)?.is_none() {
@@ -83,6 +116,138 @@ pub fn recover(
         }
     }
     Ok(recovered)
+}
+
+/// How long recovery waits for the git commands of a dead run to finish.
+const ORPHANED_GIT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A lock file older than this was left by a process that died: git holds its locks for the
+/// milliseconds a write takes.
+const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Removes the `.lock` files a killed vane (or the git it ran) left behind, which would make every
+/// later update of that ref or index fail ("Unable to create '...lock': File exists"). This run
+/// holds the work lock, so no other vane writes: a lock under vane's own refs, or in the git
+/// directory of one of vane's worktrees, is stale whatever its age. Elsewhere (base, a person's
+/// checkout, `packed-refs`) a person's git may hold one for a moment: those go only when a move
+/// that vane wrote down names them, or when they are old.
+fn clear_stale_locks(store: &Store, git: &Git, base: &str) -> Result<()> {
+    let common = git.common_dir().to_path_buf();
+    let mut ours = Vec::new();
+    for namespace in ["refs/vane", "refs/heads/vane"] {
+        collect_locks(&common.join(namespace), &mut ours);
+    }
+    let mut shared = vec![
+        common.join("packed-refs.lock"),
+        common.join(format!("refs/heads/{base}.lock")),
+        common.join("index.lock"),
+        common.join("HEAD.lock"),
+    ];
+    if let Ok(entries) = std::fs::read_dir(common.join("worktrees")) {
+        for entry in entries.flatten() {
+            // vane locks its own worktrees with its reason; the others are a person's.
+            let vanes = std::fs::read_to_string(entry.path().join("locked"))
+                .is_ok_and(|reason| reason.trim() == crate::git::worktree::LOCK_REASON);
+            for name in ["index.lock", "HEAD.lock"] {
+                if vanes {
+                    ours.push(entry.path().join(name));
+                } else {
+                    shared.push(entry.path().join(name));
+                }
+            }
+        }
+    }
+    let intended = !store.open_ref_moves()?.is_empty() || !store.open_checkout_moves()?.is_empty();
+    for lock in shared {
+        let old = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_LOCK_AGE);
+        if lock.exists() && (intended || old) {
+            ours.push(lock);
+        }
+    }
+    for lock in ours.into_iter().filter(|l| l.exists()) {
+        tracing::info!(lock = %lock.display(), "removing a lock a dead run left");
+        match std::fs::remove_file(&lock) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(super::OrchestratorError::io(&lock, e)),
+        }
+    }
+    Ok(())
+}
+
+fn collect_locks(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => collect_locks(&path, out),
+            Ok(t) if t.is_file() && path.extension().is_some_and(|e| e == "lock") => out.push(path),
+            _ => {}
+        }
+    }
+}
+
+/// Brings a checkout the rest of the way from `old` to `new` after a crash. One that holds a change
+/// of the person's in the way is left as it is (and they are told by `vane work`'s check of base);
+/// a failure underneath fails recovery, with the intent kept for the next try.
+fn finish_checkout(
+    store: &mut Store,
+    git: &Git,
+    checkout: &Path,
+    old: &str,
+    new: &str,
+) -> Result<()> {
+    let intent = store.record_checkout_move(checkout, old, new)?;
+    match git.bring_checkout_along(checkout, old, new) {
+        Ok(()) => store.finish_checkout_move(intent.id, true)?,
+        Err(GitError::CheckoutInTheWay { paths, .. }) => {
+            tracing::warn!(checkout = %checkout.display(), ?paths, "checkout left as it is: files in the way");
+            store.finish_checkout_move(intent.id, false)?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Makes every worktree under the root usable by the next task: what an agent left is committed to
+/// its task branch and the branch let go; a directory that is not a working tree of this repository
+/// is removed (with its registration, if git still has one), to be made again when a worker needs
+/// it. Returns how many were removed.
+fn release_worktrees(git: &Git, root: &Path, keep_out: &[String]) -> Result<usize> {
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Ok(0);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        match git.worktree_git_dir(&path) {
+            Ok(_) => {
+                save_leftovers(git, &path, keep_out)?;
+                if git.current_branch(&path)?.is_some() {
+                    let head = git.head(&path)?;
+                    git.detach_head(&path, &head)?;
+                }
+            }
+            Err(GitError::ForeignWorktree { found, .. }) => {
+                tracing::warn!(path = %path.display(), found, "not a worktree of this repository; removing it");
+                std::fs::remove_dir_all(&path)
+                    .map_err(|e| super::OrchestratorError::io(&path, e))?;
+                git.remove_worktree(&path)?;
+                removed += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(removed)
 }
 
 /// The message of the commit that saves what a worktree held on its task branch.

@@ -29,6 +29,8 @@ pub struct RollbackSummary {
     pub tasks_changed: Vec<TaskId>,
     /// Checkouts whose changes were saved with `git stash` (`git stash pop` brings them back).
     pub stashed: Vec<PathBuf>,
+    /// Checkouts of base that could not be brought along, with why; `vane work` finishes them.
+    pub checkouts_behind: Vec<(PathBuf, String)>,
 }
 
 pub fn rollback(
@@ -62,6 +64,18 @@ pub fn rollback(
     let tip = git
         .branch_tip(&base)?
         .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
+    // Everything in the way of the checkouts' move, untracked files included, is found before any
+    // ref moves: a rollback either happens whole or not at all.
+    for (checkout, _) in &checkouts {
+        let paths = git.checkout_blockers(checkout, &tip, &checkpoint.sha)?;
+        if !paths.is_empty() {
+            return Err(crate::git::GitError::CheckoutInTheWay {
+                workdir: checkout.clone(),
+                paths,
+            }
+            .into());
+        }
+    }
     let correlation = crate::store::new_correlation_id("rollback");
     let undo = store.add_checkpoint(
         "pre_rollback",
@@ -81,11 +95,20 @@ pub fn rollback(
             Some(&tip),
             &format!("vane: rollback to checkpoint {id}"),
         )?;
+    }
+    // The task states follow base whatever happens to the checkouts below: base has moved.
+    let tasks_changed = store.restore_snapshot(&checkpoint, &correlation)?;
+    let mut behind = Vec::new();
+    if tip != checkpoint.sha {
         for (checkout, _) in &checkouts {
-            git.advance_checkout(checkout, &tip, &checkpoint.sha)?;
+            let move_intent = store.record_checkout_move(checkout, &tip, &checkpoint.sha)?;
+            match git.bring_checkout_along(checkout, &tip, &checkpoint.sha) {
+                Ok(()) => store.finish_checkout_move(move_intent.id, true)?,
+                // Left open: the next `vane work` finishes bringing it along.
+                Err(e) => behind.push((checkout.clone(), e.to_string())),
+            }
         }
     }
-    let tasks_changed = store.restore_snapshot(&checkpoint, &correlation)?;
     store.finish_rollback(&intent, id, &correlation)?;
     Ok(RollbackSummary {
         checkpoint: id,
@@ -95,5 +118,6 @@ pub fn rollback(
         to: checkpoint.sha,
         tasks_changed,
         stashed,
+        checkouts_behind: behind,
     })
 }

@@ -42,6 +42,10 @@ pub enum Progress {
     Recovered {
         abandoned: usize,
         landings_completed: usize,
+        /// Processes a dead run left running, stopped.
+        stopped: usize,
+        /// Worktrees that were not this repository's any more, removed to be made again.
+        worktrees_removed: usize,
     },
     BatchStarted {
         batch: i64,
@@ -80,6 +84,12 @@ pub enum Progress {
         task: TaskId,
         reason: String,
     },
+    /// vane could not run an attempt (its own failure, or the environment's); the task is pending
+    /// again and nothing was charged.
+    Fault {
+        task: TaskId,
+        reason: String,
+    },
     Paused {
         checkout: PathBuf,
     },
@@ -88,6 +98,11 @@ pub enum Progress {
         checkout: PathBuf,
         old: String,
         new: String,
+        /// Why, in git's words or the file system's.
+        reason: String,
+        /// Whether the next `vane work` finishes it (a failure underneath), rather than the person
+        /// (a change of theirs in the way).
+        resumable: bool,
     },
 }
 
@@ -122,6 +137,20 @@ pub struct Landing {
     pub checkpoint: i64,
 }
 
+/// The outcome of an attempt that vane or its environment cut short; never charged to the task.
+pub(super) const VANE_ERROR: &str = "vane_error";
+
+/// The outcome of an attempt stopped because vane was interrupted; never charged to the task.
+const INTERRUPTED: &str = "interrupted";
+
+/// Where a worker writes its agent's process group, in the attempt's run directory (see
+/// `agent::strays`).
+pub(super) const AGENT_PID_FILE: &str = "agent.pid";
+
+/// After this many attempts that vane itself could not run in one batch, the batch stops starting
+/// new ones: the trouble is the machine's or vane's, and every further attempt would meet it too.
+const FAULTS_BEFORE_STOPPING: usize = 3;
+
 /// A task handed to a worker.
 struct Job {
     attempt: Attempt,
@@ -140,6 +169,15 @@ struct Done {
     result: AttemptResult,
     changed: bool,
     seconds: f64,
+}
+
+/// The worker threads of a batch and what the coordinator knows of them.
+struct Pool {
+    job_senders: Vec<mpsc::Sender<Job>>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    done_rx: mpsc::Receiver<Done>,
+    /// Jobs handed to workers whose report has not come back.
+    in_flight: usize,
 }
 
 /// A finished branch waiting for the merge queue, with the worktree to gate it in.
@@ -191,11 +229,18 @@ pub fn work(
         &base,
         &worktree_root,
         &config.include,
+        &state_dir.join("runs"),
     )?;
-    if recovered.abandoned > 0 || recovered.landings_completed > 0 {
+    if recovered.abandoned > 0
+        || recovered.landings_completed > 0
+        || recovered.stopped > 0
+        || recovered.worktrees_removed > 0
+    {
         progress(Progress::Recovered {
             abandoned: recovered.abandoned,
             landings_completed: recovered.landings_completed,
+            stopped: recovered.stopped,
+            worktrees_removed: recovered.worktrees_removed,
         });
     }
     for (checkout, clean) in git.checkouts_of(&base)? {
@@ -217,6 +262,9 @@ pub fn work(
         finish_summary(&mut workspace.store, &mut summary, selection.as_ref())?;
         return Ok(summary);
     }
+    // A profile that cannot start or a gate whose program is missing would fail every attempt:
+    // refused before any is charged.
+    super::preflight::refuse_unrunnable(workspace, config)?;
     let store = &mut workspace.store;
     let batch = store.start_batch(&base)?;
     let correlation = batch_correlation(batch);
@@ -250,6 +298,8 @@ pub fn work(
             ..WorkSummary::default()
         },
         paused_on: None,
+        faults: Vec::new(),
+        halted: None,
     };
     let outcome = run.drive(batch, selection.as_ref(), options.max_tasks);
     let mut summary = run.summary;
@@ -286,6 +336,10 @@ struct Batch<'a> {
     summary: WorkSummary,
     /// The dirty checkout of base that merging waits for, once reported.
     paused_on: Option<PathBuf>,
+    /// Attempts vane could not run in this batch, with why; their tasks wait for the next batch.
+    faults: Vec<(TaskId, String)>,
+    /// Why the batch stopped starting attempts early (a broken gate), if it did.
+    halted: Option<OrchestratorError>,
 }
 
 impl Batch<'_> {
@@ -296,16 +350,20 @@ impl Batch<'_> {
         max_tasks: Option<usize>,
     ) -> Result<()> {
         let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let mut job_senders = Vec::new();
-        let mut handles = Vec::new();
+        let mut pool = Pool {
+            job_senders: Vec::new(),
+            handles: Vec::new(),
+            done_rx,
+            in_flight: 0,
+        };
         for (index, path) in self.worktrees.iter().enumerate() {
             let (job_tx, job_rx) = mpsc::channel::<Job>();
-            job_senders.push(job_tx);
+            pool.job_senders.push(job_tx);
             let done_tx = done_tx.clone();
             let git = self.git.clone();
             let bootstrap = self.bootstrap.clone();
             let path = path.clone();
-            handles.push(std::thread::spawn(move || {
+            pool.handles.push(std::thread::spawn(move || {
                 for job in job_rx {
                     let done = run_job(&git, &bootstrap, index, &path, job);
                     if done_tx.send(done).is_err() {
@@ -315,7 +373,40 @@ impl Batch<'_> {
             }));
         }
         drop(done_tx);
+        let result = self.coordinate(&mut pool, batch, selection, max_tasks);
+        if result.is_err() && pool.in_flight > 0 {
+            // vane never leaves agents running behind it: stop them as an interrupt would, and
+            // wait for their workers. Their attempts stay open; the next run records them as
+            // abandoned, uncharged, and keeps what they left on their branches.
+            agent::request_stop();
+            while pool.in_flight > 0 && pool.done_rx.recv_timeout(Duration::from_secs(60)).is_ok() {
+                pool.in_flight -= 1;
+            }
+        }
+        pool.job_senders.clear();
+        for handle in pool.handles.drain(..) {
+            let _ = handle.join();
+        }
+        result?;
+        match self.halted.take() {
+            Some(halt) => Err(halt),
+            None if self.faults.len() >= FAULTS_BEFORE_STOPPING => {
+                Err(OrchestratorError::Faults(self.faults.clone()))
+            }
+            None => Ok(()),
+        }
+    }
 
+    /// The coordinator's loop: hands out ready work, takes in the workers' reports, and lands
+    /// finished branches, until nothing is ready or running. Stops starting attempts once the batch
+    /// is halted (a broken gate) or vane itself failed too often.
+    fn coordinate(
+        &mut self,
+        pool: &mut Pool,
+        batch: i64,
+        selection: Option<&HashSet<TaskId>>,
+        max_tasks: Option<usize>,
+    ) -> Result<()> {
         let mut queue: VecDeque<Queued> = self.recovered_reviews()?;
         // Branches recovered from an earlier run are gated in the first worktree: keep it for them.
         let mut idle: VecDeque<usize> = (0..self.worktrees.len())
@@ -323,19 +414,20 @@ impl Batch<'_> {
             .collect();
         let mut running: HashSet<TaskId> = queue.iter().map(|q| q.attempt.task.clone()).collect();
         let mut claimed = 0usize;
-        // Jobs handed to workers whose report has not come back.
-        let mut in_flight = 0usize;
-        let result = loop {
+        loop {
             if agent::interrupted() {
                 // Stop: the running agents are being taken down; what they leave is recovered by
                 // the next run (their attempts stay open, their tasks go back to pending).
-                while in_flight > 0 && done_rx.recv_timeout(Duration::from_secs(60)).is_ok() {
-                    in_flight -= 1;
+                while pool.in_flight > 0
+                    && pool.done_rx.recv_timeout(Duration::from_secs(60)).is_ok()
+                {
+                    pool.in_flight -= 1;
                 }
-                break Err(OrchestratorError::Interrupted);
+                return Err(OrchestratorError::Interrupted);
             }
+            let halted = self.halted.is_some() || self.faults.len() >= FAULTS_BEFORE_STOPPING;
             // Hand out ready work first, so that idle workers never wait for the merge queue.
-            let may_claim = max_tasks.is_none_or(|max| claimed < max);
+            let may_claim = !halted && max_tasks.is_none_or(|max| claimed < max);
             if may_claim && !idle.is_empty() {
                 let candidates = self.candidates(selection, &running)?;
                 for task in candidates {
@@ -347,8 +439,8 @@ impl Batch<'_> {
                         Some(job) => {
                             running.insert(task.id.clone());
                             claimed += 1;
-                            in_flight += 1;
-                            job_senders[worker]
+                            pool.in_flight += 1;
+                            pool.job_senders[worker]
                                 .send(job)
                                 .map_err(|_| OrchestratorError::WorkerGone(worker + 1))?;
                         }
@@ -356,58 +448,57 @@ impl Batch<'_> {
                     }
                 }
             }
-            if running.is_empty() && queue.is_empty() {
-                break Ok(());
+            if pool.in_flight == 0 && (queue.is_empty() || self.halted.is_some()) {
+                return Ok(());
             }
             // Then land one branch; the next turn of the loop hands its worker new work, and
             // starts the tasks that the landing made ready.
             let mut paused = false;
             let mut settled = false;
-            if let Some(item) = queue.pop_front() {
-                let worker = item.worker;
-                match self.land(item)? {
-                    LandResult::Settled(task) => {
-                        settled = true;
-                        running.remove(&task);
-                        // A worktree that another queued branch is to be gated in stays reserved.
-                        if !idle.contains(&worker) && !queue.iter().any(|q| q.worker == worker) {
-                            idle.push_back(worker);
+            if self.halted.is_none() {
+                if let Some(item) = queue.pop_front() {
+                    let worker = item.worker;
+                    match self.land(item)? {
+                        LandResult::Settled(task) => {
+                            settled = true;
+                            running.remove(&task);
+                            // A worktree that another queued branch is to be gated in stays
+                            // reserved.
+                            if !idle.contains(&worker) && !queue.iter().any(|q| q.worker == worker)
+                            {
+                                idle.push_back(worker);
+                            }
                         }
-                    }
-                    LandResult::Paused(item) => {
-                        queue.push_front(*item);
-                        paused = true;
+                        LandResult::Paused(item) => {
+                            queue.push_front(*item);
+                            paused = true;
+                        }
                     }
                 }
             }
             let wait = if paused {
                 Duration::from_secs(2)
-            } else if settled || !queue.is_empty() {
+            } else if settled || (!queue.is_empty() && self.halted.is_none()) {
                 // A worker came free and tasks may have become ready, or more waits to land: only
                 // take in the reports that are already there, then go round again.
                 Duration::ZERO
             } else {
                 Duration::from_secs(3600)
             };
-            match done_rx.recv_timeout(wait) {
-                Ok(_) if agent::interrupted() => in_flight -= 1,
+            match pool.done_rx.recv_timeout(wait) {
+                Ok(_) if agent::interrupted() => pool.in_flight -= 1,
                 Ok(done) => {
-                    in_flight -= 1;
+                    pool.in_flight -= 1;
                     if let Some(item) = self.finished(done, &mut idle, &mut running)? {
                         queue.push_back(item);
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break Err(OrchestratorError::WorkerGone(0));
+                    return Err(OrchestratorError::WorkerGone(0));
                 }
             }
-        };
-        drop(job_senders);
-        for handle in handles {
-            let _ = handle.join();
         }
-        result
     }
 
     /// Tasks in needs_review when the batch starts were finished by an earlier run that stopped
@@ -446,7 +537,11 @@ impl Batch<'_> {
             statuses: vec![TaskStatus::NeedsImprovement],
             parent: None,
         })?);
-        tasks.retain(|t| !running.contains(&t.id) && selection.is_none_or(|s| s.contains(&t.id)));
+        tasks.retain(|t| {
+            !running.contains(&t.id)
+                && selection.is_none_or(|s| s.contains(&t.id))
+                && !self.faults.iter().any(|(id, _)| *id == t.id)
+        });
         tasks.sort_by(|a, b| {
             b.priority
                 .cmp(&a.priority)
@@ -460,13 +555,16 @@ impl Batch<'_> {
     /// blocked with the reason instead).
     fn start(&mut self, batch: i64, worker: usize, task: &Task) -> Result<Option<Job>> {
         let attempts = self.store.attempts(&task.id)?;
-        let max = self.config.max_attempts as usize;
-        if attempts.len() >= max {
+        // Only what the agents did counts: attempts vane cut short, and those before a
+        // `vane task retry`, do not.
+        let charged = self.store.charged_attempts(&task.id)?;
+        if charged >= self.config.max_attempts {
             let reason = format!(
-                "gave up after {} attempts; the last: {}",
-                attempts.len(),
+                "gave up after {charged} attempts; the last: {}",
                 attempts
-                    .last()
+                    .iter()
+                    .rev()
+                    .find(|a| a.charged)
                     .and_then(|a| a.feedback.clone())
                     .unwrap_or_else(|| "no details".to_string())
             );
@@ -474,12 +572,11 @@ impl Batch<'_> {
             return Ok(None);
         }
         let (chosen, agent_reason) = match (self.config.escalate_after, &self.config.escalate_to) {
-            (Some(after), Some(stronger)) if attempts.len() as u32 >= after => (
+            (Some(after), Some(stronger)) if charged >= after => (
                 profiles::resolve(self.config, stronger),
                 Some(format!(
-                    "escalated to `{stronger}`: {} earlier attempt{} fell short (escalate_after = {after})",
-                    attempts.len(),
-                    if attempts.len() == 1 { "" } else { "s" }
+                    "escalated to `{stronger}`: {charged} earlier attempt{} fell short (escalate_after = {after})",
+                    if charged == 1 { "" } else { "s" }
                 )),
             ),
             _ => (profiles::for_task(self.config, task), None),
@@ -614,6 +711,33 @@ impl Batch<'_> {
             outcome: done.result.outcome.clone(),
             seconds: done.seconds,
         });
+        if self.store.task(&done.attempt.task)?.status != TaskStatus::InProgress {
+            // A person moved the task while its agent ran (`vane task block`): their move stands,
+            // and the agent's work stays on the task branch.
+            self.store
+                .record_attempt_only(&done.attempt, &done.result)?;
+            running.remove(&done.attempt.task);
+            idle.push_back(done.worker);
+            return Ok(None);
+        }
+        if !done.result.charged {
+            let reason = done
+                .result
+                .feedback
+                .clone()
+                .unwrap_or_else(|| done.result.outcome.clone());
+            self.store
+                .release_attempt(&done.attempt, &done.result, &reason)?;
+            running.remove(&done.attempt.task);
+            idle.push_back(done.worker);
+            (self.progress)(Progress::Fault {
+                task: done.attempt.task.clone(),
+                reason: reason.clone(),
+            });
+            // Not tried again in this batch: the next `vane work` will, once the trouble is gone.
+            self.faults.push((done.attempt.task.clone(), reason));
+            return Ok(None);
+        }
         if done.changed {
             let head = done
                 .result
@@ -654,7 +778,8 @@ impl Batch<'_> {
 
     /// After a task fell short: blocked when its attempts are used up, otherwise it will be retried.
     fn after_rejection(&mut self, attempt: &Attempt, reason: &str) -> Result<()> {
-        let retry = attempt.number < self.config.max_attempts;
+        let charged = self.store.charged_attempts(&attempt.task)?;
+        let retry = charged < self.config.max_attempts;
         (self.progress)(Progress::Rejected {
             task: attempt.task.clone(),
             reason: reason.to_string(),
@@ -663,10 +788,7 @@ impl Batch<'_> {
         if !retry {
             self.block(
                 &attempt.task,
-                &format!(
-                    "gave up after {} attempts; the last: {reason}",
-                    attempt.number
-                ),
+                &format!("gave up after {charged} attempts; the last: {reason}"),
             )?;
         }
         Ok(())
@@ -688,6 +810,10 @@ impl Batch<'_> {
     /// commit, and move base to it by compare-and-swap.
     fn land(&mut self, item: Queued) -> Result<LandResult> {
         let task = self.store.task(&item.attempt.task)?;
+        if task.status != TaskStatus::NeedsReview {
+            // Blocked by hand while it waited: it stays so, its branch kept.
+            return Ok(LandResult::Settled(task.id));
+        }
         let worktree = self.worktrees[item.worker].clone();
         let mut gated_before = false;
         loop {
@@ -730,7 +856,16 @@ impl Batch<'_> {
                 // A gate stopped by the interrupt says nothing about the branch: it stays in review.
                 return Err(OrchestratorError::Interrupted);
             }
-            if let Some(feedback) = verdict {
+            if let Some(report) = verdict {
+                let feedback = report.feedback();
+                if let Some(halt) =
+                    self.base_fails_too(&task, &item.attempt, &report, &worktree, &tip)?
+                {
+                    // The gate or the base is broken, not the task: it stays in review, its
+                    // branch kept, and the batch starts nothing more.
+                    self.halted = Some(halt);
+                    return Ok(LandResult::Settled(task.id));
+                }
                 self.reject(&item.attempt, "gate_failed", &feedback)?;
                 return Ok(LandResult::Settled(task.id));
             }
@@ -778,16 +913,7 @@ impl Batch<'_> {
             }
             failpoint::hit("after_ref_move");
             for checkout in &checkouts {
-                // A change made in the checkout since the check just above makes git refuse,
-                // changing nothing: the person's work stays; they are told how to catch up.
-                if let Err(e) = self.git.advance_refreshed_checkout(checkout, &tip, &merge) {
-                    tracing::warn!(checkout = %checkout.display(), error = %e, "checkout not brought along");
-                    (self.progress)(Progress::CheckoutBehind {
-                        checkout: checkout.clone(),
-                        old: tip.clone(),
-                        new: merge.clone(),
-                    });
-                }
+                self.bring_checkout_along(checkout, &tip, &merge)?;
             }
             failpoint::hit("after_checkout_advance");
             let checkpoint = self.store.record_landing(&intent, self.correlation)?;
@@ -813,6 +939,112 @@ impl Batch<'_> {
         }
     }
 
+    /// Brings a person's checkout of base from `old` to `new`, the intent written down first so
+    /// that a crash midway is finished by the next run. A change the person made at that moment
+    /// makes it refuse, changing nothing; a failure underneath (a full disk) leaves the intent
+    /// open for the next run. Either way the person is told, and the batch goes on.
+    fn bring_checkout_along(&mut self, checkout: &Path, old: &str, new: &str) -> Result<()> {
+        let intent = self.store.record_checkout_move(checkout, old, new)?;
+        match self.git.bring_checkout_along(checkout, old, new) {
+            Ok(()) => self.store.finish_checkout_move(intent.id, true)?,
+            Err(e) => {
+                let in_the_way = matches!(e, crate::git::GitError::CheckoutInTheWay { .. });
+                if in_the_way {
+                    self.store.finish_checkout_move(intent.id, false)?;
+                }
+                tracing::warn!(checkout = %checkout.display(), error = %e, "checkout not brought along");
+                (self.progress)(Progress::CheckoutBehind {
+                    checkout: checkout.to_path_buf(),
+                    old: old.to_string(),
+                    new: new.to_string(),
+                    reason: e.to_string(),
+                    resumable: !in_the_way,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// After a candidate failed its gates: whether the unchanged base fails every command gate the
+    /// candidate failed, in exactly the same way (the same output, numbers set aside): then the
+    /// task changed nothing the gate looks at, and the gate or the base is broken (a program that
+    /// is not installed, a test that fails on base). Each base tree is gated once; the verdicts are
+    /// cached by tree. Returns the error that halts the batch, or None when the task is to blame.
+    /// A gate that fails on base differently (it checks for what the task was to add) is the
+    /// task's to pass.
+    fn base_fails_too(
+        &mut self,
+        task: &Task,
+        attempt: &Attempt,
+        candidate: &gates::GateReport,
+        worktree: &Path,
+        tip: &str,
+    ) -> Result<Option<OrchestratorError>> {
+        let failed: Vec<&gates::GateResult> = candidate
+            .gates
+            .iter()
+            .filter(|g| !g.record.passed)
+            .collect();
+        let mut config = self.config.clone();
+        config
+            .gates
+            .retain(|g| g.command.is_some() && failed.iter().any(|f| f.record.gate == g.name));
+        // A critic failing, or a candidate short only on the overall score: the task's to answer.
+        if config.gates.is_empty() || config.gates.len() != failed.len() {
+            return Ok(None);
+        }
+        self.git.ensure_worktree(worktree, tip)?;
+        self.git.checkout_detached(worktree, tip)?;
+        self.bootstrap.copy_includes(worktree)?;
+        let log_dir = self.state_dir.join("runs").join("base").join(tip);
+        let report = gates::run_gates(
+            self.git,
+            self.store,
+            &config,
+            &gates::Candidate {
+                task: None,
+                attempt: None,
+                worktree,
+                commit: Some(tip),
+                base: tip,
+                log_dir: log_dir.clone(),
+            },
+        )?;
+        // Recorded once per tree, for the cache; a verdict taken from it is not a new result.
+        let fresh: Vec<_> = report
+            .records()
+            .into_iter()
+            .filter(|r| r.cached_from.is_none())
+            .collect();
+        if !fresh.is_empty() {
+            self.store
+                .record_gate_results(None, None, &fresh, report.decision.overall)?;
+        }
+        let same_failure = failed.iter().all(|theirs| {
+            report.gates.iter().any(|ours| {
+                ours.record.gate == theirs.record.gate
+                    && !ours.record.passed
+                    && failure_shape(ours.record.log_path.as_deref())
+                        == failure_shape(theirs.record.log_path.as_deref())
+            })
+        });
+        if !same_failure {
+            return Ok(None);
+        }
+        let failing: Vec<String> = failed.iter().map(|g| g.record.gate.clone()).collect();
+        let output = failing
+            .iter()
+            .map(|name| gates::tail_text(&log_dir.join(format!("gate-{name}.log")), 10))
+            .collect::<Vec<_>>()
+            .join("\n");
+        tracing::warn!(task = %task.id, attempt = attempt.number, gates = ?failing, "the base fails the gates too");
+        Ok(Some(OrchestratorError::BrokenGate {
+            gates: failing,
+            task: task.id.clone(),
+            output,
+        }))
+    }
+
     fn reject(&mut self, attempt: &Attempt, outcome: &str, feedback: &str) -> Result<()> {
         self.store.reject(attempt, outcome, feedback)?;
         self.after_rejection(attempt, feedback)
@@ -827,7 +1059,7 @@ impl Batch<'_> {
         worktree: &Path,
         merge: &str,
         tip: &str,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<gates::GateReport>> {
         if self.config.gates.is_empty() {
             return Ok(None);
         }
@@ -855,8 +1087,30 @@ impl Batch<'_> {
             &report.records(),
             report.decision.overall,
         )?;
-        Ok((!report.decision.passed).then(|| report.feedback()))
+        Ok((!report.decision.passed).then_some(report))
     }
+}
+
+/// A gate's log as evidence of how it failed, with numbers set aside (durations, counts and
+/// addresses differ from run to run even when nothing else does).
+fn failure_shape(log: Option<&str>) -> String {
+    let text = log
+        .map(|path| gates::tail_text(Path::new(path), 40))
+        .unwrap_or_default();
+    let mut shape = String::with_capacity(text.len());
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                shape.push('#');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            shape.push(c);
+        }
+    }
+    shape
 }
 
 enum LandResult {
@@ -871,10 +1125,18 @@ fn run_job(git: &Git, bootstrap: &Bootstrap, worker: usize, worktree: &Path, job
     let started = Instant::now();
     let attempt = job.attempt.clone();
     let result = run_job_inner(git, bootstrap, worktree, &job).unwrap_or_else(|e| AttemptResult {
-        outcome: "failed".to_string(),
+        // vane's failure (or the environment's: a full disk, read-only objects), not the agent's.
+        outcome: VANE_ERROR.to_string(),
         feedback: Some(format!("vane could not run the attempt: {e}")),
+        charged: false,
         ..AttemptResult::default()
     });
+    // What left the agent's process group (`setsid`, a daemon) is stopped too, before anything
+    // else touches the worktree.
+    let strays = agent::strays::stop_marked_under(worktree);
+    if strays > 0 {
+        tracing::info!(worktree = %worktree.display(), strays, "stopped processes the agent left running");
+    }
     let changed = result.outcome == "changed";
     Done {
         worker,
@@ -944,12 +1206,49 @@ fn run_job_inner(
         stdout: stdout.clone(),
         stderr: job.run_dir.join("agent.stderr"),
         timeout: job.profile.timeout,
+        pid_file: Some(job.run_dir.join(AGENT_PID_FILE)),
     })?;
+    if outcome.interrupted {
+        // Stopped with vane: says nothing about the task; the attempt is not charged.
+        return Ok(AttemptResult {
+            outcome: INTERRUPTED.to_string(),
+            feedback: Some("vane was stopped while the agent ran".to_string()),
+            charged: false,
+            ..AttemptResult::default()
+        });
+    }
+    agent::strays::stop_marked_under(worktree);
+    let branch = job.task.id.branch();
+    if let Err(crate::git::GitError::ForeignWorktree { found, .. }) = git.worktree_git_dir(worktree)
+    {
+        // The agent wrecked its worktree (`rm -rf .git`): that is its doing, so the attempt counts;
+        // the worktree is made again before its next use.
+        return Ok(AttemptResult {
+            outcome: "failed".to_string(),
+            feedback: Some(format!(
+                "the agent broke its worktree ({found}); nothing it did could be kept. Never remove or replace `.git`"
+            )),
+            ..AttemptResult::default()
+        });
+    }
     let report = agent::parse_run(
         job.profile.parser,
         &stdout,
         &job.run_dir.join("agent.stderr"),
     );
+    if git.current_branch(worktree)?.as_deref() != Some(branch.as_str()) {
+        // The agent switched its worktree to another branch, or detached it: what it left is not
+        // committed anywhere (it could be base), and the worktree lets go of whatever it holds.
+        let head = git.head(worktree)?;
+        git.detach_head(worktree, &head)?;
+        return Ok(AttemptResult {
+            outcome: "failed".to_string(),
+            feedback: Some(format!(
+                "the agent left its worktree off its branch `{branch}`; work only on that branch"
+            )),
+            ..AttemptResult::default()
+        });
+    }
     let message = format!(
         "{}\n\nVane-Task: {}\nVane-Attempt: {}",
         job.task.title, job.task.id, job.attempt.number

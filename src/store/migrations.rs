@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_quality.sql",
         include_str!("../../migrations/0003_quality.sql"),
     ),
+    (
+        "0004_faults.sql",
+        include_str!("../../migrations/0004_faults.sql"),
+    ),
 ];
 
 /// The schema version this vane writes.

@@ -518,6 +518,14 @@ pub(super) fn transition(
          WHERE id = ?1",
     )?
     .execute(params![id.as_str(), to.as_str(), block_reason, now])?;
+    if mover == Mover::Person && from == TaskStatus::Blocked && to == TaskStatus::Pending {
+        // `vane task retry` gives the task a fresh budget of attempts.
+        conn.prepare_cached(
+            "UPDATE tasks SET budget_from = (SELECT coalesce(max(number), 0) FROM attempts WHERE task_id = ?1)
+             WHERE id = ?1",
+        )?
+        .execute([id.as_str()])?;
+    }
     append(
         conn,
         &NewEvent {

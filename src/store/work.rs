@@ -40,11 +40,14 @@ pub struct Attempt {
     pub score: Option<f64>,
     /// Why its agent profile was chosen, when not simply the task's own (escalation).
     pub agent_reason: Option<String>,
+    /// Whether it counts toward `max_attempts`: false when vane's crash, an interrupt, a broken
+    /// environment or a broken gate cut it short (promise 9).
+    pub charged: bool,
 }
 
 const ATTEMPT_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, started_at, \
     finished_at, exit_code, outcome, base_sha, head_sha, session_id, cost_usd, input_tokens, \
-    output_tokens, message, feedback, correlation_id, score, agent_reason";
+    output_tokens, message, feedback, correlation_id, score, agent_reason, charged";
 
 fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
     let task: String = row.get(1)?;
@@ -73,6 +76,7 @@ fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
         correlation: row.get(18)?,
         score: row.get(19)?,
         agent_reason: row.get(20)?,
+        charged: row.get(21)?,
     })
 }
 
@@ -87,7 +91,7 @@ fn read_attempts(
 }
 
 /// How an agent's run ended, as the work loop records it on the attempt.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AttemptResult {
     pub exit_code: Option<i32>,
     /// changed, unchanged, failed, timed_out, no_agent, abandoned, conflict, gate_failed, landed.
@@ -99,6 +103,34 @@ pub struct AttemptResult {
     pub output_tokens: Option<i64>,
     pub message: Option<String>,
     pub feedback: Option<String>,
+    /// Whether the attempt counts toward `max_attempts` (see `Attempt::charged`).
+    pub charged: bool,
+}
+
+impl Default for AttemptResult {
+    fn default() -> Self {
+        AttemptResult {
+            exit_code: None,
+            outcome: String::new(),
+            head_sha: None,
+            session_id: None,
+            cost_usd: None,
+            input_tokens: None,
+            output_tokens: None,
+            message: None,
+            feedback: None,
+            charged: true,
+        }
+    }
+}
+
+/// A person's checkout being brought from one commit to another (see `checkout_moves`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckoutMove {
+    pub id: i64,
+    pub workdir: std::path::PathBuf,
+    pub old_sha: String,
+    pub new_sha: String,
 }
 
 /// What a claim records on the new attempt.
@@ -356,6 +388,11 @@ impl Store {
                 "UPDATE attempts SET outcome = ?2, feedback = ?3 WHERE id = ?1",
                 params![attempt.id, outcome, feedback],
             )?;
+            let current = get_task(tx, &attempt.task)?;
+            if current.status != TaskStatus::NeedsReview {
+                // A person moved it while it was gated (`vane task block`): their move stands.
+                return Ok(current);
+            }
             transition(
                 tx,
                 &attempt.task,
@@ -661,6 +698,124 @@ impl Store {
         })
     }
 
+    /// How many of the task's attempts count toward `max_attempts`: finished, charged, and after
+    /// the last `vane task retry`.
+    pub fn charged_attempts(&self, task: &TaskId) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM attempts a JOIN tasks t ON t.id = a.task_id
+             WHERE a.task_id = ?1 AND a.charged = 1 AND a.outcome IS NOT NULL
+               AND a.number > t.budget_from",
+            [task.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Attempts whose agent has not finished (or whose run died before recording it).
+    pub fn open_attempts(&self) -> Result<Vec<Attempt>> {
+        read_attempts(
+            &self.conn,
+            &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id"),
+            [],
+        )
+    }
+
+    /// Ends an attempt that vane, not its agent, cut short (vane's own error, a broken environment):
+    /// recorded with its outcome and feedback, not charged, and the task back to pending, unless a
+    /// person blocked it meanwhile.
+    pub fn release_attempt(
+        &mut self,
+        attempt: &Attempt,
+        result: &AttemptResult,
+        reason: &str,
+    ) -> Result<Task> {
+        self.write(|tx| {
+            let uncharged = AttemptResult {
+                charged: false,
+                ..result.clone()
+            };
+            record_result(tx, attempt.id, &uncharged)?;
+            let task = get_task(tx, &attempt.task)?;
+            if matches!(
+                task.status,
+                TaskStatus::InProgress | TaskStatus::NeedsReview
+            ) {
+                return transition(
+                    tx,
+                    &attempt.task,
+                    TaskStatus::Pending,
+                    Mover::WorkLoop,
+                    Some(reason),
+                    attempt.worker.as_deref().unwrap_or(WORK_LOOP),
+                    attempt.correlation.as_deref(),
+                );
+            }
+            Ok(task)
+        })
+    }
+
+    /// Records an attempt's result without moving its task: a person moved it meanwhile (blocked it
+    /// while its agent ran), and their move stands.
+    pub fn record_attempt_only(&mut self, attempt: &Attempt, result: &AttemptResult) -> Result<()> {
+        self.write(|tx| {
+            record_result(tx, attempt.id, result)?;
+            if let Some(head) = &result.head_sha {
+                tx.execute(
+                    "UPDATE tasks SET head_sha = ?2 WHERE id = ?1",
+                    params![attempt.task.as_str(), head],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes down that a person's checkout is about to be brought from `old` to `new`.
+    pub fn record_checkout_move(
+        &mut self,
+        workdir: &std::path::Path,
+        old: &str,
+        new: &str,
+    ) -> Result<CheckoutMove> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO checkout_moves (created_at, workdir, old_sha, new_sha) VALUES (?1, ?2, ?3, ?4)",
+                params![now_millis(), workdir.to_string_lossy(), old, new],
+            )?;
+            Ok(CheckoutMove {
+                id: tx.last_insert_rowid(),
+                workdir: workdir.to_path_buf(),
+                old_sha: old.to_string(),
+                new_sha: new.to_string(),
+            })
+        })
+    }
+
+    /// Marks a checkout move done (`true`) or given up (`false`: the checkout changed under it).
+    pub fn finish_checkout_move(&mut self, id: i64, done: bool) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE checkout_moves SET state = ?2, finished_at = ?3 WHERE id = ?1",
+                params![id, if done { "done" } else { "abandoned" }, now_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Checkout moves written down but never finished, oldest first.
+    pub fn open_checkout_moves(&self) -> Result<Vec<CheckoutMove>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, workdir, old_sha, new_sha FROM checkout_moves WHERE state = 'intent' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CheckoutMove {
+                id: r.get(0)?,
+                workdir: std::path::PathBuf::from(r.get::<_, String>(1)?),
+                old_sha: r.get(2)?,
+                new_sha: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Recovery of a run that died: every attempt whose agent had not finished is recorded as
     /// abandoned and its task goes back to pending, in one transaction. (A task in needs_review has a
     /// finished, committed attempt: the work loop queues it for merging again instead.)
@@ -674,7 +829,7 @@ impl Store {
             let mut recovery = Recovery::default();
             for attempt in open {
                 tx.execute(
-                    "UPDATE attempts SET outcome = 'abandoned', finished_at = coalesce(finished_at, ?2),
+                    "UPDATE attempts SET outcome = 'abandoned', charged = 0, finished_at = coalesce(finished_at, ?2),
                         feedback = coalesce(feedback, 'the run working on it stopped before it finished')
                      WHERE id = ?1",
                     params![attempt.id, now_millis()],
@@ -707,7 +862,7 @@ fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<(
     conn.execute(
         "UPDATE attempts SET finished_at = ?2, exit_code = ?3, outcome = ?4, head_sha = ?5,
             session_id = ?6, cost_usd = ?7, input_tokens = ?8, output_tokens = ?9, message = ?10,
-            feedback = ?11
+            feedback = ?11, charged = ?12
          WHERE id = ?1",
         params![
             attempt,
@@ -721,6 +876,7 @@ fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<(
             r.output_tokens,
             r.message,
             r.feedback,
+            r.charged,
         ],
     )?;
     Ok(())

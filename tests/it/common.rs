@@ -224,3 +224,16 @@ fn regex_lite_time(text: &str) -> String {
     }
     out
 }
+
+impl TestEnv {
+    /// Runs git in the sealed environment and returns how it ended, whatever that was.
+    pub fn git_try(&self, dir: &Path, args: &[&str]) -> Run {
+        from_output(
+            self.sealed(&mut assert_cmd::Command::new("git"))
+                .current_dir(dir)
+                .args(args)
+                .output()
+                .expect("run git"),
+        )
+    }
+}

@@ -190,9 +190,12 @@ fn doctor_finds_a_landing_that_is_no_longer_on_base() {
 
 #[test]
 fn doctor_finds_an_agent_whose_program_is_missing() {
-    let env = daily_env("[agents.ghost]\ncommand = [\"no-such-program-xyz\", \"{prompt_file}\"]\n");
+    let ghost = "[agents.ghost]\ncommand = [\"no-such-program-xyz\", \"{prompt_file}\"]\n";
+    let env = daily_env(&format!("{ghost}[agents.nobody]\ncommand = [\"true\"]\n"));
     add(&env, "t", "true", &["--agent", "ghost"]);
     add(&env, "u", "true", &["--agent", "nobody"]);
+    // vane.toml loses a profile that a task names.
+    env.write("vane.toml", ghost);
     let checks = doctor(&env, 1);
     assert_eq!(problems(&checks), ["agent ghost", "agent nobody"]);
     let ghost = check(&checks, "agent ghost");

@@ -1,14 +1,18 @@
 //! End-to-end tests: the real `vane` binary against real git repositories and real SQLite files.
 
 mod bootstrap;
+mod chaos;
 mod claude;
 mod common;
 mod config;
 mod daily;
 mod demo;
+mod faults;
 mod generated;
 mod hooks;
 mod init;
+mod integrity;
+mod preflight;
 mod quality;
 mod roadmap;
 mod state;

@@ -211,32 +211,6 @@ fn an_agent_that_hangs_is_stopped_at_its_timeout() {
 }
 
 #[test]
-fn a_profile_whose_program_is_missing_blocks_the_task_before_any_worktree() {
-    let env = work_env("[agents.ghost]\ncommand = [\"no-such-agent-here\", \"{prompt_file}\"]\n");
-    add(&env, "t", "true", &["--agent", "ghost"]);
-    add(&env, "u", "true", &["--agent", "nobody"]);
-    env.vane(&["work"]).failure(1);
-    let t = task_json(&env, "t");
-    assert!(
-        t["block_reason"]
-            .as_str()
-            .unwrap()
-            .contains("`no-such-agent-here`, which is not installed"),
-        "{t}"
-    );
-    let u = task_json(&env, "u");
-    assert!(
-        u["block_reason"]
-            .as_str()
-            .unwrap()
-            .contains("no agent profile `nobody`"),
-        "{u}"
-    );
-    let worktrees = env.git(&env.repo, &["worktree", "list"]);
-    assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
-}
-
-#[test]
 fn work_refuses_a_dirty_checkout_of_base_and_changes_nothing() {
     let env = work_env("");
     add(&env, "t", "echo t > t.txt", &[]);

@@ -7,7 +7,7 @@ use crate::error::CliError;
 pub struct Args {}
 
 pub fn run(env: &CommandEnv<'_>, _args: Args) -> Result<(), CliError> {
-    let workspace = env.workspace()?;
+    let workspace = env.workspace_to_read()?;
     let checkpoints = workspace.store.checkpoints()?;
     if env.ui.json() {
         env.ui.json_value(&checkpoints)?;

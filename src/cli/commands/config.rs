@@ -5,8 +5,10 @@ use serde_json::Value;
 
 use crate::cli::{render, CommandEnv};
 use crate::config::{Config, ConfigError, Loaded};
-use crate::error::{config_problems, CliError};
+use crate::error::{config_problems, preflight_problems, CliError};
 use crate::git::RepoLocation;
+use crate::orchestrator::preflight::{self, would_fail, PreflightProblem};
+use crate::workspace::{Workspace, WorkspaceError};
 
 /// Show the effective configuration, or check vane.toml
 #[derive(Debug, clap::Subcommand)]
@@ -43,9 +45,16 @@ pub struct ShowArgs {}
 /// integer, found a string`), values out of range, and keys that need one another. Every other
 /// command refuses a vane.toml with problems with the same messages.
 ///
-/// Exits 0 when the file is fine (or absent: every key then has its default) and 1 when it has
-/// problems. With `--json`: `{"path", "exists", "ok", "problems": [{"line", "key", "message"}],
-/// "keys", "agents", "gates"}`.
+/// Once the file is fine, it checks what `vane work` checks before it starts: that every agent
+/// profile it may start (`default_agent`, `escalate_to`, critic gates' `agent`, and the tasks'
+/// own) exists, that its command line can be built (no unknown placeholder), and that its program
+/// is installed; and that the program each command gate runs first is installed, or is in the
+/// repository.
+///
+/// Exits 0 when all is fine (or there is no file: every key then has its default) and 1 when
+/// there are problems. With `--json`: `{"path", "exists", "ok", "problems": [{"line", "key",
+/// "message"}], "preflight": [{"subject", "message", "key", "line", "fix"}], "keys", "agents",
+/// "gates"}`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   vane config check           say whether vane.toml is fine, or list its problems
@@ -57,7 +66,7 @@ pub fn run(env: &CommandEnv<'_>, command: ConfigCommand) -> Result<(), CliError>
     let loaded = Config::load_checked(&location.workdir)?;
     match command {
         ConfigCommand::Show(_) => show(env, loaded),
-        ConfigCommand::Check(_) => check(env, loaded),
+        ConfigCommand::Check(_) => check(env, &location, loaded),
     }
 }
 
@@ -134,14 +143,29 @@ struct CheckReport<'a> {
     exists: bool,
     ok: bool,
     problems: &'a [crate::config::Problem],
+    /// What would fail every attempt of `vane work` once the file is fine: agent profiles that
+    /// cannot start, gates whose program is missing (`orchestrator::preflight`).
+    preflight: &'a [PreflightProblem],
     /// Top-level keys the file sets, `[agents.*]` and `[[gate]]` tables apart.
     keys: usize,
     agents: usize,
     gates: usize,
 }
 
-fn check(env: &CommandEnv<'_>, loaded: Loaded) -> Result<(), CliError> {
+fn check(env: &CommandEnv<'_>, location: &RepoLocation, loaded: Loaded) -> Result<(), CliError> {
     let checked = &loaded.checked;
+    // The profiles of the tasks count too, once vane is set up here.
+    let preflight = match &checked.config {
+        Some(config) => {
+            let workspace = match Workspace::open(&env.cwd) {
+                Ok(workspace) => Some(workspace),
+                Err(WorkspaceError::NotInitialised { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            preflight::check_repository(location, config, workspace.as_ref().map(|w| &w.store))?
+        }
+        None => Vec::new(),
+    };
     let (keys, agents, gates) = match &checked.config {
         Some(config) => {
             let effective = config.effective(&checked.sources);
@@ -158,8 +182,9 @@ fn check(env: &CommandEnv<'_>, loaded: Loaded) -> Result<(), CliError> {
         env.ui.json_value(&CheckReport {
             path: &loaded.path,
             exists: loaded.exists,
-            ok: checked.problems.is_empty(),
+            ok: checked.problems.is_empty() && preflight.is_empty(),
             problems: &checked.problems,
+            preflight: &preflight,
             keys,
             agents,
             gates,
@@ -173,6 +198,17 @@ fn check(env: &CommandEnv<'_>, loaded: Loaded) -> Result<(), CliError> {
         return Err(err.with_hint(
             "`vane init`'s template and the README's configuration section describe every key",
         ));
+    }
+    if !preflight.is_empty() {
+        return Err(preflight_problems(
+            format!(
+                "{} parses, but {} of `vane work`",
+                crate::config::FILE_NAME,
+                would_fail(preflight.len())
+            ),
+            &preflight,
+        )
+        .with_hint("`vane work` refuses to start until they are fixed"));
     }
     if env.ui.json() {
         return Ok(());

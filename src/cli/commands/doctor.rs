@@ -7,7 +7,8 @@ use crate::orchestrator;
 /// Check that vane can work here and that its state is whole, with a fix for each problem
 ///
 /// Checks that vane.toml parses; that every agent profile vane may start (the default, the
-/// escalation, critic gates', and those of tasks not done) exists and its program is installed;
+/// escalation, critic gates', and those of tasks not done and not blocked) exists, its command
+/// line can be built and its program is installed; that each command gate's program is there;
 /// the database's integrity and schema version; that the database and git agree (every done
 /// task's landing commit is on the base branch, every checkpoint's ref holds its commit); ref moves
 /// a crash left unfinished; the work lock (who holds it, or a holder that died); and the disk

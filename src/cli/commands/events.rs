@@ -31,7 +31,7 @@ pub struct Args {
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
-    let workspace = env.workspace()?;
+    let workspace = env.workspace_to_read()?;
     let store = &workspace.store;
     if let Some(task) = &args.task {
         store.task(task)?;

@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
-    let workspace = env.workspace()?;
+    let workspace = env.workspace_to_read()?;
     let roadmap = workspace.store.export_roadmap()?;
     // `--json` asks for JSON as everywhere else.
     let text = match (args.format, env.ui.json()) {

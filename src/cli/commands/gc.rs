@@ -15,12 +15,22 @@ use crate::orchestrator::{self, GcOptions};
 /// is on the base branch, and the refs of its earlier attempts that are on base too, each by
 /// compare-and-swap; every other branch stays. Drops git's record of worktrees whose directory is
 /// gone, one by one. A worktree counts as used when git last wrote its HEAD or index (a checkout,
-/// a commit); `--keep-days` keeps those used more recently.
+/// a commit); `--keep-days` keeps those used more recently. A worktree whose `.git` file an agent
+/// removed or broke gets it back first, so its work is kept as any other's; one whose `.git` is a
+/// repository of its own is kept. A directory under the root whose `.git` names a worktree record
+/// that is gone (a repository deleted, or made again at the same path) is removed.
+///
+/// `--all-repos` looks at the default worktree folders of every repository instead
+/// (`$XDG_DATA_HOME/vane/worktrees/`, else `~/.local/share/vane/worktrees/`), from anywhere: it
+/// removes the worktrees whose `.git` names a worktree record that is gone, and the folders that
+/// leaves empty. Nothing of a repository that still has the worktree is touched, and symbolic
+/// links are never followed.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   vane gc --dry-run             show what would go, change nothing
   vane gc
-  vane gc --keep-days 7         keep worktrees used in the last week")]
+  vane gc --keep-days 7         keep worktrees used in the last week
+  vane gc --all-repos --dry-run the worktrees left by repositories that are gone")]
 pub struct Args {
     /// Print what would be removed, deleted and kept, and change nothing
     #[arg(long)]
@@ -29,9 +39,17 @@ pub struct Args {
     /// Keep worktrees used within the last N days (0 removes them all)
     #[arg(long, value_name = "N", default_value_t = 0)]
     keep_days: u32,
+
+    /// Remove the worktree folders of every repository that no longer exists, instead of
+    /// collecting this repository
+    #[arg(long, conflicts_with = "keep_days")]
+    all_repos: bool,
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
+    if args.all_repos {
+        return all_repos(env, args.dry_run);
+    }
     let workspace = env.workspace()?;
     let config = Config::load(&workspace.location.workdir)?;
     let report = orchestrator::gc(
@@ -81,6 +99,21 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             format_bytes(worktree.bytes)
         ));
     }
+    for path in &report.repaired {
+        lines.push(format!(
+            "{} the `.git` file of {} (removed or broken), naming git's record of the worktree",
+            verb("Put back", "put back"),
+            path.display()
+        ));
+    }
+    for orphan in &report.orphans_removed {
+        lines.push(format!(
+            "{} {} ({}): a worktree of a repository that is gone",
+            verb("Removed", "remove"),
+            orphan.path.display(),
+            format_bytes(orphan.bytes)
+        ));
+    }
     for path in &report.registrations_pruned {
         lines.push(format!(
             "{} the registration of {} (its directory is gone)",
@@ -125,8 +158,8 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             "{} {}: {} worktree{} removed, {} branch{} and {} ref{} deleted, {} registration{} pruned",
             if report.dry_run { "Would free" } else { "Freed" },
             format_bytes(report.bytes_freed),
-            report.worktrees_removed.len(),
-            plural(report.worktrees_removed.len(), "s"),
+            report.worktrees_removed.len() + report.orphans_removed.len(),
+            plural(report.worktrees_removed.len() + report.orphans_removed.len(), "s"),
             report.branches_deleted.len(),
             plural(report.branches_deleted.len(), "es"),
             report.refs_deleted.len(),
@@ -136,6 +169,59 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         )
     };
     lines.push(if report.dry_run {
+        format!("{summary}; nothing was changed (--dry-run)")
+    } else {
+        summary
+    });
+    env.ui.status(&lines.join("\n"));
+    Ok(())
+}
+
+/// `vane gc --all-repos`.
+fn all_repos(env: &CommandEnv<'_>, dry_run: bool) -> Result<(), CliError> {
+    let report = orchestrator::gc::gc_all_repos(dry_run)?;
+    if env.ui.json() {
+        env.ui.json_value(&report)?;
+        return Ok(());
+    }
+    let mut lines = Vec::new();
+    for removed in &report.removed {
+        lines.push(format!(
+            "{} {} ({}): {}",
+            if dry_run { "Would remove" } else { "Removed" },
+            removed.path.display(),
+            format_bytes(removed.bytes),
+            match &removed.repository {
+                Some(repository) if !repository.exists() => {
+                    format!("its repository {} is gone", repository.display())
+                }
+                Some(repository) => format!(
+                    "its repository {} no longer has it (made again at the same path?)",
+                    repository.display()
+                ),
+                None => "its repository is gone".to_string(),
+            }
+        ));
+    }
+    for kept in &report.kept {
+        lines.push(format!("Keeping {}: {}", kept.path.display(), kept.reason));
+    }
+    let summary = if report.removed.is_empty() {
+        format!(
+            "Nothing to collect under {}: every worktree there belongs to a repository that has it",
+            report.root.display()
+        )
+    } else {
+        format!(
+            "{} {}: {} worktree{} of repositories that are gone, under {}",
+            if dry_run { "Would free" } else { "Freed" },
+            format_bytes(report.bytes_freed),
+            report.removed.len(),
+            plural(report.removed.len(), "s"),
+            report.root.display()
+        )
+    };
+    lines.push(if dry_run {
         format!("{summary}; nothing was changed (--dry-run)")
     } else {
         summary

@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
 use crate::cli::CommandEnv;
+use crate::config::Config;
 use crate::error::CliError;
+use crate::orchestrator::profiles;
 use crate::roadmap::Roadmap;
 use crate::store::TaskChange;
 
@@ -37,9 +39,11 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         (args.file.display().to_string(), text)
     };
     let mut workspace = env.workspace()?;
+    // An `agent` must name a profile that exists, so the configuration is read first.
+    let config = Config::load(&workspace.location.workdir)?;
     let store = &mut workspace.store;
     let known = |id: &crate::model::TaskId| store.task(id).is_ok();
-    let roadmap = Roadmap::parse(&name, &text, &known)?;
+    let roadmap = Roadmap::parse(&name, &text, &known, &profiles::known(&config))?;
     let report = store
         .import_roadmap(&roadmap, &name, &super::task::person(), args.dry_run)
         .map_err(|e| {

@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
-    let workspace = env.workspace()?;
+    let workspace = env.workspace_to_read()?;
     let config = Config::load(&workspace.location.workdir)?;
     let since = args
         .since

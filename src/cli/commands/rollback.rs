@@ -51,5 +51,11 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         summary.tasks_changed.len(),
         summary.undo_checkpoint
     ));
+    for (checkout, why) in &summary.checkouts_behind {
+        env.ui.warn(&format!(
+            "{} was not brought along ({why}); the next `vane work` finishes it",
+            checkout.display()
+        ));
+    }
     Ok(())
 }

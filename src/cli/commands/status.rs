@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
-    let workspace = env.workspace()?;
+    let workspace = env.workspace_to_read()?;
     let summary = workspace.store.status_summary(args.limit)?;
     if env.ui.json() {
         env.ui.json_value(&summary)?;

@@ -126,9 +126,22 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
         Progress::Recovered {
             abandoned,
             landings_completed,
-        } => format!(
-            "Recovered from an interrupted run: {abandoned} attempts abandoned (their tasks will run again), {landings_completed} landings completed"
-        ),
+            stopped,
+            worktrees_removed,
+        } => {
+            let mut line = format!(
+                "Recovered from an interrupted run: {abandoned} attempts abandoned (their tasks will run again, nothing charged), {landings_completed} landings completed"
+            );
+            if *stopped > 0 {
+                line.push_str(&format!(", {stopped} leftover processes stopped"));
+            }
+            if *worktrees_removed > 0 {
+                line.push_str(&format!(
+                    ", {worktrees_removed} broken worktrees removed (made again when needed)"
+                ));
+            }
+            line
+        }
         Progress::BatchStarted {
             batch,
             base,
@@ -191,8 +204,32 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             ui.paint_err(console::Style::new().red(), "   x"),
             gist(reason)
         ),
-        Progress::CheckoutBehind { checkout, old, new } => format!(
-            "{} the base branch moved, but {} changed at that moment and was left as it is; \
+        Progress::Fault { task, reason } => format!(
+            "{} {task}: vane could not run the attempt, which is not charged to the task: {}",
+            ui.paint_err(console::Style::new().red(), "   x"),
+            gist(reason)
+        ),
+        Progress::CheckoutBehind {
+            checkout,
+            old,
+            new,
+            reason,
+            resumable: true,
+        } => format!(
+            "{} the base branch moved, but {} could not be brought along ({reason}); every file              in it is whole, and the next `vane work` finishes bringing it from {} to {}",
+            ui.paint_err(console::Style::new().yellow(), "warning:"),
+            checkout.display(),
+            &old[..old.len().min(12)],
+            &new[..new.len().min(12)]
+        ),
+        Progress::CheckoutBehind {
+            checkout,
+            old,
+            new,
+            reason,
+            resumable: false,
+        } => format!(
+            "{} the base branch moved, but {} changed at that moment and was left as it is ({reason}); \
              to bring it along, keep your changes aside and run `git read-tree -m -u {old} {new}` there",
             ui.paint_err(console::Style::new().yellow(), "warning:"),
             checkout.display()

@@ -1,6 +1,10 @@
 use crate::cli::CommandEnv;
+use crate::config::Config;
 use crate::error::CliError;
-use crate::model::{Complexity, DepKind, TaskId, TaskType};
+use crate::model::{
+    check_title, Complexity, DepKind, TaskId, TaskType, TextProblem, MAX_TITLE_BYTES,
+};
+use crate::orchestrator::profiles;
 use crate::store::NewTask;
 
 /// Add a task to the graph
@@ -56,14 +60,33 @@ fn parse_type(s: &str) -> Result<TaskType, String> {
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
-    if args.title.trim().is_empty() {
-        return Err(CliError::refused("a task needs a title that is not empty"));
-    }
+    let title = args.title.trim();
+    check_title(title).map_err(|problem| {
+        let message = match problem {
+            TextProblem::Empty => "a task needs a title that is not empty".to_string(),
+            problem => format!("the title {problem}"),
+        };
+        CliError::refused(message).with_hint(format!(
+            "a title is one line of at most {MAX_TITLE_BYTES} bytes; the details go in \
+             `--description`"
+        ))
+    })?;
+    // `--description` and `--run` need no check: no argument can hold the NUL byte that
+    // `check_text` refuses (a roadmap's can, and `vane import` checks them).
     let mut workspace = env.workspace()?;
+    if let Some(agent) = &args.agent {
+        let config = Config::load(&workspace.location.workdir)?;
+        profiles::lookup(&config, agent).map_err(|e| {
+            CliError::refused(e.to_string()).with_hint(
+                "name a built-in profile, or define it in vane.toml under [agents.NAME] with a \
+                 `command`",
+            )
+        })?;
+    }
     let task = workspace.store.add_task(
         &NewTask {
             id: args.id,
-            title: args.title.trim().to_string(),
+            title: title.to_string(),
             description: args.description,
             kind: args.kind,
             complexity: args.complexity,

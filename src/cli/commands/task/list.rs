@@ -31,7 +31,7 @@ fn parse_status(s: &str) -> Result<TaskStatus, String> {
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
-    let workspace = env.workspace()?;
+    let workspace = env.workspace_to_read()?;
     let store = &workspace.store;
     let tasks = if args.ready {
         let mut ready = store.ready_task_rows()?;

@@ -17,7 +17,7 @@ pub struct Args {
 const EVENTS_SHOWN: usize = 20;
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
-    let workspace = env.workspace()?;
+    let workspace = env.workspace_to_read()?;
     let detail = workspace.store.task_detail(&args.id)?;
     if env.ui.json() {
         env.ui.json_value(&detail)?;

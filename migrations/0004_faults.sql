@@ -1,0 +1,21 @@
+-- Faults: what vane needs to charge a task only for what its agent did, and to finish bringing a person's checkout along after a crash.
+
+-- Whether an attempt counts toward max_attempts: 0 for one cut short by vane's own crash, an
+-- interrupt, a broken environment or a broken gate.
+ALTER TABLE attempts ADD COLUMN charged INTEGER NOT NULL DEFAULT 1 CHECK (charged IN (0, 1));
+
+-- `vane task retry` gives a task a fresh budget: attempts numbered up to this one no longer count.
+ALTER TABLE tasks ADD COLUMN budget_from INTEGER NOT NULL DEFAULT 0;
+
+-- A person's checkout being brought from one commit to another, written before vane touches its
+-- files and marked done after, so that a crash in between is finished by the next run.
+CREATE TABLE checkout_moves (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  workdir TEXT NOT NULL,
+  old_sha TEXT NOT NULL,
+  new_sha TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'intent' CHECK (state IN ('intent', 'done', 'abandoned'))
+);
+CREATE INDEX idx_checkout_moves_open ON checkout_moves(state) WHERE state = 'intent';
