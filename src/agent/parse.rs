@@ -316,7 +316,7 @@ mod tests {
     use super::*;
 
     /// Printed by the real Claude Code 2.1.197 run by vane's `claude` profile against the scripted
-    /// API in shared/tools (it wrote a file, committed it with Bash, and answered).
+    /// API in tests/fixtures (it wrote a file, committed it with Bash, and answered).
     const CLAUDE_SUCCESS: &str = r#"{"type":"result","subtype":"success","is_error":false,"api_error_status":null,"duration_ms":254,"duration_api_ms":80,"ttft_ms":141,"ttft_stream_ms":139,"time_to_request_ms":125,"num_turns":3,"result":"Finished: notes.txt written and committed.","stop_reason":"end_turn","session_id":"31d1028b-3983-478f-92c1-fe4e3cc9dc37","total_cost_usd":0.003,"usage":{"input_tokens":300,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":60,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":0},"inference_geo":"","iterations":[],"speed":"standard"},"modelUsage":{"claude-opus-4-8[1m]":{"inputTokens":300,"outputTokens":60,"cacheReadInputTokens":0,"cacheCreationInputTokens":0,"webSearchRequests":0,"costUSD":0.003,"contextWindow":1000000,"maxOutputTokens":64000}},"permission_denials":[],"terminal_reason":"completed","fast_mode_state":"off","uuid":"1438a4fe-5771-47c4-813a-d68d3e56915e"}
 "#;
 

@@ -92,6 +92,7 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
             check_checkpoint_refs(store, git, &mut checks);
         }
         check_ref_moves(store, batch_running, &mut checks);
+        check_checkout_moves(store, batch_running, &mut checks);
     }
     checks.push(check_lock(lock, &state_dir));
     if let Some(git) = &git {
@@ -743,6 +744,48 @@ fn check_ref_moves(store: &Store, batch_running: bool, checks: &mut Vec<Check>) 
         }
         Err(e) => Check::problem(
             "ref moves",
+            format!("cannot read them: {e}"),
+            damaged_database_fix(store.path()),
+        ),
+    });
+}
+
+/// Checkouts of base that vane began to bring along and never finished: a crash or a full disk
+/// midway. Every file in them is whole (see `git::checkout_move`); `vane work` finishes the move.
+fn check_checkout_moves(store: &Store, batch_running: bool, checks: &mut Vec<Check>) {
+    checks.push(match store.open_checkout_moves() {
+        Ok(moves) if moves.is_empty() => Check::ok("checkout moves", "none unfinished"),
+        Ok(moves) if batch_running => Check::ok(
+            "checkout moves",
+            format!("{} in progress: a batch is running", moves.len()),
+        ),
+        Ok(moves) => {
+            let list: Vec<String> = moves
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} from {} to {}",
+                        m.workdir.display(),
+                        &m.old_sha[..m.old_sha.len().min(12)],
+                        &m.new_sha[..m.new_sha.len().min(12)]
+                    )
+                })
+                .collect();
+            Check::problem(
+                "checkout moves",
+                format!(
+                    "{} checkout{} of the base branch left part way ({}): the branch moved, and \
+                     bringing the files along stopped (a crash, or a full disk)",
+                    moves.len(),
+                    plural(moves.len()),
+                    list_some(&list)
+                ),
+                "make room on the disk if it is full, then run `vane work`: it finishes bringing \
+                 each checkout along before anything else",
+            )
+        }
+        Err(e) => Check::problem(
+            "checkout moves",
             format!("cannot read them: {e}"),
             damaged_database_fix(store.path()),
         ),

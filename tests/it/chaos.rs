@@ -203,7 +203,7 @@ fn test_processes(env: &TestEnv) -> Vec<Proc> {
         let environ = std::fs::read(dir.join("environ")).unwrap_or_default();
         let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
         let cwd = std::fs::read_link(dir.join("cwd")).ok();
-        let ours = vars.iter().any(|v| *v == home.as_slice())
+        let ours = vars.contains(&home.as_slice())
             || cwd.as_ref().is_some_and(|c| c.starts_with(&env.root));
         if !ours {
             continue;

@@ -1,6 +1,6 @@
 //! The built-in `claude` profile end to end: the real Claude Code CLI (npm `@anthropic-ai/claude-code`)
 //! runs in vane's worktrees and talks to a scripted stand-in for the Anthropic Messages API on
-//! loopback (`../shared/tools/fake-anthropic-api.py`). Only the model's choices are scripted: the
+//! loopback (`tests/fixtures/fake-anthropic-api.py`, part of the repository, so a clone runs it). Only the model's choices are scripted: the
 //! CLI's flags, its tools writing the files, its JSON result and vane's reading of it are all real.
 //!
 //! The CLI is looked for at `$VANE_CLAUDE_BIN`, else at `.tools/claude/node_modules/.bin/claude`
@@ -40,15 +40,10 @@ fn claude_cli() -> Result<PathBuf, String> {
 }
 
 fn fake_api_script() -> Result<PathBuf, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/fake-anthropic-api.py");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "the fake Anthropic API is not at {}",
-            path.display()
-        ))
-    }
+    // Kept in the repository: a clean clone has everything this test needs but the CLI.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-anthropic-api.py");
+    assert!(path.is_file(), "{} is missing", path.display());
+    Ok(path)
 }
 
 /// The fake Anthropic API, running until dropped.

@@ -388,8 +388,11 @@ fn a_full_disk_never_leaves_a_truncated_file_in_the_persons_checkout() {
     if let Ok(meta) = std::fs::metadata(repo.join("big.txt")) {
         assert_eq!(meta.len(), 3_000_000, "a truncated file in the checkout");
     }
+    let doctor = env.vane_in(&repo, &["doctor"]).failure(1);
+    assert!(doctor.stdout.contains("left part way"), "{}", doctor.stdout);
     std::fs::remove_file(&filler).unwrap();
     env.vane_in(&repo, &["work"]).success();
+    env.vane_in(&repo, &["doctor"]).success();
     assert_eq!(
         std::fs::metadata(repo.join("big.txt")).unwrap().len(),
         3_000_000
@@ -398,4 +401,33 @@ fn a_full_disk_never_leaves_a_truncated_file_in_the_persons_checkout() {
         env.git(&repo, &["status", "--porcelain", "--untracked-files=no"]),
         ""
     );
+}
+
+#[test]
+fn attempts_vane_cannot_run_are_not_charged_and_stop_the_batch_after_three() {
+    let env = env_with("workers = 1\nmax_attempts = 1\n");
+    let runs = env.state_dir().join("runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    for id in ["a", "b", "c", "d"] {
+        add(&env, id, &format!("echo {id} > {id}.txt"));
+        // A file where the attempt's run directory goes: vane cannot write the prompt, which is
+        // vane's trouble (as a full disk or read-only objects are), never the task's.
+        std::fs::write(runs.join(id), "in the way").unwrap();
+    }
+    let run = env.vane(&["work"]).failure(4);
+    assert!(
+        run.stderr.contains("vane could not run 3 attempts")
+            && run.stderr.contains("nothing was charged"),
+        "{}",
+        run.stderr
+    );
+    for id in ["a", "b", "c", "d"] {
+        assert_eq!(status(&env, id), "pending", "{id}");
+        assert!(attempts(&env, id).iter().all(|a| !a.2), "{id}");
+        std::fs::remove_file(runs.join(id)).unwrap();
+    }
+    env.vane(&["work"]).success();
+    for id in ["a", "b", "c", "d"] {
+        assert_eq!(status(&env, id), "done", "{id}");
+    }
 }
