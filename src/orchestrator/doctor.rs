@@ -93,6 +93,14 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
         }
         check_ref_moves(store, batch_running, &mut checks);
         check_checkout_moves(store, batch_running, &mut checks);
+        if let (Some(git), false) = (&git, batch_running) {
+            let base = config
+                .as_ref()
+                .and_then(|c| c.base_branch.clone())
+                .or_else(|| location.branch.clone())
+                .unwrap_or_default();
+            checks.push(check_stale_locks(store, git, &base));
+        }
     }
     checks.push(check_lock(lock, &state_dir));
     if let Some(git) = &git {
@@ -137,8 +145,6 @@ fn check_config(location: &RepoLocation, checks: &mut Vec<Check>) -> Option<Conf
     }
 }
 
-/// Every profile vane may start: the default, the escalation, the critics of gates, and the
-/// profiles named by tasks that may still run (every task but the done ones).
 /// What `vane work` checks before its first claim (see `preflight`): one check per agent profile
 /// it may start, and one per gate whose program is missing.
 fn check_runnable(
@@ -748,6 +754,32 @@ fn check_ref_moves(store: &Store, batch_running: bool, checks: &mut Vec<Check>) 
             damaged_database_fix(store.path()),
         ),
     });
+}
+
+/// Lock files a killed vane (or its git) left, which make every later update of that ref or index
+/// fail; only looked for while no batch runs, since a running one holds some for a moment.
+fn check_stale_locks(store: &Store, git: &Git, base: &str) -> Check {
+    match super::recovery::stale_locks(store, git, base) {
+        Ok(locks) if locks.is_empty() => Check::ok("lock files", "none left behind"),
+        Ok(locks) => {
+            let list: Vec<String> = locks.iter().map(|l| l.display().to_string()).collect();
+            Check::problem(
+                "lock files",
+                format!(
+                    "{} lock file{} left by a process that died: {}",
+                    locks.len(),
+                    plural(locks.len()),
+                    list_some(&list)
+                ),
+                "run `vane work`: it removes the ones a dead run of vane left before anything else",
+            )
+        }
+        Err(e) => Check::problem(
+            "lock files",
+            format!("cannot look for them: {e}"),
+            "see the database check",
+        ),
+    }
 }
 
 /// Checkouts of base that vane began to bring along and never finished: a crash or a full disk

@@ -479,7 +479,7 @@ fn remove_tree(path: &Path) -> Result<()> {
 }
 
 /// Where vane keeps the worktrees of every repository by default: `$XDG_DATA_HOME/vane/worktrees`
-/// or `~/.local/share/vane/worktrees` (as `work::worktree_root_of`, without a repository).
+/// or `~/.local/share/vane/worktrees`; `work::worktree_root_of` keeps one folder per repository in it.
 pub fn default_worktrees_base() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)

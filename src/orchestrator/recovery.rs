@@ -10,7 +10,7 @@
 //! repository's any more (an agent removed its `.git`, the repository was made again at the same
 //! path) is taken away, to be made again when needed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Result;
 use crate::agent::strays::{self, AgentPid};
@@ -132,6 +132,20 @@ const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 /// checkout, `packed-refs`) a person's git may hold one for a moment: those go only when a move
 /// that vane wrote down names them, or when they are old.
 fn clear_stale_locks(store: &Store, git: &Git, base: &str) -> Result<()> {
+    for lock in stale_locks(store, git, base)? {
+        tracing::info!(lock = %lock.display(), "removing a lock a dead run left");
+        match std::fs::remove_file(&lock) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(super::OrchestratorError::io(&lock, e)),
+        }
+    }
+    Ok(())
+}
+
+/// The lock files `clear_stale_locks` removes, for a caller that holds the work lock (or, as
+/// `vane doctor`, knows that no batch runs).
+pub(super) fn stale_locks(store: &Store, git: &Git, base: &str) -> Result<Vec<PathBuf>> {
     let common = git.common_dir().to_path_buf();
     let mut ours = Vec::new();
     for namespace in ["refs/vane", "refs/heads/vane"] {
@@ -168,18 +182,11 @@ fn clear_stale_locks(store: &Store, git: &Git, base: &str) -> Result<()> {
             ours.push(lock);
         }
     }
-    for lock in ours.into_iter().filter(|l| l.exists()) {
-        tracing::info!(lock = %lock.display(), "removing a lock a dead run left");
-        match std::fs::remove_file(&lock) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(super::OrchestratorError::io(&lock, e)),
-        }
-    }
-    Ok(())
+    ours.retain(|l| l.exists());
+    Ok(ours)
 }
 
-fn collect_locks(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+fn collect_locks(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -1327,18 +1327,13 @@ pub fn worktree_root_of(location: &RepoLocation, config: &Config) -> PathBuf {
     if let Some(root) = &config.worktree_root {
         return location.workdir.join(root);
     }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir);
     let common = &location.common_dir;
     let name = common
         .parent()
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "repository".to_string());
-    data.join("vane").join("worktrees").join(format!(
+    super::gc::default_worktrees_base().join(format!(
         "{name}-{:08x}",
         fnv1a(common.to_string_lossy().as_bytes())
     ))

@@ -360,13 +360,7 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<Task> {
         self.write(|tx| {
-            record_result(tx, attempt.id, result)?;
-            if let Some(head) = &result.head_sha {
-                tx.execute(
-                    "UPDATE tasks SET head_sha = ?2 WHERE id = ?1",
-                    params![attempt.task.as_str(), head],
-                )?;
-            }
+            record_result_and_head(tx, attempt, result)?;
             let worker = attempt.worker.as_deref().unwrap_or(WORK_LOOP);
             transition(
                 tx,
@@ -756,16 +750,7 @@ impl Store {
     /// Records an attempt's result without moving its task: a person moved it meanwhile (blocked it
     /// while its agent ran), and their move stands.
     pub fn record_attempt_only(&mut self, attempt: &Attempt, result: &AttemptResult) -> Result<()> {
-        self.write(|tx| {
-            record_result(tx, attempt.id, result)?;
-            if let Some(head) = &result.head_sha {
-                tx.execute(
-                    "UPDATE tasks SET head_sha = ?2 WHERE id = ?1",
-                    params![attempt.task.as_str(), head],
-                )?;
-            }
-            Ok(())
-        })
+        self.write(|tx| record_result_and_head(tx, attempt, result))
     }
 
     /// Writes down that a person's checkout is about to be brought from `old` to `new`.
@@ -856,6 +841,18 @@ impl Store {
             Ok(recovery)
         })
     }
+}
+
+/// `record_result`, and the task's branch head when the attempt left one.
+fn record_result_and_head(conn: &Connection, attempt: &Attempt, r: &AttemptResult) -> Result<()> {
+    record_result(conn, attempt.id, r)?;
+    if let Some(head) = &r.head_sha {
+        conn.execute(
+            "UPDATE tasks SET head_sha = ?2 WHERE id = ?1",
+            params![attempt.task.as_str(), head],
+        )?;
+    }
+    Ok(())
 }
 
 fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<()> {

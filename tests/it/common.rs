@@ -85,6 +85,22 @@ impl TestEnv {
         env
     }
 
+    /// A repository set up for vane with `vane.toml` committed: `config`, after two workers and
+    /// two attempts unless `config` sets them.
+    pub fn configured(config: &str) -> TestEnv {
+        let env = TestEnv::initialised();
+        let mut text = String::new();
+        for (key, default) in [("workers", 2), ("max_attempts", 2)] {
+            if !config.contains(&format!("{key} =")) {
+                text.push_str(&format!("{key} = {default}\n"));
+            }
+        }
+        env.write("vane.toml", &format!("{text}{config}"));
+        env.git(&env.repo, &["add", "vane.toml"]);
+        env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
+        env
+    }
+
     /// The whole environment vane and git run with in tests.
     fn sealed_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
         vec![
@@ -236,4 +252,21 @@ impl TestEnv {
                 .expect("run git"),
         )
     }
+}
+
+/// The one check named `name` in `vane doctor --json`'s list.
+pub fn doctor_check<'a>(checks: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    checks
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no check `{name}` in {checks:#?}"))
+}
+
+/// The names of the checks in `vane doctor --json`'s list that found a problem.
+pub fn doctor_problems(checks: &[serde_json::Value]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["check"].as_str().unwrap().to_string())
+        .collect()
 }

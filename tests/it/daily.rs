@@ -5,19 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::common::TestEnv;
-
-/// A repository set up for vane with `vane.toml` committed (two workers, two attempts).
-fn daily_env(config: &str) -> TestEnv {
-    let env = TestEnv::initialised();
-    env.write(
-        "vane.toml",
-        &format!("workers = 2\nmax_attempts = 2\n{config}"),
-    );
-    env.git(&env.repo, &["add", "vane.toml"]);
-    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
-    env
-}
+use crate::common::{doctor_check, doctor_problems, TestEnv};
 
 fn add(env: &TestEnv, id: &str, run: &str, extra: &[&str]) {
     let mut args = vec!["task", "add", id, "--id", id, "--run", run];
@@ -27,7 +15,7 @@ fn add(env: &TestEnv, id: &str, run: &str, extra: &[&str]) {
 
 /// A batch in which `a` and `b` land.
 fn landed_env() -> TestEnv {
-    let env = daily_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt", &[]);
     add(&env, "b", "echo b > b.txt", &[]);
     env.vane(&["work"]).success();
@@ -51,22 +39,6 @@ fn doctor(env: &TestEnv, code: i32) -> Vec<Value> {
         }
     }
     checks
-}
-
-/// The one check named `name`.
-fn check<'a>(checks: &'a [Value], name: &str) -> &'a Value {
-    checks
-        .iter()
-        .find(|c| c["check"] == name)
-        .unwrap_or_else(|| panic!("no check `{name}` in {checks:#?}"))
-}
-
-fn problems(checks: &[Value]) -> Vec<String> {
-    checks
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["check"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn text(value: &Value) -> &str {
@@ -100,7 +72,7 @@ fn checkpoint_sha(env: &TestEnv, id: i64) -> String {
 fn doctor_passes_on_a_healthy_repository_after_a_batch() {
     let env = landed_env();
     let checks = doctor(&env, 0);
-    assert_eq!(problems(&checks), Vec::<String>::new());
+    assert_eq!(doctor_problems(&checks), Vec::<String>::new());
     for name in [
         "config",
         "agent shell",
@@ -113,15 +85,14 @@ fn doctor_passes_on_a_healthy_repository_after_a_batch() {
         "worktrees",
         "hooks",
     ] {
-        check(&checks, name);
+        doctor_check(&checks, name);
     }
-    assert!(
-        text(&check(&checks, "landings")["detail"]).contains("2 done tasks, every landing on main")
-    );
-    assert!(text(&check(&checks, "hooks")["detail"])
+    assert!(text(&doctor_check(&checks, "landings")["detail"])
+        .contains("2 done tasks, every landing on main"));
+    assert!(text(&doctor_check(&checks, "hooks")["detail"])
         .contains("post-commit, pre-merge-commit installed"));
     // The worker worktrees are there and no batch runs: collecting them is suggested.
-    assert!(text(&check(&checks, "worktrees")["fix"]).contains("vane gc"));
+    assert!(text(&doctor_check(&checks, "worktrees")["fix"]).contains("vane gc"));
     // One line per check on stdout.
     let run = env.vane(&["doctor"]).success();
     assert_eq!(
@@ -142,8 +113,8 @@ fn doctor_finds_a_missing_checkpoint_ref_and_work_puts_it_back() {
     let sha = checkpoint_sha(&env, 2);
     env.git(&env.repo, &["update-ref", "-d", "refs/vane/checkpoints/2"]);
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), ["checkpoint 2"]);
-    let found = check(&checks, "checkpoint 2");
+    assert_eq!(doctor_problems(&checks), ["checkpoint 2"]);
+    let found = doctor_check(&checks, "checkpoint 2");
     assert!(
         text(&found["detail"]).contains("refs/vane/checkpoints/2 is missing"),
         "{found}"
@@ -163,7 +134,7 @@ fn doctor_finds_a_missing_checkpoint_ref_and_work_puts_it_back() {
     assert!(run.stderr.contains("1 of"), "{}", run.stderr);
     // The fix it names works.
     env.vane(&["work"]).success();
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
     assert_eq!(
         env.git(&env.repo, &["rev-parse", "refs/vane/checkpoints/2"])
             .trim(),
@@ -178,40 +149,40 @@ fn doctor_finds_a_landing_that_is_no_longer_on_base() {
     // Base moved back by hand, past both landings.
     env.git(&env.repo, &["reset", "-q", "--hard", &start]);
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), ["landing a", "landing b"]);
-    let found = check(&checks, "landing a");
+    assert_eq!(doctor_problems(&checks), ["landing a", "landing b"]);
+    let found = doctor_check(&checks, "landing a");
     assert!(text(&found["detail"]).contains("not on main"), "{found}");
     assert!(text(&found["fix"]).contains("`vane rollback 1`"), "{found}");
     assert!(text(&found["fix"]).contains("git merge"), "{found}");
     // Following the fix: the task states match base again.
     env.vane(&["rollback", "1"]).success();
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
 }
 
 #[test]
 fn doctor_finds_an_agent_whose_program_is_missing() {
     let ghost = "[agents.ghost]\ncommand = [\"no-such-program-xyz\", \"{prompt_file}\"]\n";
-    let env = daily_env(&format!("{ghost}[agents.nobody]\ncommand = [\"true\"]\n"));
+    let env = TestEnv::configured(&format!("{ghost}[agents.nobody]\ncommand = [\"true\"]\n"));
     add(&env, "t", "true", &["--agent", "ghost"]);
     add(&env, "u", "true", &["--agent", "nobody"]);
     // vane.toml loses a profile that a task names.
     env.write("vane.toml", ghost);
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), ["agent ghost", "agent nobody"]);
-    let ghost = check(&checks, "agent ghost");
+    assert_eq!(doctor_problems(&checks), ["agent ghost", "agent nobody"]);
+    let ghost = doctor_check(&checks, "agent ghost");
     assert!(
         text(&ghost["detail"]).contains("`no-such-program-xyz`, which is not installed"),
         "{ghost}"
     );
     assert!(text(&ghost["detail"]).contains("task `t`"), "{ghost}");
     assert!(text(&ghost["fix"]).contains("[agents.ghost]"), "{ghost}");
-    let nobody = check(&checks, "agent nobody");
+    let nobody = doctor_check(&checks, "agent nobody");
     assert!(
         text(&nobody["detail"]).contains("no such profile"),
         "{nobody}"
     );
     assert!(text(&nobody["fix"]).contains("[agents.nobody]"), "{nobody}");
-    assert_eq!(check(&checks, "agent shell")["ok"], true);
+    assert_eq!(doctor_check(&checks, "agent shell")["ok"], true);
 }
 
 #[test]
@@ -219,16 +190,16 @@ fn doctor_explains_a_broken_vane_toml() {
     let env = TestEnv::initialised();
     env.write("vane.toml", "workers = 2\nwrokers = 3\n");
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), ["config"]);
-    let found = check(&checks, "config");
+    assert_eq!(doctor_problems(&checks), ["config"]);
+    let found = doctor_check(&checks, "config");
     assert!(text(&found["detail"]).contains("line 2"), "{found}");
     assert!(text(&found["detail"]).contains("wrokers"), "{found}");
     // The rest is still checked.
-    check(&checks, "database");
-    check(&checks, "work lock");
+    doctor_check(&checks, "database");
+    doctor_check(&checks, "work lock");
     env.write("vane.toml", "workers = [\n");
     let checks = doctor(&env, 1);
-    assert!(text(&check(&checks, "config")["detail"]).contains("vane.toml"));
+    assert!(text(&doctor_check(&checks, "config")["detail"]).contains("vane.toml"));
 }
 
 #[test]
@@ -241,8 +212,8 @@ fn doctor_finds_a_stale_lock_and_names_a_live_holder() {
     )
     .unwrap();
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), ["work lock"]);
-    let found = check(&checks, "work lock");
+    assert_eq!(doctor_problems(&checks), ["work lock"]);
+    let found = doctor_check(&checks, "work lock");
     assert!(text(&found["detail"]).contains("pid 99999999"), "{found}");
     assert!(
         text(&found["detail"]).contains("stopped without finishing"),
@@ -251,11 +222,11 @@ fn doctor_finds_a_stale_lock_and_names_a_live_holder() {
     assert!(text(&found["fix"]).contains("vane work"), "{found}");
     // The fix: the next run takes the lock over, and empties it when done.
     env.vane(&["work"]).success();
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
     // A live holder is named, and is no problem.
     let lock = vane::orchestrator::lock::WorkLock::acquire(&env.state_dir(), "vane work").unwrap();
     let checks = doctor(&env, 0);
-    let found = check(&checks, "work lock");
+    let found = doctor_check(&checks, "work lock");
     assert!(
         text(&found["detail"]).contains(&format!("held by pid {}", std::process::id())),
         "{found}"
@@ -265,7 +236,7 @@ fn doctor_finds_a_stale_lock_and_names_a_live_holder() {
 
 #[test]
 fn doctor_finds_what_a_crash_left_and_work_repairs_it() {
-    let env = daily_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt", &[]);
     let crashed = env
         .vane_command(&["work"])
@@ -274,15 +245,15 @@ fn doctor_finds_what_a_crash_left_and_work_repairs_it() {
         .unwrap();
     assert!(!crashed.status.success());
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), ["ref moves", "work lock"]);
-    let moves = check(&checks, "ref moves");
+    assert_eq!(doctor_problems(&checks), ["ref moves", "work lock"]);
+    let moves = doctor_check(&checks, "ref moves");
     assert!(
         text(&moves["detail"]).contains("land of refs/heads/main (a)"),
         "{moves}"
     );
     assert!(text(&moves["fix"]).contains("vane work"), "{moves}");
     env.vane(&["work"]).success();
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
 }
 
 #[test]
@@ -330,7 +301,7 @@ fn gc_removes_worktrees_and_landed_branches_and_reports_the_space() {
         assert!(!path.exists(), "{} removed", path.display());
     }
     // Checkpoints stay; doctor is content; a new batch makes its worktrees again.
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
     add(&env, "c", "echo c > c.txt", &[]);
     env.vane(&["work"]).success();
     let again = env.vane(&["gc", "--json"]).success().json();
@@ -346,7 +317,7 @@ fn gc_removes_worktrees_and_landed_branches_and_reports_the_space() {
 
 #[test]
 fn gc_keeps_work_that_has_not_landed() {
-    let env = daily_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt", &[]);
     add(&env, "t", "echo half > half.txt; exit 3", &[]);
     env.vane(&["work"]).failure(1);
@@ -498,7 +469,7 @@ fn snapshot(env: &TestEnv) -> (String, String, Vec<(PathBuf, Vec<u8>)>) {
 
 #[test]
 fn gc_dry_run_says_what_it_would_do_and_changes_nothing() {
-    let env = daily_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt", &[]);
     add(&env, "t", "echo half > half.txt; exit 3", &[]);
     env.vane(&["work"]).failure(1);
@@ -609,7 +580,7 @@ fn doctor_finds_hooks_that_are_missing_or_not_vanes() {
 
 #[test]
 fn gc_never_commits_the_files_vane_copied_in() {
-    let env = daily_env("include = [\".env\"]\n");
+    let env = TestEnv::configured("include = [\".env\"]\n");
     env.write(".env", "SECRET=1\n");
     add(&env, "a", "cat .env > seen.txt", &[]);
     env.vane(&["work"]).success();

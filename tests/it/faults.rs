@@ -7,22 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::TestEnv;
 
-/// A repository set up for vane with `vane.toml` committed: `workers` and `max_attempts` default
-/// to 2 unless `config` sets them.
-fn env_with(config: &str) -> TestEnv {
-    let env = TestEnv::initialised();
-    let mut text = String::new();
-    for (key, default) in [("workers", 2), ("max_attempts", 2)] {
-        if !config.contains(&format!("{key} =")) {
-            text.push_str(&format!("{key} = {default}\n"));
-        }
-    }
-    env.write("vane.toml", &format!("{text}{config}"));
-    env.git(&env.repo, &["add", "vane.toml"]);
-    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
-    env
-}
-
 fn add(env: &TestEnv, id: &str, run: &str) {
     env.vane(&["task", "add", id, "--id", id, "--run", run])
         .success();
@@ -105,7 +89,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn attempts_cut_short_by_kills_are_not_charged() {
-    let env = env_with("max_attempts = 1\n");
+    let env = TestEnv::configured("max_attempts = 1\n");
     add(&env, "t", "echo done > t.txt");
     // Three runs die right after claiming: with one attempt allowed, each used to use it up.
     for _ in 0..3 {
@@ -124,7 +108,7 @@ fn attempts_cut_short_by_kills_are_not_charged() {
 
 #[test]
 fn task_retry_gives_a_task_that_used_up_its_attempts_a_fresh_budget() {
-    let env = env_with("");
+    let env = TestEnv::configured("");
     add(
         &env,
         "t",
@@ -141,7 +125,7 @@ fn task_retry_gives_a_task_that_used_up_its_attempts_a_fresh_budget() {
 
 #[test]
 fn a_task_blocked_by_hand_while_its_agent_runs_stays_blocked_and_the_batch_goes_on() {
-    let env = env_with("");
+    let env = TestEnv::configured("");
     let flag = env.root.join("started");
     add(
         &env,
@@ -166,7 +150,7 @@ fn a_task_blocked_by_hand_while_its_agent_runs_stays_blocked_and_the_batch_goes_
 
 #[test]
 fn an_agent_that_wrecks_its_worktree_fails_one_attempt_and_the_batch_goes_on() {
-    let env = env_with("workers = 1\n");
+    let env = TestEnv::configured("workers = 1\n");
     let outside = env.root.join("outside");
     std::fs::create_dir(&outside).unwrap();
     add(
@@ -205,7 +189,7 @@ fn an_agent_that_wrecks_its_worktree_fails_one_attempt_and_the_batch_goes_on() {
 
 #[test]
 fn worktrees_of_a_repository_made_again_at_the_same_path_are_rebuilt() {
-    let env = env_with("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt");
     env.vane(&["work"]).success();
     assert!(!worktrees(&env).is_empty());
@@ -230,7 +214,7 @@ fn worktrees_of_a_repository_made_again_at_the_same_path_are_rebuilt() {
 
 #[test]
 fn agents_of_a_killed_run_are_stopped_before_their_worktree_is_reused() {
-    let env = env_with("workers = 1\n");
+    let env = TestEnv::configured("workers = 1\n");
     let flag = env.root.join("started");
     // The agent leaves its group too, as a daemon would: only its mark finds it.
     add(
@@ -262,7 +246,7 @@ fn agents_of_a_killed_run_are_stopped_before_their_worktree_is_reused() {
 
 #[test]
 fn a_processes_that_escapes_its_group_is_stopped_when_its_agent_ends() {
-    let env = env_with("");
+    let env = TestEnv::configured("");
     add(&env, "daemon", "setsid sh -c 'sleep 60' & echo d > d.txt");
     env.vane(&["work"]).success();
     assert!(marked_processes(&env.home).is_empty());
@@ -270,7 +254,7 @@ fn a_processes_that_escapes_its_group_is_stopped_when_its_agent_ends() {
 
 #[test]
 fn a_gate_that_the_base_fails_the_same_way_halts_the_batch_and_charges_nothing() {
-    let env = env_with("[[gate]]\nname = \"lint\"\ncommand = \"sh lint.sh\"\n");
+    let env = TestEnv::configured("[[gate]]\nname = \"lint\"\ncommand = \"sh lint.sh\"\n");
     env.write("lint.sh", "echo 'lint: configuration is broken'; exit 2\n");
     env.git(&env.repo, &["add", "lint.sh"]);
     env.git(&env.repo, &["commit", "-q", "-m", "A broken lint"]);
@@ -298,7 +282,7 @@ fn a_gate_that_the_base_fails_the_same_way_halts_the_batch_and_charges_nothing()
 
 #[test]
 fn rollback_with_an_untracked_file_in_the_way_changes_nothing() {
-    let env = env_with("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt");
     env.vane(&["work"]).success();
     let before = env.git(&env.repo, &["rev-parse", "main"]);
@@ -405,7 +389,7 @@ fn a_full_disk_never_leaves_a_truncated_file_in_the_persons_checkout() {
 
 #[test]
 fn attempts_vane_cannot_run_are_not_charged_and_stop_the_batch_after_three() {
-    let env = env_with("workers = 1\nmax_attempts = 1\n");
+    let env = TestEnv::configured("workers = 1\nmax_attempts = 1\n");
     let runs = env.state_dir().join("runs");
     std::fs::create_dir_all(&runs).unwrap();
     for id in ["a", "b", "c", "d"] {
@@ -430,4 +414,33 @@ fn attempts_vane_cannot_run_are_not_charged_and_stop_the_batch_after_three() {
     for id in ["a", "b", "c", "d"] {
         assert_eq!(status(&env, id), "done", "{id}");
     }
+}
+
+#[test]
+fn lock_files_a_killed_run_left_are_reported_and_removed() {
+    let env = TestEnv::configured("");
+    add(&env, "a", "echo a > a.txt");
+    let git_dir = env.repo.join(".git");
+    std::fs::create_dir_all(git_dir.join("refs/vane/checkpoints")).unwrap();
+    // A checkpoint ref whose update was killed, and a lock on base left long ago.
+    std::fs::write(git_dir.join("refs/vane/checkpoints/1.lock"), "").unwrap();
+    std::fs::write(git_dir.join("refs/heads/main.lock"), "").unwrap();
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "2020-01-01"])
+        .arg(git_dir.join("refs/heads/main.lock"))
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let doctor = env.vane(&["doctor"]).failure(1);
+    assert!(
+        doctor
+            .stdout
+            .contains("2 lock files left by a process that died"),
+        "{}",
+        doctor.stdout
+    );
+    env.vane(&["work"]).success();
+    assert_eq!(status(&env, "a"), "done");
+    assert!(!git_dir.join("refs/heads/main.lock").exists());
+    env.vane(&["doctor"]).success();
 }

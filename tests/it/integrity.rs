@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{Run, TestEnv};
+use crate::common::{doctor_check, doctor_problems, Run, TestEnv};
 
 /// A repository set up for vane with `vane.toml` committed (one worker).
 fn configured() -> TestEnv {
@@ -37,22 +37,6 @@ fn database(env: &TestEnv) -> PathBuf {
 fn doctor(env: &TestEnv, code: i32) -> Vec<Value> {
     let run = env.vane(&["doctor", "--json"]).failure(code);
     run.json().as_array().expect("a list of checks").clone()
-}
-
-/// The one check named `name`.
-fn check<'a>(checks: &'a [Value], name: &str) -> &'a Value {
-    checks
-        .iter()
-        .find(|c| c["check"] == name)
-        .unwrap_or_else(|| panic!("no check `{name}` in {checks:#?}"))
-}
-
-fn problems(checks: &[Value]) -> Vec<String> {
-    checks
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["check"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn text(value: &Value) -> &str {
@@ -115,7 +99,7 @@ fn an_empty_database_is_refused_while_vane_refs_exist_and_init_can_start_over() 
         "an empty file is never taken for a new database"
     );
     let checks = doctor(&env, 1);
-    let found = check(&checks, "database");
+    let found = doctor_check(&checks, "database");
     assert_eq!(found["ok"], false, "{found}");
     assert!(text(&found["detail"]).contains("is empty"), "{found}");
     assert!(
@@ -158,7 +142,7 @@ fn an_empty_database_is_refused_while_vane_refs_exist_and_init_can_start_over() 
     assert_eq!(env.vane(&["status"]).success().stdout, "No tasks yet.\n");
     // The new graph's first checkpoint finds its name free.
     land(&env, &env.repo, "b");
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
     // A sound database is never replaced.
     let run = env.vane(&["init", "--force-new-database"]).failure(1);
     assert!(run.stderr.contains("is sound"), "{}", run.stderr);
@@ -196,7 +180,7 @@ fn a_database_that_is_no_vane_database_is_refused() {
     .unwrap();
     let run = env.vane(&["status"]).failure(4);
     assert!(run.stderr.contains("cannot be read"), "{}", run.stderr);
-    let found = check(&doctor(&env, 1), "database").clone();
+    let found = doctor_check(&doctor(&env, 1), "database").clone();
     assert!(text(&found["fix"]).contains(".recover"), "{found}");
 
     std::fs::remove_file(database(&env)).unwrap();
@@ -310,7 +294,7 @@ fn a_read_only_repository_can_be_read_and_refuses_writes_clearly() {
     }
     let doctor = run_read_only(&env, &["doctor", "--json"]).unwrap();
     let checks = doctor.json().as_array().unwrap().clone();
-    let found = check(&checks, "database");
+    let found = doctor_check(&checks, "database");
     assert_eq!(found["ok"], true, "{found}");
     assert!(text(&found["detail"]).contains("read-only"), "{found}");
     assert!(
@@ -356,13 +340,13 @@ fn doctor_finds_a_worktree_whose_git_file_was_removed_and_gc_collects_it() {
         "worktree {}",
         worktree.file_name().unwrap().to_string_lossy()
     );
-    assert!(check(&doctor(&env, 0), "worktree integrity")["ok"] == true);
+    assert!(doctor_check(&doctor(&env, 0), "worktree integrity")["ok"] == true);
     // An agent removes the worktree's `.git` and leaves a file behind.
     std::fs::remove_file(worktree.join(".git")).unwrap();
     std::fs::write(worktree.join("left.txt"), "work\n").unwrap();
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), std::slice::from_ref(&name));
-    let found = check(&checks, &name);
+    assert_eq!(doctor_problems(&checks), std::slice::from_ref(&name));
+    let found = doctor_check(&checks, &name);
     assert!(
         text(&found["detail"]).contains("its `.git` was removed"),
         "{found}"
@@ -372,7 +356,7 @@ fn doctor_finds_a_worktree_whose_git_file_was_removed_and_gc_collects_it() {
     let report = env.vane(&["gc", "--json"]).success().json();
     assert_eq!(report["repaired"].as_array().unwrap().len(), 1, "{report}");
     assert!(!worktree.exists());
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
 }
 
 #[test]
@@ -395,8 +379,8 @@ fn doctor_finds_worktrees_of_a_deleted_repository_and_gc_removes_them() {
         "worktree {}",
         dirs[0].file_name().unwrap().to_string_lossy()
     );
-    assert_eq!(problems(&checks), std::slice::from_ref(&name));
-    let found = check(&checks, &name);
+    assert_eq!(doctor_problems(&checks), std::slice::from_ref(&name));
+    let found = doctor_check(&checks, &name);
     assert!(
         text(&found["detail"]).contains("a worktree of a repository that was deleted"),
         "{found}"
@@ -413,7 +397,7 @@ fn doctor_finds_worktrees_of_a_deleted_repository_and_gc_removes_them() {
         run.stderr
     );
     assert!(!dirs[0].exists());
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
     // The new repository works from there.
     land(&env, &env.repo, "b");
 }
@@ -476,7 +460,7 @@ fn gc_all_repos_removes_the_worktrees_of_repositories_that_are_gone_and_keeps_th
         "the link was not followed"
     );
     assert!(base.join("link").exists());
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
     let again = env
         .vane_in(&env.root, &["gc", "--all-repos", "--json"])
         .success()
@@ -495,8 +479,8 @@ fn doctor_finds_a_checkpoint_ref_the_database_does_not_know_and_its_fix_works() 
     // As after putting back an older copy of the database: a later checkpoint's ref stays.
     env.git(&env.repo, &["update-ref", "refs/vane/checkpoints/9", &head]);
     let checks = doctor(&env, 1);
-    assert_eq!(problems(&checks), ["checkpoint ref 9"]);
-    let found = check(&checks, "checkpoint ref 9");
+    assert_eq!(doctor_problems(&checks), ["checkpoint ref 9"]);
+    let found = doctor_check(&checks, "checkpoint ref 9");
     assert!(
         text(&found["detail"]).contains("names no checkpoint the database knows"),
         "{found}"
@@ -510,7 +494,7 @@ fn doctor_finds_a_checkpoint_ref_the_database_does_not_know_and_its_fix_works() 
         let args: Vec<&str> = command.split(' ').skip(1).collect();
         env.git(&env.repo, &args);
     }
-    assert_eq!(problems(&doctor(&env, 0)), Vec::<String>::new());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
     assert_eq!(
         env.git(
             &env.repo,

@@ -5,19 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::TestEnv;
-
-/// A repository set up for vane, with `vane.toml` committed and the given extra configuration.
-fn env_with(config: &str) -> TestEnv {
-    let env = TestEnv::initialised();
-    env.write(
-        "vane.toml",
-        &format!("workers = 2\nmax_attempts = 2\n{config}"),
-    );
-    env.git(&env.repo, &["add", "vane.toml"]);
-    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
-    env
-}
+use crate::common::{doctor_check, TestEnv};
 
 fn add(env: &TestEnv, id: &str, extra: &[&str]) {
     let mut args = vec![
@@ -71,13 +59,6 @@ fn doctor_checks(env: &TestEnv) -> Vec<Value> {
     run.json().as_array().expect("a list of checks").clone()
 }
 
-fn doctor_check<'a>(checks: &'a [Value], name: &str) -> &'a Value {
-    checks
-        .iter()
-        .find(|c| c["check"] == name)
-        .unwrap_or_else(|| panic!("no check `{name}` in {checks:#?}"))
-}
-
 #[test]
 fn task_add_refuses_a_title_that_is_not_one_short_line_and_writes_nothing() {
     let env = TestEnv::initialised();
@@ -112,7 +93,7 @@ fn task_add_refuses_a_title_that_is_not_one_short_line_and_writes_nothing() {
 
 #[test]
 fn task_add_refuses_an_agent_that_is_neither_built_in_nor_in_vane_toml() {
-    let env = env_with("[agents.mine]\ncommand = [\"mine\", \"{prompt_file}\"]\n");
+    let env = TestEnv::configured("[agents.mine]\ncommand = [\"mine\", \"{prompt_file}\"]\n");
     let before = written(&env);
     let run = env
         .vane(&["task", "add", "Fix it", "--id", "t", "--agent", "nobody"])
@@ -136,7 +117,7 @@ fn task_add_refuses_an_agent_that_is_neither_built_in_nor_in_vane_toml() {
 
 #[test]
 fn import_names_every_bad_entry_and_imports_nothing() {
-    let env = env_with("[agents.mine]\ncommand = [\"mine\", \"{prompt_file}\"]\n");
+    let env = TestEnv::configured("[agents.mine]\ncommand = [\"mine\", \"{prompt_file}\"]\n");
     let huge = "y".repeat(200 * 1024);
     env.write(
         "roadmap.yaml",
@@ -168,7 +149,7 @@ error: roadmap.yaml: 5 problems; nothing was imported
 
 #[test]
 fn a_bad_placeholder_fails_config_check_and_work_refuses_without_an_attempt() {
-    let env = env_with(
+    let env = TestEnv::configured(
         "default_agent = \"mine\"\n[agents.mine]\n\
          command = [\"sh\", \"-c\", \"cp \\\"$0\\\" out.txt\", \"{promt_file}\"]\n",
     );
@@ -224,7 +205,7 @@ fn a_bad_placeholder_fails_config_check_and_work_refuses_without_an_attempt() {
 #[test]
 fn a_gate_whose_program_is_missing_stops_work_before_any_attempt_and_doctor_reports_it() {
     let linter = missing_linter();
-    let env = env_with(&format!(
+    let env = TestEnv::configured(&format!(
         "[[gate]]\nname = \"tests\"\ncommand = \"true\"\n\n[[gate]]\nname = \"lint\"\n\
          dimension = \"style\"\ncommand = \"{linter} check src\"\n"
     ));
@@ -261,7 +242,8 @@ fn a_gate_whose_program_is_missing_stops_work_before_any_attempt_and_doctor_repo
 
 #[test]
 fn a_gate_script_must_be_in_the_repository() {
-    let env = env_with("[[gate]]\nname = \"lint\"\ncommand = \"./scripts/lint --all\"\n");
+    let env =
+        TestEnv::configured("[[gate]]\nname = \"lint\"\ncommand = \"./scripts/lint --all\"\n");
     let run = env.vane(&["config", "check"]).failure(1);
     assert!(
         run.stderr.contains(
@@ -289,7 +271,7 @@ fn a_gate_script_must_be_in_the_repository() {
 fn a_profile_that_cannot_start_stops_work_before_any_worktree() {
     // Tasks name profiles that exist when they are added; then vane.toml loses one and another's
     // program is not installed here.
-    let env = env_with(
+    let env = TestEnv::configured(
         "[agents.ghost]\ncommand = [\"no-such-agent-here\", \"{prompt_file}\"]\n\
          [agents.gone]\ncommand = [\"sh\", \"-c\", \"true\"]\n",
     );

@@ -2,18 +2,6 @@
 
 use crate::common::{Run, TestEnv};
 
-/// A repository set up for vane, with `vane.toml` committed and the given extra configuration.
-fn work_env(config: &str) -> TestEnv {
-    let env = TestEnv::initialised();
-    env.write(
-        "vane.toml",
-        &format!("workers = 2\nmax_attempts = 2\n{config}"),
-    );
-    env.git(&env.repo, &["add", "vane.toml"]);
-    env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
-    env
-}
-
 fn add(env: &TestEnv, id: &str, run: &str, extra: &[&str]) {
     let mut args = vec!["task", "add", id, "--id", id, "--run", run];
     args.extend_from_slice(extra);
@@ -60,7 +48,7 @@ fn assert_database_and_git_agree(env: &TestEnv) {
 
 #[test]
 fn a_batch_lands_every_task_through_the_gates() {
-    let env = work_env("[[gate]]\nname = \"files\"\ncommand = \"test -f a.txt\"\n");
+    let env = TestEnv::configured("[[gate]]\nname = \"files\"\ncommand = \"test -f a.txt\"\n");
     add(&env, "a", "echo a > a.txt", &[]);
     add(&env, "b", "echo b > b.txt", &["--deps", "a"]);
     add(
@@ -117,7 +105,7 @@ fn a_batch_lands_every_task_through_the_gates() {
 
 #[test]
 fn a_failing_gate_sends_the_task_back_with_feedback_and_the_retry_lands() {
-    let env = work_env("[[gate]]\nname = \"check\"\ncommand = \"grep -q good out.txt || { echo 'out.txt is not good'; exit 1; }\"\n");
+    let env = TestEnv::configured("[[gate]]\nname = \"check\"\ncommand = \"grep -q good out.txt || { echo 'out.txt is not good'; exit 1; }\"\n");
     add(
         &env,
         "flaky",
@@ -149,7 +137,7 @@ fn a_failing_gate_sends_the_task_back_with_feedback_and_the_retry_lands() {
 
 #[test]
 fn failures_are_retried_then_blocked_with_the_reason() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "broken", "echo oops >&2; exit 3", &[]);
     add(&env, "idle", "true", &[]);
     add(&env, "after", "echo x > x.txt", &["--deps", "broken"]);
@@ -181,7 +169,7 @@ fn failures_are_retried_then_blocked_with_the_reason() {
 
 #[test]
 fn a_conflict_sends_the_task_back_and_it_retries_from_the_new_base() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "one", "echo one > same.txt", &[]);
     add(&env, "two", "echo two > same.txt", &[]);
     let run = env.vane(&["work"]).success();
@@ -197,7 +185,7 @@ fn a_conflict_sends_the_task_back_and_it_retries_from_the_new_base() {
 
 #[test]
 fn an_agent_that_hangs_is_stopped_at_its_timeout() {
-    let env = work_env("[agents.shell]\ntimeout = 1\n");
+    let env = TestEnv::configured("[agents.shell]\ntimeout = 1\n");
     add(&env, "hang", "sleep 600 & sleep 600", &[]);
     let started = std::time::Instant::now();
     env.vane(&["work"]).failure(1);
@@ -212,7 +200,7 @@ fn an_agent_that_hangs_is_stopped_at_its_timeout() {
 
 #[test]
 fn work_refuses_a_dirty_checkout_of_base_and_changes_nothing() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "t", "echo t > t.txt", &[]);
     std::fs::write(env.repo.join("README.md"), "local edit\n").unwrap();
     let run = env.vane(&["work"]).failure(1);
@@ -227,7 +215,7 @@ fn work_refuses_a_dirty_checkout_of_base_and_changes_nothing() {
 
 #[test]
 fn a_second_work_is_refused_while_one_runs() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "slow", "sleep 5; echo s > s.txt", &[]);
     let mut first = env
         .vane_command(&["work"])
@@ -258,7 +246,7 @@ fn a_second_work_is_refused_while_one_runs() {
 
 #[test]
 fn dry_run_shows_the_order_and_runs_nothing() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a", &["--complexity", "2"]);
     add(&env, "b", "echo b > b", &["--complexity", "5"]);
     add(&env, "c", "echo c > c", &["--deps", "a"]);
@@ -272,7 +260,7 @@ fn dry_run_shows_the_order_and_runs_nothing() {
 
 #[test]
 fn task_selection_runs_only_what_is_asked_and_its_dependencies() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a", &[]);
     add(&env, "b", "echo b > b", &["--deps", "a"]);
     add(&env, "other", "echo o > o", &[]);
@@ -283,7 +271,7 @@ fn task_selection_runs_only_what_is_asked_and_its_dependencies() {
 
 #[test]
 fn rollback_and_its_undo_restore_trees_and_states_exactly() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt", &[]);
     env.vane(&["work"]).success();
     add(&env, "b", "echo b > b.txt", &[]);
@@ -334,7 +322,7 @@ fn rollback_and_its_undo_restore_trees_and_states_exactly() {
 
 #[test]
 fn rollback_refuses_a_dirty_checkout_unless_forced_and_then_keeps_the_changes() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "a", "echo a > a.txt", &[]);
     env.vane(&["work"]).success();
     std::fs::write(env.repo.join("README.md"), "mine\n").unwrap();
@@ -355,7 +343,7 @@ fn rollback_refuses_a_dirty_checkout_unless_forced_and_then_keeps_the_changes() 
 
 /// Runs a batch that aborts at `failpoint`, then a normal one, and checks the promises.
 fn crash_and_resume(failpoint: &str) {
-    let env = work_env("[[gate]]\nname = \"ok\"\ncommand = \"true\"\n");
+    let env = TestEnv::configured("[[gate]]\nname = \"ok\"\ncommand = \"true\"\n");
     add(&env, "a", "echo a > a.txt", &[]);
     add(&env, "b", "echo b > b.txt", &["--deps", "a"]);
     add(&env, "c", "echo c > c.txt; echo untracked > left.txt", &[]);
@@ -442,7 +430,7 @@ fn untracked_files_in_the_checkout_do_not_stop_a_batch() {
 #[test]
 fn merging_pauses_while_the_checkout_of_base_is_dirty_and_goes_on_after() {
     use std::io::{BufRead, BufReader};
-    let env = work_env("");
+    let env = TestEnv::configured("");
     add(&env, "slow", "sleep 2; echo s > s.txt", &[]);
     let mut child = env
         .vane_command(&["work"])
@@ -494,7 +482,7 @@ fn merging_pauses_while_the_checkout_of_base_is_dirty_and_goes_on_after() {
 
 #[test]
 fn ctrl_c_stops_the_agents_too_and_the_next_run_resumes() {
-    let env = work_env("");
+    let env = TestEnv::configured("");
     let marker = env.root.join("go-on");
     let run = format!(
         "if [ -f {} ]; then echo done > t.txt; else sleep 6017; fi",
