@@ -59,19 +59,24 @@ impl Git {
             return self.advance_checkout(workdir, &old, &new);
         }
         let repo = Repository::open(workdir)?;
-        let Some(steps) = plan(&repo, workdir, &old, &new)? else {
+        let Some(plan) = plan(&repo, workdir, &old, &new)? else {
             return self.advance_checkout(workdir, &old, &new);
         };
-        for step in &steps {
+        for step in &plan.steps {
             apply(&repo, workdir, step)?;
         }
-        // Entries matching `old` become `new`'s; those already at `new` stay (a move cut short).
-        // `-i`: the files are already written; only the index is merged.
-        self.run(Some(workdir), &["read-tree", "-m", "-i", &old, &new])?;
-        let refresh = self.output(Some(workdir), &["update-index", "-q", "--refresh"])?;
-        if !matches!(refresh.code, Some(0) | Some(1)) {
-            return Err(refresh.error());
+        // The index last, every changed path (also those a move cut short had already written),
+        // with the stat data of the files just written; libgit2 writes it whole (a lock file,
+        // then a rename).
+        let mut index = repo.index()?;
+        for (path, present) in &plan.paths {
+            if *present {
+                index.add_path(path)?;
+            } else if index.get_path(path, 0).is_some() {
+                index.remove_path(path)?;
+            }
         }
+        index.write()?;
         Ok(())
     }
 }
@@ -106,19 +111,22 @@ impl Git {
     }
 }
 
-/// The steps that move the files from `old` to `new`, removals first (a file may give way to a
-/// directory); None when the move touches a submodule, which the CLI handles.
-fn plan(
-    repo: &Repository,
-    workdir: &Path,
-    old: &str,
-    new: &str,
-) -> Result<Option<Vec<Step>>, GitError> {
+/// What a move changes: the steps on the files, removals first (a file may give way to a
+/// directory), and every path the two commits differ in, with whether `new` has it.
+struct Plan {
+    steps: Vec<Step>,
+    paths: Vec<(PathBuf, bool)>,
+}
+
+/// The plan that moves the files from `old` to `new`; None when the move touches a submodule,
+/// which the CLI handles.
+fn plan(repo: &Repository, workdir: &Path, old: &str, new: &str) -> Result<Option<Plan>, GitError> {
     let old_tree = repo.find_commit(Oid::from_str(old)?)?.tree()?;
     let new_tree = repo.find_commit(Oid::from_str(new)?)?.tree()?;
     let diff = repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)?;
     let mut removals = Vec::new();
     let mut writes = Vec::new();
+    let mut paths = Vec::new();
     let mut in_the_way = Vec::new();
     for delta in diff.deltas() {
         let (Some(before), Some(after)) =
@@ -132,6 +140,7 @@ fn plan(
             .or_else(|| delta.old_file().path())
             .map(Path::to_path_buf)
             .ok_or_else(|| git2::Error::from_str("a change without a path"))?;
+        paths.push((path.clone(), after.is_some()));
         // A temporary file of a move that was killed before its rename.
         let _ = fs::remove_file(temporary_name(&workdir.join(&path)));
         let now = state_of(&workdir.join(&path));
@@ -155,7 +164,10 @@ fn plan(
         });
     }
     removals.extend(writes);
-    Ok(Some(removals))
+    Ok(Some(Plan {
+        steps: removals,
+        paths,
+    }))
 }
 
 /// What a side of a change holds: None inside for a path absent there; None outside for a
@@ -256,16 +268,17 @@ fn temporary_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.vane-tmp"))
 }
 
-/// Writes a file (or a symlink) under a temporary name, flushed to disk, ready to be renamed.
+/// Writes a file (or a symlink) under a temporary name, ready to be renamed.
 fn write_whole(tmp: &Path, content: &[u8], kind: Kind) -> std::io::Result<()> {
     let _ = fs::remove_file(tmp);
     if kind == Kind::Link {
         use std::os::unix::ffi::OsStrExt;
         return std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(content), tmp);
     }
+    // Not flushed to disk, as git does not flush the files it checks out: the rename makes it
+    // whole or absent for every process, which is what a kill or a full disk can reach.
     let mut file = fs::File::create(tmp)?;
     file.write_all(content)?;
-    file.sync_all()?;
     let mode = if kind == Kind::Executable {
         0o755
     } else {
