@@ -208,6 +208,31 @@ impl Git {
         }
     }
 
+    /// Mends a worktree of this repository whose `.git` file was removed or broken (an agent's
+    /// `rm -f .git`) by putting the file back, so that what it holds can be kept; returns whether
+    /// it is whole now. A `.git` that is a repository of its own, or a worktree git has no record
+    /// of, is left for the caller to take away.
+    pub fn repair_worktree(&self, dir: &Path) -> Result<bool, GitError> {
+        use super::integrity::{classify_worktree_dir, restore_git_file, WorktreeState};
+        let state = classify_worktree_dir(&self.common_dir, dir);
+        match (&state, state.registered()) {
+            (WorktreeState::Ours { .. }, _) => return Ok(true),
+            (
+                WorktreeState::NotAWorktree { .. } | WorktreeState::BrokenGitFile { .. },
+                Some(admin),
+            ) => {
+                tracing::warn!(worktree = %dir.display(), "putting back the worktree's `.git` file");
+                restore_git_file(dir, admin).map_err(|e| GitError::Command {
+                    args: format!("write {}", dir.join(".git").display()),
+                    code: None,
+                    stderr: e.to_string(),
+                })?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(self.worktree_git_dir(dir).is_ok())
+    }
+
     /// Where repository-wide commands run (the top of a working tree, or a bare repository).
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -307,6 +307,18 @@ pub fn vane_refs(common_dir: &Path) -> Result<VaneRefs, GitError> {
     Ok(refs)
 }
 
+/// Puts back the `.git` file of the worktree at `dir`, naming `admin`, this repository's record of
+/// it (what `WorktreeState::registered` gives for a worktree whose `.git` was removed or broken):
+/// the worktree is then whole again, and what it holds can be saved. A symbolic link in its place
+/// is removed, never followed.
+pub fn restore_git_file(dir: &Path, admin: &Path) -> std::io::Result<()> {
+    let dot_git = dir.join(".git");
+    if std::fs::symlink_metadata(&dot_git).is_ok_and(|m| !m.is_file()) {
+        std::fs::remove_file(&dot_git)?;
+    }
+    std::fs::write(&dot_git, format!("gitdir: {}\n", admin.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

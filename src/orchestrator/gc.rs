@@ -189,7 +189,8 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
                         .push(RemovedWorktree { path, bytes });
                     continue;
                 }
-                restore_git_file(&path, &admin)?;
+                crate::git::integrity::restore_git_file(&path, &admin)
+                    .map_err(|e| OrchestratorError::io(&path.join(".git"), e))?;
             }
         }
         if !sweep.release(&info, &path, gone, &mut report)? {
@@ -413,20 +414,6 @@ fn mend_git_file(common_dir: &Path, path: &Path) -> Result<Option<PathBuf>, Stri
         )),
         state => Err(state.describe()),
     }
-}
-
-/// Writes the `.git` file git's worktree record `admin` names (a symbolic link there is removed,
-/// never followed).
-fn restore_git_file(path: &Path, admin: &Path) -> Result<()> {
-    let dot_git = path.join(".git");
-    let io = |source| OrchestratorError::Io {
-        path: dot_git.clone(),
-        source,
-    };
-    if std::fs::symlink_metadata(&dot_git).is_ok_and(|m| !m.is_file()) {
-        std::fs::remove_file(&dot_git).map_err(io)?;
-    }
-    std::fs::write(&dot_git, format!("gitdir: {}\n", admin.display())).map_err(io)
 }
 
 /// Removes the directories under the worktree root that no worktree record of this repository

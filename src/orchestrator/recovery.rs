@@ -47,7 +47,9 @@ pub fn recover(
             recovered.stopped += 1;
         }
     }
-    recovered.stopped += strays::stop_marked_under(worktree_root);
+    for worktree in vane_worktrees(worktree_root) {
+        recovered.stopped += strays::stop_marked_under(&worktree);
+    }
     // The git commands the dead run had started finish by themselves in a moment; their locks are
     // theirs until then.
     if !strays::wait_for_orphaned_git(&[git.dir(), worktree_root], ORPHANED_GIT_WAIT) {
@@ -228,14 +230,9 @@ fn finish_checkout(
 /// it. Returns how many were removed.
 fn release_worktrees(git: &Git, root: &Path, keep_out: &[String]) -> Result<usize> {
     let mut removed = 0;
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Ok(0);
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
+    for path in vane_worktrees(root) {
+        // A `.git` file an agent removed is put back first, so that its work is kept.
+        git.repair_worktree(&path)?;
         match git.worktree_git_dir(&path) {
             Ok(_) => {
                 save_leftovers(git, &path, keep_out)?;
@@ -255,6 +252,23 @@ fn release_worktrees(git: &Git, root: &Path, keep_out: &[String]) -> Result<usiz
         }
     }
     Ok(removed)
+}
+
+/// The directories under the worktree root that vane made (see `work::is_vane_worktree_name`).
+fn vane_worktrees(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(super::work::is_vane_worktree_name)
+        })
+        .map(|e| e.path())
+        .collect()
 }
 
 /// The message of the commit that saves what a worktree held on its task branch.

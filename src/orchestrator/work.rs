@@ -147,6 +147,10 @@ const INTERRUPTED: &str = "interrupted";
 /// `agent::strays`).
 pub(super) const AGENT_PID_FILE: &str = "agent.pid";
 
+/// The message of the commit that keeps what an agent left in a worktree whose `.git` it removed.
+const LEFTOVER_AFTER_WRECK: &str =
+    "Work left by an attempt that removed its worktree's .git\n\nVane-Leftover: yes";
+
 /// After this many attempts that vane itself could not run in one batch, the batch stops starting
 /// new ones: the trouble is the machine's or vane's, and every further attempt would meet it too.
 const FAULTS_BEFORE_STOPPING: usize = 3;
@@ -1221,13 +1225,29 @@ fn run_job_inner(
     let branch = job.task.id.branch();
     if let Err(crate::git::GitError::ForeignWorktree { found, .. }) = git.worktree_git_dir(worktree)
     {
-        // The agent wrecked its worktree (`rm -rf .git`): that is its doing, so the attempt counts;
-        // the worktree is made again before its next use.
+        // The agent wrecked its worktree: that is its doing, so the attempt counts. A `.git` file
+        // it removed is put back and what it left is kept on its branch; a worktree it replaced
+        // with a repository of its own is made again before its next use.
+        let kept = git.repair_worktree(worktree)?
+            && git.current_branch(worktree)?.as_deref() == Some(branch.as_str());
+        let mut head_sha = None;
+        if kept {
+            git.commit_all_except(worktree, LEFTOVER_AFTER_WRECK, &bootstrap.include)?;
+            let head = git.head(worktree)?;
+            git.detach_head(worktree, &head)?;
+            head_sha = Some(head);
+        }
         return Ok(AttemptResult {
             outcome: "failed".to_string(),
             feedback: Some(format!(
-                "the agent broke its worktree ({found}); nothing it did could be kept. Never remove or replace `.git`"
+                "the agent broke its worktree ({found}); {}. Never remove or replace `.git`",
+                if kept {
+                    "its `.git` was put back and what it left is kept on its branch"
+                } else {
+                    "nothing it did could be kept"
+                }
             )),
+            head_sha,
             ..AttemptResult::default()
         });
     }
@@ -1337,6 +1357,16 @@ pub fn worktree_root_of(location: &RepoLocation, config: &Config) -> PathBuf {
         "{name}-{:08x}",
         fnv1a(common.to_string_lossy().as_bytes())
     ))
+}
+
+/// Whether `name`, a directory under the worktree root, is one vane makes there: `w<N>` for its
+/// workers, `gate-<task>-<pid>` for `vane gate` and `vane land`. Only those are ever taken away or
+/// have their processes stopped: `worktree_root` may name a folder that holds other things too.
+pub(super) fn is_vane_worktree_name(name: &str) -> bool {
+    let worker = name
+        .strip_prefix('w')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    worker || name.starts_with("gate-")
 }
 
 /// A stable hash (std's is seeded per process), so a repository keeps its worktree folder.

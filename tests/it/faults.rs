@@ -176,6 +176,9 @@ fn an_agent_that_wrecks_its_worktree_fails_one_attempt_and_the_batch_goes_on() {
     assert!(!log.contains("wreck") && !log.contains("unlink"), "{log}");
     // Each wrecked attempt was charged (the agent did it), and the worktree was made again.
     assert!(attempts(&env, "wreck").iter().all(|a| a.2));
+    // A removed `.git` file is put back, and what the agent left is kept on its branch.
+    let kept = env.git(&env.repo, &["ls-tree", "-r", "--name-only", "vane/unlink"]);
+    assert!(kept.contains("y.txt"), "{kept}");
     for wt in worktrees(&env) {
         let dot_git = std::fs::read_to_string(wt.join(".git")).unwrap_or_default();
         assert!(
@@ -443,4 +446,30 @@ fn lock_files_a_killed_run_left_are_reported_and_removed() {
     assert_eq!(status(&env, "a"), "done");
     assert!(!git_dir.join("refs/heads/main.lock").exists());
     env.vane(&["doctor"]).success();
+}
+
+#[test]
+fn recovery_takes_away_only_the_worktrees_vane_made_under_a_shared_root() {
+    let env = TestEnv::configured("worktree_root = \"../shared-root\"\n");
+    add(&env, "a", "echo a > a.txt");
+    env.vane(&["work"]).success();
+    let root = env.root.join("shared-root");
+    // Something of the person's beside vane's worktrees, which are not this repository's either.
+    let project = root.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    env.git(&project, &["init", "-q"]);
+    std::fs::write(project.join("notes.txt"), "mine\n").unwrap();
+    // And a worker's worktree an agent wrecked.
+    std::fs::remove_file(root.join("w1/.git")).unwrap();
+    add(&env, "b", "echo b > b.txt");
+    env.vane(&["work"]).success();
+    assert_eq!(status(&env, "b"), "done");
+    assert_eq!(
+        std::fs::read_to_string(project.join("notes.txt")).unwrap(),
+        "mine\n"
+    );
+    assert!(project.join(".git").is_dir());
+    assert!(std::fs::read_to_string(root.join("w1/.git"))
+        .unwrap()
+        .starts_with("gitdir: "));
 }
