@@ -42,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Return the base branch and every task''s state to a checkpoint')
             [CompletionResult]::new('gate', 'gate', [CompletionResultType]::ParameterValue, 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree')
             [CompletionResult]::new('land', 'land', [CompletionResultType]::ParameterValue, 'Land a task''s branch by hand, held to its gates: the way to merge work done beside vane')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Land a change to the checks themselves, after looking at it')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Send back a change to the checks themselves, with the reason as feedback')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage vane''s git hooks: record agents'' commits as they happen, gate merges made by hand')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run one of vane''s hooks (called by the git hook shims and by agents'' hook settings)')
             [CompletionResult]::new('quality', 'quality', [CompletionResultType]::ParameterValue, 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores')
@@ -409,6 +411,31 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'vane;approve' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vane;reject' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why, for the task''s next attempt')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'vane;hooks' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
@@ -537,7 +564,7 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             break
         }
         'vane;gc' {
-            [CompletionResult]::new('--keep-days', '--keep-days', [CompletionResultType]::ParameterName, 'Keep worktrees used within the last N days (0 removes them all)')
+            [CompletionResult]::new('--keep-days', '--keep-days', [CompletionResultType]::ParameterName, 'Keep worktrees used within the last N days (0 removes them all); remove run directories not written to within them')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be removed, deleted and kept, and change nothing')
@@ -652,6 +679,8 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Return the base branch and every task''s state to a checkpoint')
             [CompletionResult]::new('gate', 'gate', [CompletionResultType]::ParameterValue, 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree')
             [CompletionResult]::new('land', 'land', [CompletionResultType]::ParameterValue, 'Land a task''s branch by hand, held to its gates: the way to merge work done beside vane')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Land a change to the checks themselves, after looking at it')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'Send back a change to the checks themselves, with the reason as feedback')
             [CompletionResult]::new('hooks', 'hooks', [CompletionResultType]::ParameterValue, 'Manage vane''s git hooks: record agents'' commits as they happen, gate merges made by hand')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run one of vane''s hooks (called by the git hook shims and by agents'' hook settings)')
             [CompletionResult]::new('quality', 'quality', [CompletionResultType]::ParameterValue, 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores')
@@ -733,6 +762,12 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             break
         }
         'vane;help;land' {
+            break
+        }
+        'vane;help;approve' {
+            break
+        }
+        'vane;help;reject' {
             break
         }
         'vane;help;hooks' {

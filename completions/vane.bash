@@ -16,6 +16,9 @@ _vane() {
             ",$1")
                 cmd="vane"
                 ;;
+            vane,approve)
+                cmd="vane__subcmd__approve"
+                ;;
             vane,checkpoints)
                 cmd="vane__subcmd__checkpoints"
                 ;;
@@ -67,6 +70,9 @@ _vane() {
             vane,quality)
                 cmd="vane__subcmd__quality"
                 ;;
+            vane,reject)
+                cmd="vane__subcmd__reject"
+                ;;
             vane,rollback)
                 cmd="vane__subcmd__rollback"
                 ;;
@@ -114,6 +120,9 @@ _vane() {
                 ;;
             vane__subcmd__context__subcmd__help,list)
                 cmd="vane__subcmd__context__subcmd__help__subcmd__list"
+                ;;
+            vane__subcmd__help,approve)
+                cmd="vane__subcmd__help__subcmd__approve"
                 ;;
             vane__subcmd__help,checkpoints)
                 cmd="vane__subcmd__help__subcmd__checkpoints"
@@ -165,6 +174,9 @@ _vane() {
                 ;;
             vane__subcmd__help,quality)
                 cmd="vane__subcmd__help__subcmd__quality"
+                ;;
+            vane__subcmd__help,reject)
+                cmd="vane__subcmd__help__subcmd__reject"
                 ;;
             vane__subcmd__help,rollback)
                 cmd="vane__subcmd__help__subcmd__rollback"
@@ -320,8 +332,30 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate land hooks hook quality status events gc doctor config completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__approve)
+            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -818,8 +852,22 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help)
-            opts="init task import export context work checkpoints rollback gate land hooks hook quality status events gc doctor config completions demo help"
+            opts="init task import export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__approve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1154,6 +1202,20 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help__subcmd__quality)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__reject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1593,6 +1655,32 @@ _vane() {
                     return 0
                     ;;
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__reject)
+            opts="-C -q -v -h --reason --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

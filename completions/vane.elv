@@ -39,6 +39,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand rollback 'Return the base branch and every task''s state to a checkpoint'
             cand gate 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree'
             cand land 'Land a task''s branch by hand, held to its gates: the way to merge work done beside vane'
+            cand approve 'Land a change to the checks themselves, after looking at it'
+            cand reject 'Send back a change to the checks themselves, with the reason as feedback'
             cand hooks 'Manage vane''s git hooks: record agents'' commits as they happen, gate merges made by hand'
             cand hook 'Run one of vane''s hooks (called by the git hook shims and by agents'' hook settings)'
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
@@ -367,6 +369,29 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;approve'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;reject'= {
+            cand --reason 'Why, for the task''s next attempt'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'vane;hooks'= {
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
@@ -482,7 +507,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'vane;gc'= {
-            cand --keep-days 'Keep worktrees used within the last N days (0 removes them all)'
+            cand --keep-days 'Keep worktrees used within the last N days (0 removes them all); remove run directories not written to within them'
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
             cand --dry-run 'Print what would be removed, deleted and kept, and change nothing'
@@ -586,6 +611,8 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand rollback 'Return the base branch and every task''s state to a checkpoint'
             cand gate 'Run the quality gates now: on a task''s branch merged with the base tip, or on the working tree'
             cand land 'Land a task''s branch by hand, held to its gates: the way to merge work done beside vane'
+            cand approve 'Land a change to the checks themselves, after looking at it'
+            cand reject 'Send back a change to the checks themselves, with the reason as feedback'
             cand hooks 'Manage vane''s git hooks: record agents'' commits as they happen, gate merges made by hand'
             cand hook 'Run one of vane''s hooks (called by the git hook shims and by agents'' hook settings)'
             cand quality 'Show quality over time: per dimension the recent scores, a moving average and the extremes; the share of landed tasks that met the threshold; the tasks with the lowest scores'
@@ -647,6 +674,10 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;gate'= {
         }
         &'vane;help;land'= {
+        }
+        &'vane;help;approve'= {
+        }
+        &'vane;help;reject'= {
         }
         &'vane;help;hooks'= {
             cand install 'Install the hooks (`vane init` does it too); installing again refreshes them'

@@ -11,6 +11,14 @@ here=$(dirname "$0")
 if [ -x "$here/$hook.vane-kept" ]; then
     "$here/$hook.vane-kept" "$@" || exit $?
 fi
+# vane's own git commands need nothing of vane's part (an agent's always do), and a
+# reference-transaction outside an agent matters only once committed: both end here, cheaply.
+if [ -n "$VANE_INTERNAL_GIT" ] && [ -z "$VANE_TASK_ID" ]; then
+    exit 0
+fi
+if [ "$hook" = reference-transaction ] && [ -z "$VANE_TASK_ID" ] && [ "$1" != committed ]; then
+    exit 0
+fi
 vane=@VANE@
 if [ ! -x "$vane" ]; then
     vane=$(command -v vane 2>/dev/null)

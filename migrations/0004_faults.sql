@@ -19,3 +19,12 @@ CREATE TABLE checkout_moves (
   state TEXT NOT NULL DEFAULT 'intent' CHECK (state IN ('intent', 'done', 'abandoned'))
 );
 CREATE INDEX idx_checkout_moves_open ON checkout_moves(state) WHERE state = 'intent';
+
+-- A verdict is taken from the cache only when vane sealed it: a keyed hash of its tree, gate,
+-- score and outcome, with a key kept in vane's state directory (`verdict.key`), never in a
+-- worktree. A row without a valid seal (one an agent wrote into the database) is never trusted.
+ALTER TABLE quality_metrics ADD COLUMN seal TEXT;
+
+-- A candidate that changes a protected path (vane.toml, a gate's script, `protected` in vane.toml)
+-- waits in needs_review for a person: 'waiting' until `vane approve` or `vane reject`.
+ALTER TABLE tasks ADD COLUMN approval TEXT CHECK (approval IS NULL OR approval IN ('waiting', 'approved'));

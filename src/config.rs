@@ -52,6 +52,21 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # committed with the task's work.
 # setup = "npm ci"
 
+# Paths that define the checks, as globs (`scripts/**`, `*.cfg`). A change that touches one is
+# gated but waits in needs_review for `vane approve <task>` (or `vane reject`). vane.toml and the
+# repository files that gate commands start are protected whatever this says.
+# protected = ["ci/**"]
+
+# How much of each stream of what an agent, a gate or `setup` prints is kept in its log, in bytes:
+# the first half and the last half, with a line saying how much was dropped between them. 0 keeps
+# everything. Default: 8 MiB.
+# log_limit = 8388608
+
+# On Linux with Landlock, agents and gates run confined: they may write only to their worktree,
+# what a commit on their own branch needs in .git, a private TMPDIR, and what their profile
+# declares (`writable` in [agents.NAME]). false runs them unconfined.
+# confine = true
+
 # The overall gate score a task needs to land: the weighted mean of its gates' scores, 0..1.
 # threshold = 0.85
 
@@ -62,13 +77,16 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 
 # Agent profiles: change a built-in one, or define your own. `command` is an argv template with
 # {prompt}, {prompt_file}, {task_id}, {worktree} (and {run}, the task's run command); `parser` reads
-# what the agent prints: text, claude, codex or gemini; `timeout` is in seconds.
+# what the agent prints: text, claude, codex or gemini; `timeout` is in seconds. `writable` adds
+# paths a confined agent may write (`~/` is your home; a path ending with `/` is a directory made
+# when missing) to those of the built-in profile.
 # [agents.claude]
 # timeout = 1800
 # [agents.my-agent]
 # command = ["my-agent", "--task", "{task_id}", "--prompt-file", "{prompt_file}"]
 # env = { MY_AGENT_MODE = "batch" }
 # parser = "text"
+# writable = ["~/.my-agent/"]
 
 # Gates score the merge of a task's branch with the base tip, in a worktree holding it, before
 # it lands. A gate runs a `command`, scored by its exit code (0 scores 1) or, with `score` set to
@@ -114,6 +132,13 @@ pub struct Config {
     pub include: Vec<String>,
     /// A shell command run once in each new worktree, before its first task.
     pub setup: Option<String>,
+    /// Globs of paths that define the checks, beside `vane.toml` and the files gate commands
+    /// name: a candidate that changes one waits for a person's `vane approve`.
+    pub protected: Vec<String>,
+    /// Whether agents and gates run confined by the kernel (Landlock), where it can.
+    pub confine: bool,
+    /// Bytes of each output stream of an agent, gate or setup kept in its log; 0 keeps all.
+    pub log_limit: u64,
 }
 
 /// An agent profile as written in `vane.toml`; every field overrides the built-in profile of the
@@ -127,6 +152,9 @@ pub struct AgentConfig {
     /// Seconds.
     pub timeout: Option<u64>,
     pub parser: Option<String>,
+    /// Paths the agent may write when confined, added to the built-in profile's.
+    #[serde(default)]
+    pub writable: Vec<String>,
 }
 
 /// A gate: a command, or a critic agent, that scores a candidate before it lands.
@@ -209,6 +237,9 @@ impl Default for Config {
             escalate_to: None,
             include: Vec::new(),
             setup: None,
+            protected: Vec::new(),
+            confine: true,
+            log_limit: crate::agent::process::DEFAULT_LOG_LIMIT,
         }
     }
 }
@@ -295,6 +326,8 @@ impl Config {
                 env: Default::default(),
                 timeout: DEFAULT_AGENT_TIMEOUT,
                 parser: crate::agent::OutputParser::Text,
+                writable: Vec::new(),
+                confine: true,
             },
             _ => return None,
         };
@@ -311,13 +344,21 @@ impl Config {
             if let Some(parser) = configured.parser.as_deref().and_then(|p| p.parse().ok()) {
                 profile.parser = parser;
             }
+            profile.writable.extend(configured.writable.iter().cloned());
         }
+        profile.confine = self.confine;
         Some(profile)
     }
 
     /// Every key with the value vane uses and where that value came from.
     pub fn effective(&self, sources: &Sources) -> Effective {
         effective::effective(self, sources)
+    }
+
+    /// How much of each output stream a run's log keeps (`Invocation::log_limit`): None, all of
+    /// it, for a `log_limit` of 0.
+    pub fn log_limit(&self) -> Option<u64> {
+        (self.log_limit > 0).then_some(self.log_limit)
     }
 
     /// The timeout of a gate.
@@ -381,6 +422,18 @@ mod tests {
         assert!(parsed.gates[0].is_required());
         assert_eq!(parsed.include, [".env", "config/local.toml"]);
         assert_eq!(parsed.setup.as_deref(), Some("npm ci"));
+        assert!(parsed.confine);
+        assert_eq!(parsed.agents["my-agent"].writable, ["~/.my-agent/"]);
+        assert_eq!(parsed.log_limit, 8 << 20);
+        assert_eq!(parsed.log_limit(), Some(8 << 20));
+    }
+
+    #[test]
+    fn a_log_limit_of_zero_keeps_everything() {
+        let config = Config::parse(Path::new("vane.toml"), "log_limit = 0\n").unwrap();
+        assert_eq!(config.log_limit(), None);
+        let config = Config::parse(Path::new("vane.toml"), "log_limit = 65536\n").unwrap();
+        assert_eq!(config.log_limit(), Some(65536));
     }
 
     #[test]
@@ -425,5 +478,23 @@ mod tests {
         );
         assert_eq!(mine.timeout, DEFAULT_AGENT_TIMEOUT);
         assert!(config.profile("nobody").is_none());
+    }
+
+    #[test]
+    fn writable_paths_add_to_the_built_in_ones_and_confine_reaches_every_profile() {
+        let config = Config::parse(
+            Path::new("vane.toml"),
+            "confine = false
+[agents.claude]
+writable = [\"~/.npm/\"]
+",
+        )
+        .unwrap();
+        let claude = config.profile("claude").unwrap();
+        assert_eq!(claude.writable[0], "~/.claude/");
+        assert_eq!(claude.writable.last().map(String::as_str), Some("~/.npm/"));
+        assert!(!claude.confine);
+        assert!(!config.profile("shell").unwrap().confine);
+        assert!(Config::default().profile("shell").unwrap().confine);
     }
 }

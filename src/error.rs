@@ -171,7 +171,9 @@ impl From<StoreError> for CliError {
                     parent_display(&path)
                 ))
             }
-            StoreError::Sqlite(_) | StoreError::Corrupt(_) => CliError::internal(message),
+            StoreError::Sqlite(_) | StoreError::Corrupt(_) | StoreError::File { .. } => {
+                CliError::internal(message)
+            }
         }
     }
 }
@@ -365,6 +367,15 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::Interrupted => CliError::new(ErrorKind::Interrupted, message),
             E::BrokenGate { .. } => CliError::refused(message).with_hint(
                 "fix the gate or the base branch (`vane gate` runs the gates on your working tree), then run `vane work` again; the task's branch is kept and is gated again",
+            ),
+            E::WorktreeRootInRepository { .. } => CliError::refused(message).with_hint(
+                "set `worktree_root` in vane.toml to a folder outside every repository (by default vane uses one under ~/.local/share/vane, which must not be inside a repository either)",
+            ),
+            E::UnexplainedBaseMove { .. } => CliError::refused(message).with_hint(
+                "look at the commit (`git show <commit>`): if it is yours, run `vane work` again; if an agent made it, move the branch back (`git update-ref refs/heads/<branch> <expected>`)",
+            ),
+            E::NotAwaitingApproval(_) => CliError::refused(message).with_hint(
+                "`vane task show <task>` says what it waits for; only a candidate that changes a protected path waits for `vane approve`",
             ),
             E::Faults(_) => CliError::internal(message).with_hint(
                 "fix what stopped vane (`vane doctor` checks the repository, the disk and the worktrees), then run `vane work` again",

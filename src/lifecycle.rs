@@ -52,7 +52,11 @@ pub fn check(from: TaskStatus, to: TaskStatus, mover: Mover) -> Result<(), Illeg
             (Done, _) => refuse("a landed task leaves `done` only by rollback"),
             (_, Blocked) => Ok(()),
             (Blocked, Pending) => Ok(()),
-            _ => refuse("by hand a task can only be blocked, or a blocked task retried"),
+            // `vane reject`: a candidate waiting for a person's review is sent back.
+            (NeedsReview, NeedsImprovement) => Ok(()),
+            _ => refuse(
+                "by hand a task can only be blocked, a blocked task retried, or a reviewed one rejected",
+            ),
         },
         Mover::Landing => match (from, to) {
             (Pending | NeedsReview | NeedsImprovement | Blocked, Done) => Ok(()),
@@ -102,6 +106,7 @@ mod tests {
         (NeedsReview, Blocked, Mover::Person),
         (NeedsImprovement, Blocked, Mover::Person),
         (Blocked, Pending, Mover::Person),
+        (NeedsReview, NeedsImprovement, Mover::Person),
         (Pending, Done, Mover::Landing),
         (NeedsReview, Done, Mover::Landing),
         (NeedsImprovement, Done, Mover::Landing),

@@ -4,17 +4,20 @@
 //!   ones for `shell`, Claude Code, Codex CLI, Aider and Gemini CLI.
 //! - `process`: running a command in its own process group, output straight to files, stdin closed,
 //!   with a timeout that takes the whole group down.
+//! - `confine`: kernel confinement (Landlock) of what a run may write.
 //! - `parse`: reading an agent's final report (message, session, cost, tokens) out of its output.
 //!
 //! Nothing here knows about the store or git; the orchestrator decides what a run means for a task.
 
 use std::path::PathBuf;
 
+pub mod confine;
 pub mod parse;
 pub mod process;
 pub mod profile;
 pub mod strays;
 
+pub use confine::Confinement;
 pub use parse::{parse, parse_file, parse_run, AgentReport};
 pub use process::{
     interrupted, program_available, request_stop, run, run_with_grace, stop_agents_on_interrupt,
@@ -71,6 +74,12 @@ pub enum AgentError {
 
     #[error("cannot start `{program}`: {}", process::describe_spawn_error(source))]
     Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+
+    #[error("cannot confine `{program}`: {source}")]
+    Confine {
         program: String,
         source: std::io::Error,
     },

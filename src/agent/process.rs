@@ -2,10 +2,13 @@
 //!
 //! The agent runs in its own process group, so a timeout (and the clean-up after a normal exit) reaches
 //! everything it started: a dev server or a `sleep &` left behind would otherwise keep running in, and
-//! holding files of, a worktree vane is about to reset. Its output goes straight to files, never
-//! through vane's memory, and its stdin is closed because some agents wait for input when it is open.
+//! holding files of, a worktree vane is about to reset. Its output goes to files through a relay
+//! (`relay`) that keeps the first and the last part of a stream beyond `log_limit`, holding at most
+//! the last part in vane's memory, and its stdin is closed because some agents wait for input when
+//! it is open.
 
-use std::fs::File;
+mod relay;
+
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -14,7 +17,12 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::confine::Confinement;
 use super::AgentError;
+
+/// How much of each output stream a run keeps when `vane.toml` sets no `log_limit`: the first and
+/// the last 4 MiB.
+pub const DEFAULT_LOG_LIMIT: u64 = 8 << 20;
 
 /// How long an agent has to exit after SIGTERM before its group gets SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -39,6 +47,12 @@ pub struct Invocation {
     /// Where to write the process group and its leader's start time once it runs (see
     /// `strays::AgentPid`), so that a later vane can stop it if this one dies.
     pub pid_file: Option<PathBuf>,
+    /// What the run may write (see `confine`); None runs it unconfined.
+    pub confine: Option<Confinement>,
+    /// How many bytes of each output file are kept: the first half and the last half, with a line
+    /// saying how much was dropped between them (one file for both streams counts both). None
+    /// keeps everything.
+    pub log_limit: Option<u64>,
 }
 
 /// How a run ended.
@@ -122,7 +136,11 @@ pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, A
             cwd: inv.cwd.clone(),
         });
     }
-    let (stdout, stderr) = output_files(&inv.stdout, &inv.stderr)?;
+    let relay::Outputs {
+        stdout,
+        stderr,
+        relays,
+    } = output_files(inv)?;
 
     let mut command = Command::new(program);
     command
@@ -133,11 +151,43 @@ pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, A
         .stdout(stdout)
         .stderr(stderr)
         .process_group(0);
+    // Built here, in the parent, for the child to enforce between fork and exec; held until the
+    // child has started.
+    let ruleset = match &inv.confine {
+        Some(confinement) => {
+            if let Some(temp) = &confinement.temp_dir {
+                command.env("TMPDIR", temp);
+            }
+            confinement
+                .prepare()
+                .map_err(|source| AgentError::Confine {
+                    program: program.clone(),
+                    source,
+                })?
+        }
+        None => None,
+    };
+    if let Some(ruleset) = &ruleset {
+        let fd = ruleset.raw_fd();
+        // SAFETY: the closure runs in the child between fork and exec, and only makes the two
+        // async-signal-safe system calls of `restrict_self`; it allocates nothing and takes no
+        // lock. `fd` stays open in the parent until `spawn` has returned.
+        unsafe {
+            command.pre_exec(move || super::confine::restrict_self(fd));
+        }
+    }
 
     let start = Instant::now();
-    let mut child = command.spawn().map_err(|source| AgentError::Spawn {
-        program: program.clone(),
-        source,
+    let spawned = command.spawn();
+    drop(ruleset);
+    let mut child = spawned.map_err(|source| {
+        if let Some(confinement) = &inv.confine {
+            confinement.clean_up();
+        }
+        AgentError::Spawn {
+            program: program.clone(),
+            source,
+        }
     })?;
     let pid = child.id();
     tracing::debug!(pid, argv = ?inv.argv, cwd = %inv.cwd.display(), "agent started");
@@ -171,6 +221,11 @@ pub fn run_with_grace(inv: &Invocation, grace: Duration) -> Result<RunOutcome, A
     // id, cannot have been reused: this reaches only what the agent left behind.
     signal_group(pid, libc::SIGKILL);
     let status = child.wait().map_err(wait_error)?;
+    // The group is gone: what it wrote is in the pipes, and the files are whole once this returns.
+    relays.finish();
+    if let Some(confinement) = &inv.confine {
+        confinement.clean_up();
+    }
     let outcome = RunOutcome {
         exit_code: status.code(),
         signal: status.signal(),
@@ -220,28 +275,12 @@ fn is_executable(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn output_files(stdout: &Path, stderr: &Path) -> Result<(File, File), AgentError> {
-    let create = |path: &Path| -> Result<File, AgentError> {
-        let error = |source| AgentError::Output {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(error)?;
-        }
-        File::create(path).map_err(error)
-    };
-    let out = create(stdout)?;
-    // One file for both must be one open file description, or the two streams overwrite each other.
-    let err = if stdout == stderr {
-        out.try_clone().map_err(|source| AgentError::Output {
-            path: stderr.to_path_buf(),
-            source,
-        })?
-    } else {
-        create(stderr)?
-    };
-    Ok((out, err))
+/// The output files, created (or truncated), and what the child writes into: the files themselves,
+/// or the pipes of relays that cap them at `log_limit`. The relays end with `Relays::finish`, or
+/// when dropped, once the child's group is gone.
+fn output_files(inv: &Invocation) -> Result<relay::Outputs, AgentError> {
+    relay::open(&inv.stdout, &inv.stderr, inv.log_limit)
+        .map_err(|(path, source)| AgentError::Output { path, source })
 }
 
 /// Polls until the child has exited (true) or `deadline` has passed (false), leaving it unreaped. No
@@ -405,6 +444,8 @@ mod tests {
                 stderr: self.path("out/stderr"),
                 timeout,
                 pid_file: None,
+                confine: None,
+                log_limit: Some(DEFAULT_LOG_LIMIT),
             }
         }
 
@@ -483,10 +524,76 @@ mod tests {
     #[test]
     fn huge_output_goes_to_the_file() {
         let s = Scratch::new();
-        let outcome = run(&s.sh("head -c 20971520 /dev/zero", LONG)).unwrap();
+        let mut inv = s.sh("head -c 20971520 /dev/zero", LONG);
+        inv.log_limit = None;
+        let outcome = run(&inv).unwrap();
         assert_eq!(outcome.exit_code, Some(0));
         let size = std::fs::metadata(s.path("out/stdout")).unwrap().len();
         assert_eq!(size, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn output_beyond_the_limit_keeps_its_head_and_tail() {
+        let s = Scratch::new();
+        // 3000 numbered lines of 8 bytes on stdout, then a result line; 4 KiB kept of each stream.
+        let mut inv = s.sh(
+            "i=0; while [ $i -lt 3000 ]; do printf 'l%06d\\n' $i; i=$((i+1)); done; \
+             echo oops >&2; echo '{\"result\":\"done\"}'",
+            LONG,
+        );
+        inv.log_limit = Some(4096);
+        assert!(run(&inv).unwrap().success());
+        let out = s.read("out/stdout");
+        let total = 3000 * 8 + "{\"result\":\"done\"}\n".len();
+        let note = format!("\n{}\n", relay::dropped_note((total - 4096) as u64));
+        assert!(out.starts_with("l000000\nl000001\n"), "{}", &out[..40]);
+        assert!(out.contains(&note), "{note:?} not in the log");
+        assert!(out.ends_with("l002999\n{\"result\":\"done\"}\n"));
+        // The head (2 KiB, 256 whole lines) ends a line, so the note needs no newline of its own.
+        assert_eq!(out.len(), 4096 + note.len() - 1);
+        assert_eq!(s.read("out/stderr"), "oops\n");
+    }
+
+    #[test]
+    fn a_shared_capped_file_keeps_the_order_of_both_streams() {
+        let s = Scratch::new();
+        let mut inv = s.sh(
+            "echo one; echo two >&2; echo three; head -c 100000 /dev/zero; echo end >&2",
+            LONG,
+        );
+        inv.stderr = inv.stdout.clone();
+        inv.log_limit = Some(64);
+        run(&inv).unwrap();
+        let out = std::fs::read(s.path("out/stdout")).unwrap();
+        assert!(out.starts_with(b"one\ntwo\nthree\n"), "{out:?}");
+        assert!(out.ends_with(b"\0\0\0end\n"), "{out:?}");
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("\n[vane: 99,954 bytes dropped here]\n"),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn a_process_that_leaves_the_group_holding_the_pipe_does_not_hold_up_the_run() {
+        let s = Scratch::new();
+        let pidfile = s.path("escaped.pid");
+        // `setsid` puts the sleeper in a session and group of its own, out of reach of the group
+        // kill, with the relay's pipe as its stdout.
+        let script = format!(
+            "echo before; setsid sh -c 'echo $$ > {}; exec sleep 30' & sleep 0.2; echo after",
+            pidfile.display()
+        );
+        let start = Instant::now();
+        let outcome = run(&s.sh(&script, LONG)).unwrap();
+        let took = start.elapsed();
+        assert_eq!(outcome.exit_code, Some(0));
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(s.read("out/stdout"), "before\nafter\n");
+        let escaped: i32 = wait_for_file(&pidfile).trim().parse().unwrap();
+        assert!(alive(escaped), "the escaped process should still run");
+        // SAFETY: kill with a signal only, to the test's own grandchild.
+        unsafe { libc::kill(escaped, libc::SIGKILL) };
     }
 
     #[test]

@@ -31,6 +31,22 @@ const CLAUDE_ALLOWED_TOOLS: &str = "Bash,Edit,Write,Read,Glob,Grep";
 /// The tools a reviewing (read-only) Claude Code may use.
 const CLAUDE_READ_TOOLS: &str = "Read,Glob,Grep";
 
+/// What each built-in agent writes outside its worktree, as found by running it (see
+/// `Profile::writable`). Claude Code keeps its state under `~/.claude/` and its settings in
+/// `~/.claude.json`, which it replaces through a temporary file and a lock directory beside it, in
+/// the home directory: those it cannot make when confined (allowing them would open the whole home
+/// directory, the person's checkouts included), and it then writes the file in place. Its logs go
+/// to `~/.cache/claude-cli-nodejs`. Codex, Aider and Gemini CLI keep theirs in one directory each.
+fn builtin_writable(name: &str) -> &'static [&'static str] {
+    match name {
+        "claude" => &["~/.claude/", "~/.claude.json", "~/.cache/claude-cli-nodejs"],
+        "codex" => &["~/.codex/"],
+        "aider" => &["~/.aider/"],
+        "gemini" => &["~/.gemini/"],
+        _ => &[],
+    }
+}
+
 /// How to read an agent's standard output once it has finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OutputParser {
@@ -115,6 +131,12 @@ pub struct Profile {
     pub env: BTreeMap<String, String>,
     pub timeout: Duration,
     pub parser: OutputParser,
+    /// Where the agent may write besides its worktree, its branch and its temporary directory, when
+    /// it runs confined: `~/` is the home directory; a path ending with `/` is a directory made
+    /// when missing, others are used when they exist.
+    pub writable: Vec<String>,
+    /// Whether it runs confined (`confine` in vane.toml; the kernel must be able to).
+    pub confine: bool,
 }
 
 impl Profile {
@@ -207,6 +229,11 @@ impl Profile {
             env,
             timeout,
             parser,
+            writable: builtin_writable(name)
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+            confine: true,
         })
     }
 
@@ -278,6 +305,9 @@ impl Profile {
             stderr,
             timeout: self.timeout,
             pid_file: None,
+            log_limit: Some(super::process::DEFAULT_LOG_LIMIT),
+            // The caller knows the run's temporary directory and what else it may write.
+            confine: None,
         })
     }
 
@@ -370,6 +400,8 @@ mod tests {
             env: BTreeMap::new(),
             timeout: Duration::from_secs(1),
             parser: OutputParser::Text,
+            writable: Vec::new(),
+            confine: true,
         }
     }
 

@@ -89,6 +89,8 @@ enum Command {
     Rollback(commands::rollback::Args),
     Gate(commands::gate::Args),
     Land(commands::land::Args),
+    Approve(commands::approve::Args),
+    Reject(commands::reject::Args),
     #[command(subcommand)]
     Hooks(commands::hooks::HooksCommand),
     Hook(commands::hooks::HookArgs),
@@ -180,6 +182,8 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Rollback(args) => commands::rollback::run(&env, args),
         Command::Gate(args) => commands::gate::run(&env, args),
         Command::Land(args) => commands::land::run(&env, args),
+        Command::Approve(args) => commands::approve::run(&env, args),
+        Command::Reject(args) => commands::reject::run(&env, args),
         Command::Hooks(command) => commands::hooks::run(&env, command),
         Command::Hook(args) => return Ok(Some(commands::hooks::run_hook(&env, args))),
         Command::Quality(args) => commands::quality::run(&env, args),

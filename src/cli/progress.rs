@@ -1,5 +1,6 @@
 //! What a person sees while a batch runs: on a terminal, one live line per worker (task, agent,
 //! elapsed) and one for the batch, with each event printed above them; elsewhere, plain lines.
+//! Either way every line is made printable (`ui::printable`) on its way to the terminal.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -55,7 +56,8 @@ impl<'a> WorkDisplay<'a> {
             self.ui.status(line);
             return;
         };
-        let _ = live.multi.println(line);
+        // Printed as `Ui::status` prints: what an agent or a gate printed cannot act on the terminal.
+        let _ = live.multi.println(self.ui.for_stderr(line));
         match event {
             Progress::Started {
                 worker,

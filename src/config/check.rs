@@ -140,6 +140,9 @@ const TOP_KEYS: &[Key] = &[
     key("worktree_root", Kind::Text),
     key("include", Kind::Texts),
     key("setup", Kind::Text),
+    key("protected", Kind::Texts),
+    key("log_limit", Kind::Count(u64::MAX)),
+    key("confine", Kind::Flag),
     key("threshold", Kind::Number),
     key("escalate_after", Kind::Count(u32::MAX as u64)),
     key("escalate_to", Kind::Text),
@@ -152,6 +155,7 @@ const AGENT_KEYS: &[Key] = &[
     key("env", Kind::TextTable),
     key("timeout", Kind::Count(u64::MAX)),
     key("parser", Kind::Choice(PARSERS)),
+    key("writable", Kind::Texts),
 ];
 
 const GATE_KEYS: &[Key] = &[
@@ -531,6 +535,23 @@ fn validate(config: &mut Config, sources: &Sources, problems: &mut Vec<Problem>)
         );
     }
     for (name, agent) in &config.agents {
+        for (index, entry) in agent.writable.iter().enumerate() {
+            if let Err(reason) = crate::agent::confine::check_declared(entry) {
+                let key = format!("{}[{}]", agent_key(name, "writable"), index + 1);
+                add(
+                    sources
+                        .lines
+                        .get(&key)
+                        .copied()
+                        .or(sources.agent(name, "writable")),
+                    key,
+                    format!(
+                        "[agents.{name}] `writable` entry \"{entry}\" {reason}; give an absolute \
+                         path or one under your home, such as \"~/.{name}/\""
+                    ),
+                );
+            }
+        }
         match &agent.command {
             Some(command) if command.is_empty() => add(
                 sources.agent(name, "command"),
@@ -824,8 +845,8 @@ weight = \"heavy\"
             (
                 "colour = true\n",
                 "line 1: unknown key \"colour\"; the keys at the top are base_branch, workers, \
-                 default_agent, max_attempts, worktree_root, include, setup, threshold, \
-                 escalate_after, escalate_to, agents, gate",
+                 default_agent, max_attempts, worktree_root, include, setup, protected, \
+                 log_limit, confine, threshold, escalate_after, escalate_to, agents, gate",
             ),
             ("workers = [\n", "line 1: unclosed array, expected `]`"),
         ] {
@@ -875,6 +896,25 @@ agent = \"claude\"
                 "line 16: gate `a` has both `command` and `agent`; give one",
             ]
         );
+    }
+
+    #[test]
+    fn writable_paths_must_be_absolute_or_under_home() {
+        assert_eq!(
+            problems("[agents.claude]\nwritable = [\"~/.npm/\",\n  \"cache\"]\n"),
+            [
+                "line 3: [agents.claude] `writable` entry \"cache\" is neither absolute nor under \
+              `~/`; give an absolute path or one under your home, such as \"~/.claude/\""
+            ]
+        );
+        assert_eq!(
+            problems("confine = \"no\"\n"),
+            ["line 1: wrong type for `confine`: expected a boolean (true or false), found a string"]
+        );
+        assert!(problems(
+            "confine = false\n[agents.x]\ncommand = [\"x\"]\nwritable = [\"/opt/x\"]\n"
+        )
+        .is_empty());
     }
 
     #[test]

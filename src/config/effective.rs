@@ -75,6 +75,12 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
             ),
             "include" => (json!(config.include), ""),
             "setup" => (json!(config.setup), "no command runs in a new worktree"),
+            "protected" => (
+                json!(config.protected),
+                "vane.toml and the repository files gate commands start",
+            ),
+            "log_limit" => (json!(config.log_limit), ""),
+            "confine" => (json!(config.confine), ""),
             "threshold" => (json!(config.threshold), ""),
             "escalate_after" => (json!(config.escalate_after), "no escalation"),
             "escalate_to" => (json!(config.escalate_to), "no escalation"),
@@ -106,6 +112,7 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
             ("env", json!(profile.env)),
             ("timeout", json!(profile.timeout.as_secs())),
             ("parser", json!(profile.parser.as_str())),
+            ("writable", json!(profile.writable)),
         ] {
             settings.push(setting(
                 format!("agents.{name}.{key}"),

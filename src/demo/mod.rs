@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
 use crate::git::{self, GitError};
+use crate::model::TaskId;
 use crate::orchestrator::{
     self, OrchestratorError, Progress, RollbackOptions, RollbackSummary, WorkOptions, WorkSummary,
 };
@@ -62,6 +63,10 @@ pub enum DemoError {
 /// What the whole demo did, after `set_up`.
 pub struct DemoRun {
     pub batch: WorkSummary,
+    /// The tasks that waited for approval (they changed the gate's script), approved, and the batch
+    /// that landed what waited on them.
+    pub approved: Vec<TaskId>,
+    pub second_batch: Option<WorkSummary>,
     pub rollback: RollbackSummary,
     pub undo: RollbackSummary,
 }
@@ -69,6 +74,10 @@ pub struct DemoRun {
 /// One step of the demo, for the person watching.
 pub enum Step<'a> {
     Work(Progress),
+    /// A task that changed a protected path, approved and landed (`vane approve`).
+    Approved(&'a crate::orchestrator::land::LandSummary),
+    /// The next `vane work`, for what waited on the approved tasks.
+    SecondBatch,
     RolledBack(&'a RollbackSummary),
     Undone(&'a RollbackSummary),
 }
@@ -90,12 +99,40 @@ pub fn run(demo: &mut Demo, step: &dyn Fn(Step<'_>)) -> Result<DemoRun, DemoErro
         &WorkOptions::default(),
         &report,
     )?;
+    // A task that changes the gate's own script waits for a person: the demo approves it, as you
+    // would after `vane task show`, and runs the rest.
+    let mut approved = Vec::new();
+    for task in demo.workspace.store.tasks(&crate::store::TaskFilter {
+        statuses: vec![crate::model::TaskStatus::NeedsReview],
+        parent: None,
+    })? {
+        if orchestrator::approval::review(&demo.workspace, &task.id)?.is_some() {
+            let landed = orchestrator::approval::approve(
+                &mut demo.workspace,
+                &config,
+                &task.id,
+                "vane demo",
+            )?;
+            step(Step::Approved(&landed));
+            approved.push(task.id);
+        }
+    }
+    let second_batch = if approved.is_empty() {
+        None
+    } else {
+        step(Step::SecondBatch);
+        Some(orchestrator::work(
+            &mut demo.workspace,
+            &config,
+            &WorkOptions::default(),
+            &report,
+        )?)
+    };
     let start = demo
         .workspace
         .store
         .checkpoints()?
         .into_iter()
-        .rev()
         .find(|c| c.kind == "batch_start")
         .map(|c| c.id)
         .unwrap_or(1);
@@ -115,6 +152,8 @@ pub fn run(demo: &mut Demo, step: &dyn Fn(Step<'_>)) -> Result<DemoRun, DemoErro
     step(Step::Undone(&undo));
     Ok(DemoRun {
         batch,
+        approved,
+        second_batch,
         rollback,
         undo,
     })

@@ -258,6 +258,36 @@ impl Git {
         }
     }
 
+    /// The paths that differ between the trees of `from` and `to` (renames as a removal and an
+    /// addition, so that both names count).
+    pub fn changed_paths(&self, from: &str, to: &str) -> Result<Vec<String>, GitError> {
+        let out = self.run(
+            None,
+            &["diff", "--name-only", "-z", "--no-renames", from, to, "--"],
+        )?;
+        Ok(out
+            .stdout
+            .split(|&b| b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
+
+    /// The unified diff from `from` to `to`, of `paths` only.
+    pub fn diff_paths(&self, from: &str, to: &str, paths: &[String]) -> Result<String, GitError> {
+        let mut args = vec![
+            "diff".to_string(),
+            "--no-color".into(),
+            "--no-ext-diff".into(),
+            from.to_string(),
+            to.to_string(),
+            "--".into(),
+        ];
+        args.extend(paths.iter().map(|p| format!(":(literal){p}")));
+        let out = self.run(None, &args)?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The subject lines of the commits in `range` (`git log --format=%s <range>`), newest first.
     pub fn commit_subjects(&self, range: &str) -> Result<Vec<String>, GitError> {
         let out = self.run(

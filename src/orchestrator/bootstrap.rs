@@ -36,6 +36,8 @@ pub struct Bootstrap {
     /// `runs/setup` in the state directory: `<worktree>.log`, and `<worktree>.ok` once setup
     /// succeeded there (holding the command, so that a changed `setup` runs again).
     pub setup_dir: PathBuf,
+    /// How much of setup's output its log keeps (`log_limit`).
+    pub log_limit: Option<u64>,
 }
 
 impl Bootstrap {
@@ -132,6 +134,10 @@ impl Bootstrap {
             stderr: log.clone(),
             timeout: SETUP_TIMEOUT,
             pid_file: None,
+            // The person's own command, run on base before any agent, which fills caches outside
+            // the worktree (`npm ci`, `cargo fetch`): not confined.
+            confine: None,
+            log_limit: self.log_limit,
         })?;
         if outcome.exit_code == Some(0) && !outcome.timed_out && !outcome.interrupted {
             fs::write(&marker, command).map_err(|e| OrchestratorError::io(&marker, e))?;
@@ -196,6 +202,7 @@ mod tests {
             include: include.iter().map(|s| s.to_string()).collect(),
             setup: setup.map(str::to_string),
             setup_dir: root.join("state/runs/setup"),
+            log_limit: Some(crate::agent::process::DEFAULT_LOG_LIMIT),
         }
     }
 

@@ -68,6 +68,7 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
     if let Some(config) = &config {
         check_runnable(&location, config, store.as_ref(), &mut checks);
     }
+    checks.push(check_confinement(config.as_ref()));
     let lock = lock::inspect(&state_dir);
     let batch_running = matches!(lock, Ok(LockState::Held { .. }));
     let git = match Git::open(&location.workdir) {
@@ -110,6 +111,40 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
     }
     checks.push(check_hooks(&location));
     Ok(checks)
+}
+
+/// Informational: whether agents and gates run confined by the kernel (Landlock), and why not. Not
+/// a problem either way: where the kernel cannot, vane's other checks hold.
+fn check_confinement(config: Option<&Config>) -> Check {
+    const NAME: &str = "confinement";
+    if config.is_some_and(|c| !c.confine) {
+        return Check::ok(
+            NAME,
+            "off (`confine = false` in vane.toml): agents and gates run unconfined",
+        );
+    }
+    match crate::agent::confine::status() {
+        Ok(abi) => Check::ok(
+            NAME,
+            format!(
+                "agents and gates run confined ({abi}): they write only to their worktree, what a \
+                 commit on their own branch needs, a private TMPDIR and what their profile \
+                 declares{}",
+                abi.gap().map(|gap| format!("; {gap}")).unwrap_or_default()
+            ),
+        ),
+        Err(why) => Check {
+            check: NAME.to_string(),
+            ok: true,
+            detail: format!("agents and gates run unconfined: {why}"),
+            fix: Some(
+                "vane relies on its other checks (the reference-transaction hook, the merge \
+                 queue's compare-and-swap); a kernel with Landlock (Linux 5.19 or later) confines \
+                 agents"
+                    .to_string(),
+            ),
+        },
+    }
 }
 
 fn check_config(location: &RepoLocation, checks: &mut Vec<Check>) -> Option<Config> {
@@ -850,9 +885,12 @@ fn check_lock(lock: Result<LockState, LockError>, state_dir: &Path) -> Check {
     }
 }
 
-/// Informational: how many of vane's worktrees there are and the disk they take, with a
-/// suggestion to collect them when no batch needs them or when they grow big.
+/// Informational: how many of vane's worktrees there are and the disk they take, and the disk the
+/// run directories take (prompts, agent output, gate logs), with a suggestion to collect them when
+/// no batch needs them or when they grow big.
 fn check_worktrees(git: &Git, root: &Path, batch_running: bool) -> Check {
+    /// Run directories taking more than this are worth a `vane gc --keep-days`.
+    const RUNS_WORTH_GC: u64 = 1 << 30;
     let worktrees = match git.list_worktrees() {
         Ok(worktrees) => worktrees,
         Err(e) => {
@@ -890,6 +928,17 @@ fn check_worktrees(git: &Git, root: &Path, batch_running: bool) -> Check {
             plural(gone)
         ));
     }
+    let runs = git.common_dir().join(workspace::STATE_DIR).join("runs");
+    let run_bytes = if runs.is_dir() {
+        super::gc::disk_usage(&runs)
+    } else {
+        0
+    };
+    detail.push_str(&format!(
+        "; the run directories (prompts, agent output, gate logs) in {} take {}",
+        runs.display(),
+        format_bytes(run_bytes)
+    ));
     let mut check = Check::ok("worktrees", detail);
     if (ours > 0 && !batch_running) || bytes > WORKTREES_WORTH_GC || gone > 0 {
         check.fix = Some(if batch_running {
@@ -899,6 +948,14 @@ fn check_worktrees(git: &Git, root: &Path, batch_running: bool) -> Check {
             "`vane gc` removes them, keeping any work that has not landed; the next `vane work` \
              makes new ones"
                 .to_string()
+        });
+    }
+    if run_bytes > RUNS_WORTH_GC && !batch_running {
+        let collect = "`vane gc --keep-days 7` also removes the run directories not written to in \
+                       a week, of tasks that are done and of earlier attempts";
+        check.fix = Some(match check.fix.take() {
+            Some(fix) => format!("{fix}; {collect}"),
+            None => collect.to_string(),
         });
     }
     check

@@ -130,7 +130,9 @@ pub fn run_gates(
         let gate = &config.gates[index];
         let started = Instant::now();
         let (verdict, log) = match (&gate.command, &gate.agent) {
-            (Some(command), _) => run_command(gate, command, candidate),
+            (Some(command), _) => {
+                run_command(gate, command, candidate, config.log_limit(), config.confine)
+            }
             (None, Some(profile)) => run_critic(git, config, gate, profile, candidate, &diff),
             (None, None) => (
                 failed(format!("gate `{}` has nothing to run", gate.name)),
@@ -376,11 +378,30 @@ fn gate_env(candidate: &Candidate<'_>) -> Vec<(String, String)> {
     env
 }
 
+/// A gate's private TMPDIR when it runs confined, beside its log. It is removed whole after the
+/// run, so the gate's name is kept to one plain path component.
+fn gate_temp_dir(gate: &GateConfig, candidate: &Candidate<'_>) -> PathBuf {
+    let name: String = gate
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    candidate.log_dir.join(format!("gate-{name}.tmp"))
+}
+
 /// A command gate: by exit code, or by the JSON line it prints last.
 fn run_command(
     gate: &GateConfig,
     command: &str,
     candidate: &Candidate<'_>,
+    log_limit: Option<u64>,
+    confine: bool,
 ) -> (Verdict, Option<PathBuf>) {
     let log = candidate.log_dir.join(format!("gate-{}.log", gate.name));
     let mode = gate.score.unwrap_or_default();
@@ -398,6 +419,11 @@ fn run_command(
         stderr: stderr.clone(),
         timeout,
         pid_file: None,
+        log_limit,
+        // The candidate's code runs here: it may write its own worktree and nothing of anyone else.
+        confine: confine.then(|| {
+            agent::Confinement::to_worktree(candidate.worktree, &gate_temp_dir(gate, candidate))
+        }),
     });
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -498,7 +524,14 @@ fn run_critic(
     if gate.timeout.is_some() {
         invocation.timeout = Config::gate_timeout(gate);
     }
+    invocation.log_limit = config.log_limit();
     invocation.env.extend(gate_env(candidate));
+    if profile.confine {
+        invocation.confine = Some(
+            agent::Confinement::to_worktree(candidate.worktree, &gate_temp_dir(gate, candidate))
+                .with_declared(&profile.writable),
+        );
+    }
     let outcome = match agent::run(&invocation) {
         Ok(outcome) => outcome,
         Err(e) => {

@@ -7,6 +7,13 @@
 //! committed on top) whose commits no ref reaches is kept under `refs/vane/attempts/<task>/<n>`,
 //! or `refs/vane/kept/<worktree>/<n>` when its commits name no task. A branch is deleted only when
 //! its task is done and its tip is on base, by compare-and-swap.
+//!
+//! With `--keep-days`, run directories (`runs/` in vane's state directory: prompts, what agents
+//! printed, gate logs) not written to within that many days go too: those of tasks that are done
+//! or gone, those of a task's earlier attempts, and vane's own (gates of a base tip, setup logs of
+//! worktrees that are gone); the latest attempt of a task that is not done always stays. Without
+//! it they all stay: they are what a person reads to find out why a task went as it did, and each
+//! is bounded by `log_limit`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -31,6 +38,9 @@ pub struct GcOptions {
     pub dry_run: bool,
     /// Keep the worktrees used within this many days; 0 removes them all.
     pub keep_days: u32,
+    /// Also remove the run directories not written to within this many days (see the module's
+    /// comment); None leaves every run directory alone.
+    pub runs_keep_days: Option<u32>,
 }
 
 /// What `vane gc` did (or, in a dry run, would do).
@@ -56,7 +66,10 @@ pub struct GcReport {
     /// Directories under the worktree root of a repository that is gone (their `.git` names a
     /// worktree record that no longer exists): removed whole, having nothing git could keep.
     pub orphans_removed: Vec<RemovedWorktree>,
-    /// The disk space the removed worktrees took (allocated blocks, as `du` counts).
+    /// Run directories (or setup logs) removed from `runs/`, with `--keep-days`.
+    pub runs_removed: Vec<RemovedWorktree>,
+    /// The disk space the removed worktrees and run directories took (allocated blocks, as `du`
+    /// counts).
     pub bytes_freed: u64,
 }
 
@@ -69,6 +82,7 @@ impl GcReport {
             && self.refs_deleted.is_empty()
             && self.registrations_pruned.is_empty()
             && self.orphans_removed.is_empty()
+            && self.runs_removed.is_empty()
     }
 }
 
@@ -91,6 +105,7 @@ pub enum SavedKind {
     Detached,
 }
 
+/// A directory removed (a worktree, or a run directory), and the disk it took.
 #[derive(Debug, Clone, Serialize)]
 pub struct RemovedWorktree {
     pub path: PathBuf,
@@ -205,7 +220,140 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
     })? {
         sweep.landed_branch(&task.id, &base, &base_tip, &checked_out, &mut report)?;
     }
+    if let Some(days) = options.runs_keep_days {
+        let runs = Runs {
+            dir: state_dir.join("runs"),
+            older_than: Duration::from_secs(u64::from(days) * 86_400),
+            worktree_root: &root,
+        };
+        runs.sweep(workspace, &sweep, &mut report)?;
+    }
     Ok(report)
+}
+
+/// The directory that holds every run's files, and what may go from it.
+struct Runs<'a> {
+    dir: PathBuf,
+    /// Entries written to more recently than this stay.
+    older_than: Duration,
+    /// Where the worktrees whose setup logs are in `runs/setup` live.
+    worktree_root: &'a Path,
+}
+
+/// Where `setup` leaves a log and a marker per worktree (`bootstrap`).
+const SETUP_RUNS: &str = "setup";
+
+impl Runs<'_> {
+    /// Removes the run directories that may go: under `runs/<task>/`, an attempt's directory
+    /// (`<n>`) unless it is the latest attempt of a task that is not done, and every other entry
+    /// (a gate run without an attempt, vane's own `base/<tip>`, a task that is gone); in
+    /// `runs/setup`, the log and marker of a worktree that is gone. Only what was not written to
+    /// within `older_than`; a directory left empty goes too. Symbolic links are removed as links.
+    fn sweep(&self, workspace: &Workspace, sweep: &Sweep<'_>, report: &mut GcReport) -> Result<()> {
+        let statuses: std::collections::HashMap<TaskId, TaskStatus> = workspace
+            .store
+            .tasks(&TaskFilter::default())?
+            .into_iter()
+            .map(|task| (task.id, task.status))
+            .collect();
+        for top in sorted_entries(&self.dir) {
+            let Some(name) = top.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+                continue;
+            };
+            if !std::fs::symlink_metadata(&top).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            let task = TaskId::new(name.as_str())
+                .ok()
+                .and_then(|id| statuses.get(&id).map(|status| (id, *status)));
+            // The attempt whose files stay whatever their age: the latest of a task not done.
+            let latest = match &task {
+                Some((id, status)) if *status != TaskStatus::Done => workspace
+                    .store
+                    .attempts(id)?
+                    .last()
+                    .map(|attempt| attempt.number),
+                _ => None,
+            };
+            let mut left = 0;
+            for entry in sorted_entries(&top) {
+                let entry_name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let keep = match entry_name.parse::<u32>() {
+                    Ok(number) if task.is_some() => Some(number) == latest,
+                    _ if name == SETUP_RUNS => self.worktree_stays(entry_name, report),
+                    _ => false,
+                };
+                if keep || !self.old_enough(&entry, sweep.now) {
+                    left += 1;
+                    continue;
+                }
+                let bytes = disk_usage(&entry);
+                if !sweep.dry_run {
+                    remove_entry(&entry)?;
+                }
+                report.bytes_freed += bytes;
+                report
+                    .runs_removed
+                    .push(RemovedWorktree { path: entry, bytes });
+            }
+            if left == 0 && !sweep.dry_run {
+                // Only if empty: a run that started meanwhile keeps it.
+                let _ = std::fs::remove_dir(&top);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the worktree a setup log or marker (`w1.log`, `w1.ok`) belongs to is there and
+    /// stays: its marker saves running setup again.
+    fn worktree_stays(&self, file: &str, report: &GcReport) -> bool {
+        let Some((worktree, _)) = file.rsplit_once('.') else {
+            return true;
+        };
+        let path = self.worktree_root.join(worktree);
+        path.exists() && !report.worktrees_removed.iter().any(|w| w.path == path)
+    }
+
+    /// Whether nothing under `path` was written to within `older_than`.
+    fn old_enough(&self, path: &Path, now: SystemTime) -> bool {
+        let newest = last_written(path);
+        // A time in the future (a clock that moved) counts as just now.
+        now.duration_since(newest).unwrap_or(Duration::ZERO) >= self.older_than
+    }
+}
+
+/// The newest modification time of `path` and everything under it; symbolic links are not
+/// followed. What cannot be read counts as written now, so that it stays.
+fn last_written(path: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&next) else {
+            return SystemTime::now();
+        };
+        newest = newest.max(meta.modified().unwrap_or_else(|_| SystemTime::now()));
+        if meta.is_dir() {
+            match std::fs::read_dir(&next) {
+                Ok(entries) => stack.extend(entries.flatten().map(|entry| entry.path())),
+                Err(_) => return SystemTime::now(),
+            }
+        }
+    }
+    newest
+}
+
+/// Removes a directory with everything in it, or a file, or a symbolic link (never followed).
+fn remove_entry(path: &Path) -> Result<()> {
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    let result = if is_dir {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    result.map_err(|source| OrchestratorError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// What every step of one gc run needs.

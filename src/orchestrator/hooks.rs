@@ -1,6 +1,7 @@
 //! Hooks: vane's git hook shims (installing them beside what a person had, and taking them out
-//! again exactly), and what runs when a hook fires (`vane hook <name>`): git's `post-commit` and
-//! `pre-merge-commit`, Claude Code's `PostToolUse` and `Stop`, Codex's `notify`.
+//! again exactly), and what runs when a hook fires (`vane hook <name>`): git's `post-commit`,
+//! `pre-merge-commit` and `reference-transaction`, Claude Code's `PostToolUse` and `Stop`, Codex's
+//! `notify`.
 //!
 //! A hook never breaks what called it on a vane error: it says so on stderr and lets git or the
 //! agent go on. Only a verdict refuses (a merge that falls short of the gates, a Stop with changes
@@ -21,7 +22,11 @@ use crate::store::NewEvent;
 use crate::workspace::{self, Workspace, WorkspaceError};
 
 /// The git hooks vane installs.
-pub const GIT_HOOKS: &[&str] = &["post-commit", "pre-merge-commit"];
+pub const GIT_HOOKS: &[&str] = &["post-commit", "pre-merge-commit", "reference-transaction"];
+
+/// Where the `reference-transaction` hook writes down the branch moves a person makes, in vane's
+/// state directory: one line `<unix ms> <old> <new> <ref>` each.
+pub const PERSON_MOVES_FILE: &str = "person-moves.log";
 
 /// The shim every git hook is (`hooks/vane-hook.sh`); `@VANE@` becomes the path of the vane that
 /// installed it.
@@ -191,6 +196,7 @@ impl HookOutcome {
 pub const HOOK_NAMES: &[&str] = &[
     "git-post-commit",
     "git-pre-merge-commit",
+    "git-reference-transaction",
     "claude-post-tool-use",
     "claude-stop",
     "codex-notify",
@@ -198,6 +204,10 @@ pub const HOOK_NAMES: &[&str] = &[
 
 /// Runs hook `name` in `cwd`; `args` are what the caller passed, `stdin` what it wrote.
 pub fn run_hook(name: &str, args: &[String], cwd: &Path, stdin: &mut dyn Read) -> HookOutcome {
+    if name == "git-reference-transaction" {
+        // Before anything else, and without the database: it runs on every ref update.
+        return reference_transaction(args, cwd, stdin);
+    }
     if std::env::var_os(INTERNAL_ENV).is_some() && name.starts_with("git-") {
         return HookOutcome::go_on();
     }
@@ -239,6 +249,99 @@ pub fn run_hook(name: &str, args: &[String], cwd: &Path, stdin: &mut dyn Read) -
         eprintln!("vane: hook {name}: {e}; going on");
         HookOutcome::go_on()
     })
+}
+
+/// `reference-transaction`: inside an agent (its environment names its task), any ref update
+/// other than its own branch `vane/<task>`, its worktree's own refs and pseudo-refs is refused
+/// before git makes it, so that an agent's `git update-ref refs/heads/main` or a commit on a
+/// checked-out `main` fails. Outside agents and vane, the branch moves a person makes are written
+/// down once made, so that the merge queue can tell them from a move of base that went round
+/// this hook (which stops the queue).
+fn reference_transaction(args: &[String], cwd: &Path, stdin: &mut dyn Read) -> HookOutcome {
+    let phase = args.first().map(String::as_str).unwrap_or("");
+    let mut text = String::new();
+    if stdin
+        .take(16 * 1024 * 1024)
+        .read_to_string(&mut text)
+        .is_err()
+    {
+        return HookOutcome::go_on();
+    }
+    let updates: Vec<(&str, &str, &str)> = text
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split(' ');
+            Some((parts.next()?, parts.next()?, parts.next()?))
+        })
+        .collect();
+    if let Ok(task) = std::env::var("VANE_TASK_ID") {
+        if phase != "prepared" {
+            return HookOutcome::go_on();
+        }
+        let own = format!("refs/heads/vane/{task}");
+        let refused: Vec<&str> = updates
+            .iter()
+            .map(|(_, _, refname)| *refname)
+            .filter(|r| *r != own && r.starts_with("refs/") && !r.starts_with("refs/worktree/"))
+            .collect();
+        if refused.is_empty() {
+            return HookOutcome::go_on();
+        }
+        eprintln!(
+            "vane: an agent may move only its own branch `vane/{task}`; refused: {}",
+            refused.join(", ")
+        );
+        return HookOutcome {
+            exit_code: 1,
+            stdout: None,
+        };
+    }
+    if std::env::var_os(INTERNAL_ENV).is_some() || phase != "committed" {
+        return HookOutcome::go_on();
+    }
+    let branches: Vec<_> = updates
+        .iter()
+        .filter(|(_, _, r)| r.starts_with("refs/heads/") && !r.starts_with("refs/heads/vane/"))
+        .collect();
+    if branches.is_empty() {
+        return HookOutcome::go_on();
+    }
+    let Ok(location) = crate::git::RepoLocation::discover(cwd) else {
+        return HookOutcome::go_on();
+    };
+    let state = workspace::state_dir(&location);
+    if !state.is_dir() {
+        return HookOutcome::go_on();
+    }
+    let now = crate::model::now_millis();
+    let lines: String = branches
+        .iter()
+        .map(|(old, new, r)| format!("{now} {old} {new} {r}\n"))
+        .collect();
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(state.join(PERSON_MOVES_FILE))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()));
+    if let Err(e) = appended {
+        eprintln!("vane: cannot write down a branch move ({e}); going on");
+    }
+    HookOutcome::go_on()
+}
+
+/// The moves of `refname` a person made, as the `reference-transaction` hook wrote them down:
+/// `(old, new)`, oldest first.
+pub fn person_moves(state_dir: &Path, refname: &str) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(state_dir.join(PERSON_MOVES_FILE)) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.split(' ');
+            let (_, old, new, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            (name == refname).then(|| (old.to_string(), new.to_string()))
+        })
+        .collect()
 }
 
 /// Prints `message` the first time only (per repository), so that a missing piece does not

@@ -3,16 +3,19 @@
 //! parts below (store, git, agent, config) and never the command line or the terminal: what a
 //! person should see is reported through `Progress`, or returned.
 
+pub mod approval;
 pub mod bootstrap;
 pub mod doctor;
 pub mod failpoint;
 pub mod gates;
 pub mod gc;
+pub mod guard;
 pub mod hooks;
 pub mod land;
 pub mod lock;
 pub mod preflight;
 pub mod profiles;
+pub mod protected;
 pub mod recovery;
 pub mod rollback;
 pub mod work;
@@ -78,6 +81,23 @@ pub enum OrchestratorError {
         .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     Unrunnable(Vec<preflight::PreflightProblem>),
+    #[error(
+        "the worktree root {} is inside the git repository at {}; agents' worktrees must be outside every repository",
+        .root.display(),
+        .repository.display()
+    )]
+    WorktreeRootInRepository { root: PathBuf, repository: PathBuf },
+    /// Base moved during a batch in a way that no landing and no person's commit explains.
+    #[error(
+        "the base branch `{branch}` moved to {found} during the batch, and neither a landing nor a person's commit explains it (it was at {expected}); nothing more was started or landed"
+    )]
+    UnexplainedBaseMove {
+        branch: String,
+        expected: String,
+        found: String,
+    },
+    #[error("task `{0}` is not waiting for a person's approval")]
+    NotAwaitingApproval(crate::model::TaskId),
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     /// vane could not run several attempts in one batch; none of them was charged to its task.

@@ -84,6 +84,13 @@ pub enum Progress {
         task: TaskId,
         reason: String,
     },
+    /// vane.toml has no `[[gate]]`: whatever an agent leaves lands unchecked.
+    NoGates,
+    /// A candidate passed its gates but changes a protected path: it waits for `vane approve`.
+    AwaitingApproval {
+        task: TaskId,
+        paths: Vec<String>,
+    },
     /// vane could not run an attempt (its own failure, or the environment's); the task is pending
     /// again and nothing was charged.
     Fault {
@@ -157,6 +164,8 @@ const FAULTS_BEFORE_STOPPING: usize = 3;
 
 /// A task handed to a worker.
 struct Job {
+    /// The repository's config and hooks as the batch found them, checked after the agent.
+    guarded: std::sync::Arc<super::guard::Guarded>,
     attempt: Attempt,
     task: Task,
     profile: Profile,
@@ -164,6 +173,8 @@ struct Job {
     run_dir: PathBuf,
     prompt_file: PathBuf,
     prompt: String,
+    /// How much of each of the agent's output streams its log keeps.
+    log_limit: Option<u64>,
 }
 
 /// What a worker reports back.
@@ -213,6 +224,7 @@ pub fn work(
         include: config.include.clone(),
         setup: config.setup.clone(),
         setup_dir: state_dir.join("runs").join("setup"),
+        log_limit: config.log_limit(),
     };
     bootstrap.refuse_tracked(&git, &tip)?;
     let selection = select(&workspace.store, &options.tasks)?;
@@ -227,6 +239,7 @@ pub fn work(
 
     let _lock = WorkLock::acquire(&state_dir, "vane work")?;
     let worktree_root = worktree_root(workspace, config);
+    refuse_root_in_a_repository(&worktree_root)?;
     let recovered = recovery::recover(
         &mut workspace.store,
         &git,
@@ -275,6 +288,9 @@ pub fn work(
     let checkpoint = store.add_checkpoint("batch_start", None, &tip, &correlation, None)?;
     git.update_ref(&checkpoint.refname, &tip, None, "vane: batch start")?;
 
+    if config.gates.is_empty() {
+        progress(Progress::NoGates);
+    }
     let workers = options.workers.unwrap_or(config.workers).max(1);
     progress(Progress::BatchStarted {
         batch,
@@ -304,6 +320,8 @@ pub fn work(
         paused_on: None,
         faults: Vec::new(),
         halted: None,
+        expected_tip: tip.clone(),
+        guarded: std::sync::Arc::new(super::guard::Guarded::capture(&git)?),
     };
     let outcome = run.drive(batch, selection.as_ref(), options.max_tasks);
     let mut summary = run.summary;
@@ -344,6 +362,10 @@ struct Batch<'a> {
     faults: Vec<(TaskId, String)>,
     /// Why the batch stopped starting attempts early (a broken gate), if it did.
     halted: Option<OrchestratorError>,
+    /// Where base should be: the batch's start, then each landing's merge, or a person's move.
+    expected_tip: String,
+    /// The repository's config and hooks as the batch found them.
+    guarded: std::sync::Arc<super::guard::Guarded>,
 }
 
 impl Batch<'_> {
@@ -513,6 +535,10 @@ impl Batch<'_> {
             statuses: vec![TaskStatus::NeedsReview],
             parent: None,
         })? {
+            if self.store.approval(&task.id)?.as_deref() == Some(super::approval::WAITING) {
+                // A person's to decide (`vane approve` or `vane reject`).
+                continue;
+            }
             let attempt = self.store.attempts(&task.id)?.pop();
             match (attempt, &task.head_sha) {
                 (Some(attempt), Some(head)) => queue.push_back(Queued {
@@ -599,10 +625,9 @@ impl Batch<'_> {
             )?;
             return Ok(None);
         }
-        let base_sha = self
-            .git
-            .branch_tip(self.base)?
-            .ok_or_else(|| OrchestratorError::NoBaseBranch(self.base.to_string()))?;
+        let Some(base_sha) = self.base_tip()? else {
+            return Ok(None);
+        };
         // The event of the claim says why this attempt, and why its agent (so `vane task show`
         // and `vane events` show an escalation).
         let note = match (&agent_reason, attempts.is_empty()) {
@@ -642,6 +667,7 @@ impl Batch<'_> {
             attempt: attempt.number,
         });
         Ok(Some(Job {
+            guarded: std::sync::Arc::clone(&self.guarded),
             attempt,
             task: task.clone(),
             profile,
@@ -649,6 +675,7 @@ impl Batch<'_> {
             run_dir,
             prompt_file,
             prompt,
+            log_limit: self.config.log_limit(),
         }))
     }
 
@@ -821,15 +848,25 @@ impl Batch<'_> {
         let worktree = self.worktrees[item.worker].clone();
         let mut gated_before = false;
         loop {
-            let tip = self
-                .git
-                .branch_tip(self.base)?
-                .ok_or_else(|| OrchestratorError::NoBaseBranch(self.base.to_string()))?;
+            let Some(tip) = self.base_tip()? else {
+                // Base moved in a way nobody explains: the branch waits in review.
+                return Ok(LandResult::Settled(task.id));
+            };
             let message = format!(
                 "Land {}: {}\n\nVane-Task: {}\nVane-Attempt: {}",
                 task.id, task.title, task.id, item.attempt.number
             );
             let merge = match self.git.merge_in_memory(&tip, &item.head, &message)? {
+                MergeOutcome::Merged { tree, .. } if tree == self.git.tree_of(&tip)? => {
+                    // The branch adds nothing over base (an agent that reset it behind base, or
+                    // undid its own change): nothing to land, and the task is not done.
+                    self.reject(
+                        &item.attempt,
+                        "unchanged",
+                        "the branch adds nothing over the base branch (was it reset to an older commit?); the task's change is still to be made",
+                    )?;
+                    return Ok(LandResult::Settled(task.id));
+                }
                 MergeOutcome::Merged { commit, .. } => commit,
                 MergeOutcome::Conflict { paths } => {
                     let feedback = format!(
@@ -872,6 +909,18 @@ impl Batch<'_> {
                 }
                 self.reject(&item.attempt, "gate_failed", &feedback)?;
                 return Ok(LandResult::Settled(task.id));
+            }
+            if self.store.approval(&task.id)?.as_deref() != Some(super::approval::APPROVED) {
+                let touched = super::protected::touched(self.git, self.config, &tip, &merge)?;
+                if !touched.is_empty() {
+                    // Gated, but the checks themselves changed: a person decides.
+                    super::approval::wait_for_person(self.store, &task.id, &tip, &merge, &touched)?;
+                    (self.progress)(Progress::AwaitingApproval {
+                        task: task.id.clone(),
+                        paths: touched,
+                    });
+                    return Ok(LandResult::Settled(task.id));
+                }
             }
             let checkouts = self.git.checkout_paths_of(self.base)?;
             let mut blocked_checkout = None;
@@ -916,6 +965,7 @@ impl Batch<'_> {
                 Err(e) => return Err(e.into()),
             }
             failpoint::hit("after_ref_move");
+            self.expected_tip = merge.clone();
             for checkout in &checkouts {
                 self.bring_checkout_along(checkout, &tip, &merge)?;
             }
@@ -941,6 +991,38 @@ impl Batch<'_> {
             });
             return Ok(LandResult::Settled(task.id));
         }
+    }
+
+    /// The base tip, checked against what the batch knows of it: where it started, the landings
+    /// it made, and the moves a person made (written down by the `reference-transaction` hook).
+    /// A move nothing explains (an agent that went round the hook and the kernel's confinement)
+    /// halts the batch with the commit named, and None is returned: nothing is started on, or
+    /// landed onto, a tree that no gate passed.
+    fn base_tip(&mut self) -> Result<Option<String>> {
+        let tip = self
+            .git
+            .branch_tip(self.base)?
+            .ok_or_else(|| OrchestratorError::NoBaseBranch(self.base.to_string()))?;
+        if tip == self.expected_tip {
+            return Ok(Some(tip));
+        }
+        let refname = format!("refs/heads/{}", self.base);
+        let by_person = super::hooks::person_moves(self.state_dir, &refname)
+            .iter()
+            .any(|(_, new)| *new == tip);
+        if by_person {
+            self.expected_tip = tip.clone();
+            return Ok(Some(tip));
+        }
+        tracing::warn!(tip, expected = %self.expected_tip, "base moved, and nothing explains it");
+        if self.halted.is_none() {
+            self.halted = Some(OrchestratorError::UnexplainedBaseMove {
+                branch: self.base.to_string(),
+                expected: self.expected_tip.clone(),
+                found: tip,
+            });
+        }
+        Ok(None)
     }
 
     /// Brings a person's checkout of base from `old` to `new`, the intent written down first so
@@ -1211,6 +1293,8 @@ fn run_job_inner(
         stderr: job.run_dir.join("agent.stderr"),
         timeout: job.profile.timeout,
         pid_file: Some(job.run_dir.join(AGENT_PID_FILE)),
+        confine: agent_confinement(git, worktree, job)?,
+        log_limit: job.log_limit,
     })?;
     if outcome.interrupted {
         // Stopped with vane: says nothing about the task; the attempt is not charged.
@@ -1269,6 +1353,29 @@ fn run_job_inner(
             ..AttemptResult::default()
         });
     }
+    let nested = git.nested_repositories(worktree)?;
+    if !nested.is_empty() {
+        // Never committed as gitlinks to commits nothing holds: moved out of the worktree whole,
+        // beside it, for the person to look at, and the attempt fails saying so.
+        let kept = keep_nested(worktree, &job.task.id, job.attempt.number, &nested)?;
+        let head = git.head(worktree)?;
+        git.detach_head(worktree, &head)?;
+        return Ok(AttemptResult {
+            outcome: "failed".to_string(),
+            feedback: Some(format!(
+                "the agent made a git repository inside its worktree ({}); vane never commits one \
+                 (it would land as a link to a commit nothing holds). It was moved to {}; put the \
+                 files in the task's own tree instead",
+                nested
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                kept.display()
+            )),
+            ..AttemptResult::default()
+        });
+    }
     let message = format!(
         "{}\n\nVane-Task: {}\nVane-Attempt: {}",
         job.task.title, job.task.id, job.attempt.number
@@ -1289,6 +1396,30 @@ fn run_job_inner(
         message: report.message.clone(),
         ..AttemptResult::default()
     };
+    let changed = job.guarded.restore_changes();
+    if !changed.is_empty() {
+        return Ok(AttemptResult {
+            outcome: "failed".to_string(),
+            feedback: Some(format!(
+                "the agent changed the repository's own configuration or hooks ({}); they were \
+                 put back. An agent works only in its worktree and on its branch",
+                changed.join(", ")
+            )),
+            ..result
+        });
+    }
+    let dangling = git.dangling_gitlinks(&job.base_sha, &head)?;
+    if !dangling.is_empty() {
+        return Ok(AttemptResult {
+            outcome: "failed".to_string(),
+            feedback: Some(format!(
+                "the branch adds {} as a gitlink to a commit this repository does not have (a \
+                 nested repository added with `git add`); commit its files instead",
+                dangling.join(", ")
+            )),
+            ..result
+        });
+    }
     let failed = outcome.exit_code != Some(0) || report.success == Some(false);
     if outcome.timed_out {
         result.outcome = "timed_out".to_string();
@@ -1314,6 +1445,28 @@ fn run_job_inner(
         result.outcome = "changed".to_string();
     }
     Ok(result)
+}
+
+/// Moves the nested repositories an agent made out of its worktree, whole, to
+/// `<worktree root>/kept/<task>-<attempt>/<path>` (the same file system, so a rename), where no
+/// clean of the worktree reaches them and `vane gc` leaves them. Returns that folder.
+fn keep_nested(
+    worktree: &Path,
+    task: &TaskId,
+    attempt: u32,
+    nested: &[PathBuf],
+) -> Result<PathBuf> {
+    let root = worktree.parent().unwrap_or(worktree);
+    let kept = root.join("kept").join(format!("{task}-{attempt}"));
+    for path in nested {
+        let to = kept.join(path);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| OrchestratorError::io(parent, e))?;
+        }
+        let from = worktree.join(path);
+        std::fs::rename(&from, &to).map_err(|e| OrchestratorError::io(&from, e))?;
+    }
+    Ok(kept)
 }
 
 fn tail_both(run_dir: &Path) -> String {
@@ -1357,6 +1510,22 @@ pub fn worktree_root_of(location: &RepoLocation, config: &Config) -> PathBuf {
         "{name}-{:08x}",
         fnv1a(common.to_string_lossy().as_bytes())
     ))
+}
+
+/// Refuses a worktree root inside a repository (the person's working tree, or any other, such as
+/// a dotfiles repository in the home directory): an agent's git, or an agent's files, would then
+/// reach that repository as soon as anything in a worktree went wrong.
+pub(super) fn refuse_root_in_a_repository(root: &Path) -> Result<()> {
+    let absolute = crate::git::cli::comparable_path(root);
+    for dir in absolute.ancestors() {
+        if std::fs::symlink_metadata(dir.join(".git")).is_ok() {
+            return Err(OrchestratorError::WorktreeRootInRepository {
+                root: absolute.clone(),
+                repository: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether `name`, a directory under the worktree root, is one vane makes there: `w<N>` for its
@@ -1451,4 +1620,19 @@ fn finish_summary(
     summary.left = left;
     summary.needs_improvement = improving;
     Ok(())
+}
+
+/// What the agent of `job` may write when it runs confined (DESIGN.md, "Agents are not trusted"):
+/// its worktree, what a commit on its own branch needs in the git directory, `<run>/tmp` (its
+/// TMPDIR), and what its profile declares. None with `confine = false`.
+fn agent_confinement(git: &Git, worktree: &Path, job: &Job) -> Result<Option<agent::Confinement>> {
+    if !job.profile.confine {
+        return Ok(None);
+    }
+    let admin = git.worktree_git_dir(worktree)?;
+    Ok(Some(
+        agent::Confinement::to_worktree(worktree, &job.run_dir.join("tmp"))
+            .with_commits(&admin, git.common_dir())
+            .with_declared(&job.profile.writable),
+    ))
 }

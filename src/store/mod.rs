@@ -9,6 +9,7 @@ mod events;
 mod import;
 mod migrations;
 mod quality;
+mod seal;
 mod status;
 mod tasks;
 mod work;
@@ -51,6 +52,12 @@ pub enum StoreError {
     },
     #[error("no database at {0}")]
     Missing(PathBuf),
+    /// A file the store keeps beside the database (the verdict key) cannot be read or written.
+    #[error("cannot use {}: {source}", .path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The file is there, but it is no vane database: never taken for a new one.
     #[error("the database at {} {problem}", .path.display())]
     Unusable { path: PathBuf, problem: Unusable },

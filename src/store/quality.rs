@@ -1,7 +1,7 @@
 //! Gate results (`quality_metrics`): recording them, the verdict cache keyed by tree and gate, and
 //! what `vane quality` reads.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde::Serialize;
 
 use super::{Result, Store};
@@ -61,36 +61,51 @@ impl Store {
         tree: &str,
         gate_key: &str,
     ) -> Result<Option<StoredGateResult>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id, gate, dimension, score, passed, details, duration_ms, log_path
-                 FROM quality_metrics
-                 WHERE tree = ?1 AND gate_key = ?2 AND cached_from IS NULL
-                 ORDER BY id LIMIT 1",
-                params![tree, gate_key],
-                |row| {
-                    let details: Option<String> = row.get(5)?;
-                    let (issues, suggestions) = split_details(details.as_deref());
-                    Ok(StoredGateResult {
-                        id: row.get(0)?,
-                        record: GateRecord {
-                            gate: row.get(1)?,
-                            dimension: row.get(2)?,
-                            score: row.get(3)?,
-                            passed: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
-                            issues,
-                            suggestions,
-                            duration_ms: row.get::<_, Option<i64>>(6)?.unwrap_or(0),
-                            log_path: row.get(7)?,
-                            tree: Some(tree.to_string()),
-                            gate_key: gate_key.to_string(),
-                            cached_from: None,
-                        },
-                    })
+        let Ok(key) = super::seal::key_for(&self.path) else {
+            // Without the key nothing can be trusted: the gate runs again.
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, gate, dimension, score, passed, details, duration_ms, log_path, seal
+             FROM quality_metrics
+             WHERE tree = ?1 AND gate_key = ?2 AND cached_from IS NULL
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![tree, gate_key], |row| {
+            let details: Option<String> = row.get(5)?;
+            let (issues, suggestions) = split_details(details.as_deref());
+            let seal: Option<String> = row.get(8)?;
+            Ok((
+                seal,
+                StoredGateResult {
+                    id: row.get(0)?,
+                    record: GateRecord {
+                        gate: row.get(1)?,
+                        dimension: row.get(2)?,
+                        score: row.get(3)?,
+                        passed: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
+                        issues,
+                        suggestions,
+                        duration_ms: row.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                        log_path: row.get(7)?,
+                        tree: Some(tree.to_string()),
+                        gate_key: gate_key.to_string(),
+                        cached_from: None,
+                    },
                 },
-            )
-            .optional()?)
+            ))
+        })?;
+        for row in rows {
+            let (seal, stored) = row?;
+            let r = &stored.record;
+            // Only what vane sealed; a row written by anyone else is passed over.
+            if seal.as_deref() == Some(&super::seal::seal(&key, tree, gate_key, r.score, r.passed))
+            {
+                return Ok(Some(stored));
+            }
+            tracing::warn!(row = stored.id, tree, gate = %r.gate, "a gate verdict without vane's seal; not trusted");
+        }
+        Ok(None)
     }
 
     /// Records the results of one gate run (tied to a task and attempt when there are), and the
@@ -103,8 +118,17 @@ impl Store {
         overall: f64,
     ) -> Result<()> {
         let now = now_millis();
+        let key = super::seal::key_for(&self.path).map_err(|source| super::StoreError::File {
+            path: self.path.with_file_name(super::seal::KEY_FILE),
+            source,
+        })?;
         self.write(|tx| {
             for r in results {
+                // A verdict taken from the cache is not sealed again: only what ran is.
+                let seal = match (&r.tree, r.cached_from) {
+                    (Some(tree), None) => Some(super::seal::seal(&key, tree, &r.gate_key, r.score.clamp(0.0, 1.0), r.passed)),
+                    _ => None,
+                };
                 let details = serde_json::json!({
                     "issues": r.issues,
                     "suggestions": r.suggestions,
@@ -112,8 +136,8 @@ impl Store {
                 .to_string();
                 tx.execute(
                     "INSERT INTO quality_metrics (timestamp, task_id, attempt_id, gate, dimension,
-                         score, details, duration_ms, log_path, tree, gate_key, passed, cached_from)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                         score, details, duration_ms, log_path, tree, gate_key, passed, cached_from, seal)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                     params![
                         now,
                         task.map(TaskId::as_str),
@@ -128,6 +152,7 @@ impl Store {
                         r.gate_key,
                         r.passed,
                         r.cached_from,
+                        seal,
                     ],
                 )?;
             }

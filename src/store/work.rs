@@ -399,6 +399,30 @@ impl Store {
         })
     }
 
+    /// `vane reject`: a person sends a reviewed candidate back, the reason as its feedback.
+    pub fn reject_by_person(
+        &mut self,
+        attempt: &Attempt,
+        feedback: &str,
+        by: &str,
+    ) -> Result<Task> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE attempts SET outcome = 'rejected', feedback = ?2 WHERE id = ?1",
+                params![attempt.id, feedback],
+            )?;
+            transition(
+                tx,
+                &attempt.task,
+                TaskStatus::NeedsImprovement,
+                Mover::Person,
+                Some(feedback),
+                by,
+                attempt.correlation.as_deref(),
+            )
+        })
+    }
+
     /// Moves a task the work loop gives up on (attempts used up, no agent) to blocked.
     pub fn give_up(&mut self, id: &TaskId, reason: &str) -> Result<Task> {
         self.write(|tx| {
@@ -751,6 +775,44 @@ impl Store {
     /// while its agent ran), and their move stands.
     pub fn record_attempt_only(&mut self, attempt: &Attempt, result: &AttemptResult) -> Result<()> {
         self.write(|tx| record_result_and_head(tx, attempt, result))
+    }
+
+    /// Whether `task`'s candidate waits for a person because it changes a protected path
+    /// (`Some("waiting")`), or a person approved it (`Some("approved")`).
+    pub fn approval(&self, task: &TaskId) -> Result<Option<String>> {
+        Ok(self.conn.query_row(
+            "SELECT approval FROM tasks WHERE id = ?1",
+            [task.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Sets the approval state of `task`, with an event saying why (the protected paths, or who
+    /// approved), in one transaction.
+    pub fn set_approval(
+        &mut self,
+        task: &TaskId,
+        approval: Option<&str>,
+        actor: &str,
+        data: serde_json::Value,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE tasks SET approval = ?2 WHERE id = ?1",
+                params![task.as_str(), approval],
+            )?;
+            append(
+                tx,
+                &NewEvent {
+                    kind: "approval",
+                    task: Some(task),
+                    actor,
+                    correlation: None,
+                    data,
+                },
+            )?;
+            Ok(())
+        })
     }
 
     /// Writes down that a person's checkout is about to be brought from `old` to `new`.

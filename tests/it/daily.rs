@@ -90,7 +90,7 @@ fn doctor_passes_on_a_healthy_repository_after_a_batch() {
     assert!(text(&doctor_check(&checks, "landings")["detail"])
         .contains("2 done tasks, every landing on main"));
     assert!(text(&doctor_check(&checks, "hooks")["detail"])
-        .contains("post-commit, pre-merge-commit installed"));
+        .contains("post-commit, pre-merge-commit, reference-transaction installed"));
     // The worker worktrees are there and no batch runs: collecting them is suggested.
     assert!(text(&doctor_check(&checks, "worktrees")["fix"]).contains("vane gc"));
     // One line per check on stdout.

@@ -125,7 +125,8 @@ fn task_retry_gives_a_task_that_used_up_its_attempts_a_fresh_budget() {
 
 #[test]
 fn a_task_blocked_by_hand_while_its_agent_runs_stays_blocked_and_the_batch_goes_on() {
-    let env = TestEnv::configured("");
+    // Unconfined: the agent tells the test it started by writing outside its worktree.
+    let env = TestEnv::configured("confine = false\n");
     let flag = env.root.join("started");
     add(
         &env,
@@ -217,7 +218,8 @@ fn worktrees_of_a_repository_made_again_at_the_same_path_are_rebuilt() {
 
 #[test]
 fn agents_of_a_killed_run_are_stopped_before_their_worktree_is_reused() {
-    let env = TestEnv::configured("workers = 1\n");
+    // Unconfined: the agent tells the test it started by writing outside its worktree.
+    let env = TestEnv::configured("workers = 1\nconfine = false\n");
     let flag = env.root.join("started");
     // The agent leaves its group too, as a daemon would: only its mark finds it.
     add(

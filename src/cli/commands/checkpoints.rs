@@ -1,5 +1,6 @@
 use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
+use crate::ui::printable;
 
 /// List checkpoints: the base branch after every landing, at every batch start, before every rollback
 #[derive(Debug, clap::Args)]
@@ -35,7 +36,7 @@ pub fn run(env: &CommandEnv<'_>, _args: Args) -> Result<(), CliError> {
             c.task
                 .as_ref()
                 .map(|t| t.to_string())
-                .or_else(|| c.notes.clone())
+                .or_else(|| c.notes.as_deref().map(|n| printable(n).into_owned()))
                 .unwrap_or_default(),
         ]);
     }

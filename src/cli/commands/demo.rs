@@ -38,6 +38,12 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let step = |step: Step<'_>| {
         match step {
         Step::Work(progress) => ui.status(&super::work::describe(ui, &progress)),
+        Step::Approved(landed) => ui.status(&format!(
+            "\n== vane approve {}\n   it changed the gate's own script, so it waited for a person; approved, gated again and landed as {}",
+            landed.task,
+            &landed.sha[..landed.sha.len().min(12)]
+        )),
+        Step::SecondBatch => ui.status("\n== vane work (what waited on it)"),
         Step::RolledBack(r) => ui.status(&format!(
             "\n== vane rollback {}\n   {} moved back to the batch start ({} -> {}); {} tasks changed state",
             r.checkpoint,
@@ -63,6 +69,8 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             "state_dir": demo.init.state_dir,
             "imported": demo.import.changes.len(),
             "batch": run.batch,
+            "approved": run.approved,
+            "second_batch": run.second_batch,
             "rollback": run.rollback,
             "undo": run.undo,
             "status": summary,

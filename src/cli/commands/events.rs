@@ -4,6 +4,7 @@ use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
 use crate::model::{Event, TaskId};
 use crate::store::EventFilter;
+use crate::ui::printable;
 
 /// Show the event log, oldest first
 ///
@@ -78,7 +79,7 @@ fn print(env: &CommandEnv<'_>, events: &[Event]) -> Result<(), CliError> {
                 env.ui
                     .paint(console::Style::new().dim(), &format!("#{}", event.id)),
                 render::time(event.at),
-                render::event_summary(event)
+                printable(&render::event_summary(event))
             ));
         }
         out.push('\n');

@@ -48,7 +48,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 path.display()
             ));
         }
-        None => env.ui.data(&text)?,
+        None => env.ui.data_verbatim(&text)?,
     }
     Ok(())
 }

@@ -20,6 +20,12 @@ use crate::orchestrator::{self, GcOptions};
 /// repository of its own is kept. A directory under the root whose `.git` names a worktree record
 /// that is gone (a repository deleted, or made again at the same path) is removed.
 ///
+/// Run directories (`.git/vane/runs/<task>/<attempt>/`: prompts, what agents printed, gate logs)
+/// stay unless `--keep-days` is given: then those not written to within N days go, of tasks that
+/// are done or gone and of earlier attempts, along with vane's own gate logs of base tips and the
+/// setup logs of worktrees that are gone. The latest attempt of a task that is not done always
+/// stays.
+///
 /// `--all-repos` looks at the default worktree folders of every repository instead
 /// (`$XDG_DATA_HOME/vane/worktrees/`, else `~/.local/share/vane/worktrees/`), from anywhere: it
 /// removes the worktrees whose `.git` names a worktree record that is gone, and the folders that
@@ -29,16 +35,18 @@ use crate::orchestrator::{self, GcOptions};
 #[command(after_help = "Examples:
   vane gc --dry-run             show what would go, change nothing
   vane gc
-  vane gc --keep-days 7         keep worktrees used in the last week
+  vane gc --keep-days 7         keep worktrees used in the last week, and run directories
+                                written to in it
   vane gc --all-repos --dry-run the worktrees left by repositories that are gone")]
 pub struct Args {
     /// Print what would be removed, deleted and kept, and change nothing
     #[arg(long)]
     dry_run: bool,
 
-    /// Keep worktrees used within the last N days (0 removes them all)
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    keep_days: u32,
+    /// Keep worktrees used within the last N days (0 removes them all); remove run directories not
+    /// written to within them
+    #[arg(long, value_name = "N")]
+    keep_days: Option<u32>,
 
     /// Remove the worktree folders of every repository that no longer exists, instead of
     /// collecting this repository
@@ -57,7 +65,8 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         &config,
         &GcOptions {
             dry_run: args.dry_run,
-            keep_days: args.keep_days,
+            keep_days: args.keep_days.unwrap_or(0),
+            runs_keep_days: args.keep_days,
         },
     )?;
     if env.ui.json() {
@@ -114,6 +123,14 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             format_bytes(orphan.bytes)
         ));
     }
+    for run in &report.runs_removed {
+        lines.push(format!(
+            "{} run directory {} ({})",
+            verb("Removed", "remove"),
+            run.path.display(),
+            format_bytes(run.bytes)
+        ));
+    }
     for path in &report.registrations_pruned {
         lines.push(format!(
             "{} the registration of {} (its directory is gone)",
@@ -155,7 +172,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         "Nothing to collect".to_string()
     } else {
         format!(
-            "{} {}: {} worktree{} removed, {} branch{} and {} ref{} deleted, {} registration{} pruned",
+            "{} {}: {} worktree{} removed, {} branch{} and {} ref{} deleted, {} registration{} pruned{}",
             if report.dry_run { "Would free" } else { "Freed" },
             format_bytes(report.bytes_freed),
             report.worktrees_removed.len() + report.orphans_removed.len(),
@@ -166,6 +183,11 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             plural(report.refs_deleted.len(), "s"),
             report.registrations_pruned.len(),
             plural(report.registrations_pruned.len(), "s"),
+            match (args.keep_days, report.runs_removed.len()) {
+                (None, _) => String::new(),
+                (Some(_), 1) => ", 1 run directory removed".to_string(),
+                (Some(_), n) => format!(", {n} run directories removed"),
+            },
         )
     };
     lines.push(if report.dry_run {

@@ -96,7 +96,7 @@ pub fn run_hook(env: &CommandEnv<'_>, args: HookArgs) -> std::process::ExitCode 
     let mut stdin = std::io::stdin().lock();
     let outcome = hooks::run_hook(&args.name, &args.args, &env.cwd, &mut stdin);
     if let Some(text) = outcome.stdout {
-        let _ = env.ui.data(&text);
+        let _ = env.ui.data_verbatim(&text);
     }
     std::process::ExitCode::from(outcome.exit_code)
 }

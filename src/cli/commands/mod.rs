@@ -1,5 +1,6 @@
 //! One file per subcommand: its `Args` (whose doc comment is its help) and one `run` function.
 
+pub mod approve;
 pub mod checkpoints;
 pub mod completions;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod import;
 pub mod init;
 pub mod land;
 pub mod quality;
+pub mod reject;
 pub mod rollback;
 pub mod status;
 pub mod task;

@@ -64,6 +64,11 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     if env.ui.json() {
         env.ui.json_value(&report)?;
     } else {
+        let mut report = report;
+        // Titles are the one text from outside vane in the report; its colours are vane's.
+        for task in &mut report.lowest {
+            task.title = crate::ui::printable(&task.title).into_owned();
+        }
         // The report colours through `console`, which is told what `--color` decided.
         console::set_colors_enabled(env.ui.color_stdout());
         env.ui

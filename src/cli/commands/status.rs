@@ -4,6 +4,7 @@ use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
 use crate::model::TaskStatus;
 use crate::store::StatusSummary;
+use crate::ui::printable;
 
 /// Show where the work stands
 ///
@@ -82,7 +83,7 @@ pub fn print_summary(
         let rows: Vec<Vec<String>> = summary
             .ready
             .iter()
-            .map(|t| vec![format!("  {}", t.id), t.title.clone()])
+            .map(|t| vec![format!("  {}", t.id), printable(&t.title).into_owned()])
             .collect();
         out.push_str(&render::table(&rows));
         out.push_str(&more(summary.ready.len(), summary.ready_count));
@@ -95,10 +96,10 @@ pub fn print_summary(
             .map(|t| {
                 vec![
                     format!("  {}", t.id),
-                    t.title.clone(),
+                    printable(&t.title).into_owned(),
                     t.reason
                         .as_deref()
-                        .map_or_else(String::new, |r| format!("({r})")),
+                        .map_or_else(String::new, |r| format!("({})", printable(r))),
                 ]
             })
             .collect();
@@ -122,7 +123,7 @@ pub fn print_summary(
                     } else {
                         progress
                     },
-                    e.title.clone(),
+                    printable(&e.title).into_owned(),
                 ]
             })
             .collect();

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::error::CliError;
 use crate::model::TaskId;
 use crate::orchestrator::{self, Progress, WorkOptions};
+use crate::ui::printable;
 
 /// Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands
 ///
@@ -69,7 +70,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         for id in &summary.schedule {
             let task = workspace.store.task(id)?;
             let agent = task.agent.as_deref().unwrap_or(&config.default_agent);
-            out.push_str(&format!("{id}  {agent}  {}\n", task.title));
+            out.push_str(&format!("{id}  {agent}  {}\n", printable(&task.title)));
         }
         env.ui.data(&out)?;
     } else if summary.batch.is_none() {
@@ -90,7 +91,10 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         }
         text.push(')');
         for (id, reason) in &summary.blocked {
-            text.push_str(&format!("\n  blocked {id}: {}", first_line(reason)));
+            text.push_str(&format!(
+                "\n  blocked {id}: {}",
+                printable(first_line(reason))
+            ));
         }
         env.ui.status(&text);
     }
@@ -119,7 +123,8 @@ fn gist(text: &str) -> String {
     }
 }
 
-/// One line for the person watching.
+/// One line for the person watching. What comes from outside vane (titles, reasons quoting what
+/// agents and gates printed) is made printable before vane's colours are added.
 pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
     let dim = console::Style::new().dim();
     match event {
@@ -165,8 +170,9 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
                 String::new()
             };
             format!(
-                "{} {task} started: {title} ({profile}{again})",
-                ui.paint_err(dim, &format!("[w{worker}]"))
+                "{} {task} started: {} ({profile}{again})",
+                ui.paint_err(dim, &format!("[w{worker}]")),
+                printable(title)
             )
         }
         Progress::AgentDone {
@@ -196,18 +202,29 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
         } => format!(
             "{} {task}: {}{}",
             ui.paint_err(console::Style::new().yellow(), "   !"),
-            gist(reason),
+            printable(&gist(reason)),
             if *retry { " (will retry)" } else { "" }
         ),
         Progress::Blocked { task, reason } => format!(
             "{} {task} blocked: {}",
             ui.paint_err(console::Style::new().red(), "   x"),
-            gist(reason)
+            printable(&gist(reason))
+        ),
+        Progress::NoGates => format!(
+            "{} vane.toml has no [[gate]]: whatever the agents leave lands unchecked",
+            ui.paint_err(console::Style::new().yellow(), "warning:")
+        ),
+        Progress::AwaitingApproval { task, paths } => format!(
+            "{} {task} passed its gates but changes {}, which decide what lands: it waits for you \
+             (`vane task show {task}` shows the change; `vane approve {task}` lands it, \
+             `vane reject {task} --reason ...` sends it back)",
+            ui.paint_err(console::Style::new().yellow(), "   ?"),
+            paths.join(", ")
         ),
         Progress::Fault { task, reason } => format!(
             "{} {task}: vane could not run the attempt, which is not charged to the task: {}",
             ui.paint_err(console::Style::new().red(), "   x"),
-            gist(reason)
+            printable(&gist(reason))
         ),
         Progress::CheckoutBehind {
             checkout,
@@ -216,7 +233,7 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             reason,
             resumable: true,
         } => format!(
-            "{} the base branch moved, but {} could not be brought along ({reason}); every file              in it is whole, and the next `vane work` finishes bringing it from {} to {}",
+            "{} the base branch moved, but {} could not be brought along ({reason}); every file in it is whole, and the next `vane work` finishes bringing it from {} to {}",
             ui.paint_err(console::Style::new().yellow(), "warning:"),
             checkout.display(),
             &old[..old.len().min(12)],

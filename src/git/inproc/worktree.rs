@@ -22,6 +22,12 @@ use super::Attempt;
 /// trees and loses to git's tuned index code on big ones.
 const IN_PROCESS_WORKTREE_MAX_FILES: usize = 1_000;
 
+/// Files larger than this are committed and checked out by the git CLI instead: libgit2 holds a
+/// file whole in memory to write its blob, and a blob whole to write its file, where git streams
+/// big ones (`core.bigFileThreshold`) in a process of its own; a 1 GB file an agent leaves would
+/// otherwise cost vane a gigabyte of memory at its commit and again at every checkout.
+const IN_PROCESS_MAX_FILE_BYTES: u64 = 32 << 20;
+
 /// Hooks that the git commands replaced here would run (`commit --no-verify` still runs
 /// `prepare-commit-msg` and `post-commit`; `checkout` runs `post-checkout`). With any of them
 /// installed the CLI does the work, so the hooks run as before.
@@ -142,7 +148,8 @@ pub(crate) fn clean_worktree(worktree: &Path) -> Attempt<()> {
 /// `git add --all` (then `git reset -- <keep_out>`), then `git commit --no-verify` when the
 /// index differs from HEAD: the new commit, or None. `env` is the environment the CLI would run with (over the process's own), and
 /// `configured` the `user.name` and `user.email` git resolved; a fixed commit date
-/// (`GIT_*_DATE`) is left to the CLI, which parses git's date formats.
+/// (`GIT_*_DATE`) is left to the CLI, which parses git's date formats, and so is a change to a
+/// file larger than `IN_PROCESS_MAX_FILE_BYTES`.
 pub(crate) fn commit_all(
     worktree: &Path,
     message: &str,
@@ -166,7 +173,18 @@ pub(crate) fn commit_all(
         index.read(false)?;
         let head = repo.head()?.peel_to_commit()?;
         let kept_out = |path: &Path| keep_out.iter().any(|k| path.starts_with(k));
-        let mut skip = |path: &Path, _: &[u8]| i32::from(kept_out(path));
+        // Called for each changed or untracked path before it is read: a negative answer stops
+        // `add_all` with an error, and the CLI commits instead.
+        let mut skip = |path: &Path, _: &[u8]| {
+            if kept_out(path) {
+                1
+            } else if too_big_to_commit_in_process(worktree, path) {
+                tracing::debug!(target: "vane::git", path = %path.display(), "a big file: the git CLI commits it");
+                -1
+            } else {
+                0
+            }
+        };
         index.add_all(["*"], IndexAddOption::DEFAULT, Some(&mut skip))?;
         index.update_all(["*"], Some(&mut skip))?;
         if !keep_out.is_empty() {
@@ -211,6 +229,31 @@ pub(crate) fn commit_all(
         Ok(Some(commit.to_string()))
     })();
     done_or_unsupported(result)
+}
+
+/// Whether the file at `path` (from the top of `worktree`) is too big for libgit2 to commit: a
+/// regular file larger than `IN_PROCESS_MAX_FILE_BYTES`. A link is committed as the path it
+/// names, whatever it points to.
+fn too_big_to_commit_in_process(worktree: &Path, path: &Path) -> bool {
+    std::fs::symlink_metadata(worktree.join(path))
+        .is_ok_and(|meta| meta.is_file() && meta.len() > IN_PROCESS_MAX_FILE_BYTES)
+}
+
+/// Fails (so that the CLI does the checkout) when the file of a diff's side `file` is a blob too
+/// big for libgit2 to write out: the object's header says its size without reading it.
+fn refuse_big_blob(repo: &Repository, file: &git2::DiffFile<'_>) -> Result<(), git2::Error> {
+    use git2::FileMode;
+    if file.id().is_zero() || !matches!(file.mode(), FileMode::Blob | FileMode::BlobExecutable) {
+        return Ok(());
+    }
+    let (size, _) = repo.odb()?.read_header(file.id())?;
+    if size as u64 > IN_PROCESS_MAX_FILE_BYTES {
+        tracing::debug!(target: "vane::git", path = ?file.path(), size, "a big file: the git CLI checks it out");
+        return Err(git2::Error::from_str(
+            "a file too big to check out in process",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a person's checkout (at `old`) can follow its branch to `new`: no change to a tracked
@@ -298,6 +341,7 @@ pub(crate) fn advance_checkout(workdir: &Path, old: &str, new: &str) -> Attempt<
             if !unchanged {
                 return Err(git2::Error::from_str("a local change would be overwritten"));
             }
+            refuse_big_blob(&repo, &after)?;
             paths.push(path.to_path_buf());
         }
         if paths.is_empty() {
@@ -344,10 +388,21 @@ pub(crate) fn checkout_paths_of(common_dir: &Path, branch: &str) -> Attempt<Vec<
 }
 
 /// Makes the index and the tracked files hold `target`, whatever they held (untracked files stay).
+/// Fails, before it writes anything, when a file it would write is too big for libgit2.
 fn force_checkout(repo: &Repository, target: &git2::Object<'_>) -> Result<(), git2::Error> {
     debug_assert_eq!(target.kind(), Some(ObjectType::Commit));
     // A git process may have written the index since this repository was opened.
-    repo.index()?.read(false)?;
+    let mut index = repo.index()?;
+    index.read(false)?;
+    // What differs between the index and the target is what gets written (the worktrees this
+    // runs in hold no changes: their agent's were committed).
+    let tree = target.peel_to_tree()?;
+    for delta in repo
+        .diff_tree_to_index(Some(&tree), Some(&index), None)?
+        .deltas()
+    {
+        refuse_big_blob(repo, &delta.old_file())?;
+    }
     repo.checkout_tree(target, Some(CheckoutBuilder::new().force()))
 }
 
@@ -596,6 +651,111 @@ mod tests {
             start_task_branch(&repo.dir, "vane/T2", &main),
             Attempt::Done(())
         ));
+    }
+
+    /// A file bigger than libgit2 should hold in memory sends its commit, and every checkout that
+    /// writes it, to the CLI, which streams it.
+    #[test]
+    fn a_big_file_is_committed_and_checked_out_by_the_cli() {
+        let repo = TestRepo::new();
+        let env: Vec<(OsString, OsString)> = isolated_env()
+            .into_iter()
+            .filter(|(k, _)| !k.to_string_lossy().ends_with("_DATE"))
+            .collect();
+        let identity = ("Test Author".to_string(), "author@example.com".to_string());
+        write(&repo.dir, "small.txt", "small\n");
+        // Sparse: takes no disk, reads as zeros.
+        let big = std::fs::File::create(repo.dir.join("big.bin")).expect("create");
+        big.set_len(IN_PROCESS_MAX_FILE_BYTES).expect("size");
+        assert!(!too_big_to_commit_in_process(
+            &repo.dir,
+            Path::new("big.bin")
+        ));
+        big.set_len(IN_PROCESS_MAX_FILE_BYTES + 1).expect("size");
+        assert!(too_big_to_commit_in_process(
+            &repo.dir,
+            Path::new("big.bin")
+        ));
+        assert!(!too_big_to_commit_in_process(
+            &repo.dir,
+            Path::new("small.txt")
+        ));
+        assert!(!too_big_to_commit_in_process(
+            &repo.dir,
+            Path::new("missing")
+        ));
+        std::os::unix::fs::symlink("big.bin", repo.dir.join("link")).expect("link");
+        assert!(!too_big_to_commit_in_process(&repo.dir, Path::new("link")));
+
+        assert!(matches!(
+            commit_all(&repo.dir, "Big", &env, &identity, &[]),
+            Attempt::Unsupported
+        ));
+        // Nothing was staged on the way.
+        assert_eq!(git(&repo.dir, &["diff", "--cached", "--name-only"]), "");
+
+        let mut g = Git::open_with_env(&repo.dir, env.clone()).expect("open");
+        g.set_in_process_worktrees(true);
+        let commit = g
+            .commit_all(&repo.dir, "Big")
+            .expect("commit")
+            .expect("a commit");
+        let size = git(&repo.dir, &["cat-file", "-s", &format!("{commit}:big.bin")]);
+        assert_eq!(size.trim(), (IN_PROCESS_MAX_FILE_BYTES + 1).to_string());
+        assert_eq!(
+            git(
+                &repo.dir,
+                &["diff-tree", "--name-only", "-r", "--no-commit-id", &commit]
+            ),
+            "big.bin\nlink\nsmall.txt"
+        );
+
+        // A small change is committed in process again.
+        write(&repo.dir, "small.txt", "changed\n");
+        assert!(matches!(
+            commit_all(&repo.dir, "Small", &env, &identity, &[]),
+            Attempt::Done(Some(_))
+        ));
+
+        // Checking out a commit that brings the big file: the CLI's work too.
+        let first = git(&repo.dir, &["rev-list", "--max-parents=0", "HEAD"]);
+        let other = repo.dir.parent().expect("parent").join("other");
+        git(
+            &repo.dir,
+            &[
+                "worktree",
+                "add",
+                "--quiet",
+                "--detach",
+                other.to_str().expect("utf-8"),
+                &first,
+            ],
+        );
+        assert!(matches!(
+            advance_checkout(&other, &first, &commit),
+            Attempt::Unsupported
+        ));
+        assert!(matches!(
+            switch_detached(&other, &commit),
+            Attempt::Unsupported
+        ));
+        assert!(matches!(
+            start_task_branch(&other, "vane/big", &commit),
+            Attempt::Unsupported
+        ));
+        assert!(!other.join("big.bin").exists(), "nothing was written");
+        g.checkout_detached(&other, &commit).expect("checkout");
+        assert_eq!(
+            std::fs::metadata(other.join("big.bin")).expect("big").len(),
+            IN_PROCESS_MAX_FILE_BYTES + 1
+        );
+        // From there, a checkout that leaves the big file as it is runs in process.
+        let next = git(&repo.dir, &["rev-parse", "HEAD"]);
+        assert!(matches!(switch_detached(&other, &next), Attempt::Done(())));
+        assert_eq!(
+            std::fs::read_to_string(other.join("small.txt")).expect("small"),
+            "changed\n"
+        );
     }
 
     #[test]

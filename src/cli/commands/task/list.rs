@@ -2,6 +2,7 @@ use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
 use crate::model::{TaskId, TaskStatus};
 use crate::store::TaskFilter;
+use crate::ui::printable;
 
 /// List tasks, in the order the scheduler would take them
 ///
@@ -69,7 +70,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             task.priority.to_string(),
             task.complexity
                 .map_or_else(|| "-".to_string(), |c| c.to_string()),
-            task.title.clone(),
+            printable(&task.title).into_owned(),
         ]);
     }
     env.ui.data(&render::table(&rows))?;

@@ -4,6 +4,7 @@ use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
 use crate::model::TaskId;
 use crate::store::DependencyView;
+use crate::ui::printable;
 
 /// Show a task with its dependencies, dependents and events
 #[derive(Debug, clap::Args)]
@@ -31,7 +32,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         out,
         "{}  {}",
         ui.paint(bold.clone(), task.id.as_str()),
-        task.title
+        printable(&task.title)
     );
     let ready = if detail.ready { " (ready)" } else { "" };
     let _ = writeln!(
@@ -40,7 +41,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         render::status(ui, task.status, 0)
     );
     if let Some(reason) = &task.block_reason {
-        let _ = writeln!(out, "reason:      {reason}");
+        let _ = writeln!(out, "reason:      {}", printable(reason));
     }
     let _ = writeln!(out, "type:        {}", task.kind);
     if let Some(c) = task.complexity {
@@ -51,10 +52,10 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         let _ = writeln!(out, "epic:        {parent}");
     }
     if let Some(agent) = &task.agent {
-        let _ = writeln!(out, "agent:       {agent}");
+        let _ = writeln!(out, "agent:       {}", printable(agent));
     }
     if let Some(run) = &task.run {
-        let _ = writeln!(out, "run:         {run}");
+        let _ = writeln!(out, "run:         {}", printable(run));
     }
     for (label, value) in [
         ("branch:      ", &task.branch),
@@ -70,7 +71,20 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     if !task.description.is_empty() {
         let _ = writeln!(out);
         for line in task.description.lines() {
-            let _ = writeln!(out, "    {line}");
+            let _ = writeln!(out, "    {}", printable(line));
+        }
+    }
+    if let Some(review) = crate::orchestrator::approval::review(&workspace, &task.id)? {
+        let _ = writeln!(
+            out,
+            "\nWaiting for your approval: it passed its gates, and changes {}, which decide what \
+             lands (`vane approve {}` lands it, `vane reject {} --reason ...` sends it back):",
+            review.paths.join(", "),
+            task.id,
+            task.id
+        );
+        for line in review.diff.lines() {
+            let _ = writeln!(out, "    {}", printable(line));
         }
     }
     let section = |out: &mut String, title: &str, items: &[DependencyView], kinds: bool| {
@@ -85,7 +99,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 if kinds {
                     row.push(d.kind.to_string());
                 }
-                row.push(d.title.clone());
+                row.push(printable(&d.title).into_owned());
                 row
             })
             .collect();
@@ -109,7 +123,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 out,
                 "  {}  {}",
                 render::time(event.at),
-                render::event_summary(event)
+                printable(&render::event_summary(event))
             );
         }
     }
