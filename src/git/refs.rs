@@ -273,6 +273,15 @@ impl Git {
             .collect())
     }
 
+    /// The commits on `to`'s first-parent line that `from` does not have, newest first.
+    pub fn first_parent_commits(&self, from: &str, to: &str) -> Result<Vec<String>, GitError> {
+        let out = self.run(
+            None,
+            &["rev-list", "--first-parent", &format!("{from}..{to}"), "--"],
+        )?;
+        Ok(out.text().lines().map(str::to_string).collect())
+    }
+
     /// The unified diff from `from` to `to`, of `paths` only.
     pub fn diff_paths(&self, from: &str, to: &str, paths: &[String]) -> Result<String, GitError> {
         let mut args = vec![

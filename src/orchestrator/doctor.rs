@@ -89,6 +89,9 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
                 .as_ref()
                 .and_then(|c| c.base_branch.clone())
                 .or_else(|| location.branch.clone());
+            if let Some(base) = &base {
+                checks.push(check_base_history(store, git, base, &state_dir));
+            }
             check_agreement(store, git, base, &mut checks);
             check_checkpoint_refs(store, git, &mut checks);
         }
@@ -813,6 +816,80 @@ fn check_stale_locks(store: &Store, git: &Git, base: &str) -> Check {
             "lock files",
             format!("cannot look for them: {e}"),
             "see the database check",
+        ),
+    }
+}
+
+/// Commits on base since vane's first batch that neither a landing or rollback of vane's (a
+/// checkpoint) nor a person's move (written down by the `reference-transaction` hook) explains:
+/// what an agent that went round every check would leave.
+fn check_base_history(
+    store: &Store,
+    git: &Git,
+    base: &str,
+    state_dir: &Path,
+) -> Check {
+    let found = (|| -> Result<Vec<String>> {
+        let checkpoints = store.checkpoints()?;
+        let Some(first) = checkpoints.iter().find(|c| c.kind == "batch_start") else {
+            return Ok(Vec::new());
+        };
+        let Some(tip) = git.branch_tip(base)? else {
+            return Ok(Vec::new());
+        };
+        let mut explained: std::collections::HashSet<String> =
+            checkpoints.iter().map(|c| c.sha.clone()).collect();
+        explained.extend(
+            store
+                .tasks(&TaskFilter::default())?
+                .into_iter()
+                .filter_map(|t| t.landed_sha),
+        );
+        // A landing a crash cut short is vane's too (the ref moves check reports it).
+        explained.extend(store.open_ref_moves()?.into_iter().map(|m| m.new_sha));
+        for (old, new) in super::hooks::person_moves(state_dir, &format!("refs/heads/{base}")) {
+            if git.rev_parse(&format!("{new}^{{commit}}"))?.is_some() {
+                explained.insert(new.clone());
+                if git.rev_parse(&format!("{old}^{{commit}}"))?.is_some() {
+                    explained.extend(git.first_parent_commits(&old, &new)?);
+                }
+            }
+        }
+        Ok(git
+            .first_parent_commits(&first.sha, &tip)?
+            .into_iter()
+            .filter(|c| !explained.contains(c))
+            .collect())
+    })();
+    match found {
+        Ok(unexplained) if unexplained.is_empty() => Check::ok(
+            "base history",
+            format!("every commit on {base} since vane's first batch is a landing or a person's"),
+        ),
+        Ok(unexplained) => {
+            let short: Vec<String> = unexplained
+                .iter()
+                .map(|c| c[..c.len().min(12)].to_string())
+                .collect();
+            Check::problem(
+                "base history",
+                format!(
+                    "{} commit{} on {base} that no landing and no person's commit explains: {}",
+                    unexplained.len(),
+                    plural(unexplained.len()),
+                    list_some(&short)
+                ),
+                format!(
+                    "look at each (`git show <commit>`): a commit of yours made without vane's hooks \
+                     is fine; one an agent made went round the gates: move {base} back with \
+                     `vane rollback <checkpoint>`"
+                ),
+            )
+        }
+        Err(e) => Check::problem(
+            "base history",
+            format!("cannot read it: {e}"),
+            "see the git and database checks",
         ),
     }
 }
