@@ -32,14 +32,17 @@ const CLAUDE_ALLOWED_TOOLS: &str = "Bash,Edit,Write,Read,Glob,Grep";
 const CLAUDE_READ_TOOLS: &str = "Read,Glob,Grep";
 
 /// What each built-in agent writes outside its worktree, as found by running it (see
-/// `Profile::writable`). Claude Code keeps its state under `~/.claude/` and its settings in
-/// `~/.claude.json`, which it replaces through a temporary file and a lock directory beside it, in
-/// the home directory: those it cannot make when confined (allowing them would open the whole home
-/// directory, the person's checkouts included), and it then writes the file in place. Its logs go
-/// to `~/.cache/claude-cli-nodejs`. Codex, Aider and Gemini CLI keep theirs in one directory each.
+/// `Profile::writable`). Claude Code keeps its state, sessions and credentials under `~/.claude/`
+/// and its logs in `~/.cache/claude-cli-nodejs`. Its settings file `~/.claude.json` stays
+/// read-only: Claude Code replaces it through a temporary file and a lock directory made beside it
+/// in the home directory, which a rule cannot allow without opening the whole home (your
+/// checkouts included); allowed the file alone, it falls back to rewriting it in place, which a
+/// Claude Code reading it at that moment (yours, or another agent's) takes for a corrupted file
+/// and resets. Refused, it runs as well and leaves the file as it was. Codex, Aider and Gemini CLI
+/// keep theirs in one directory each.
 fn builtin_writable(name: &str) -> &'static [&'static str] {
     match name {
-        "claude" => &["~/.claude/", "~/.claude.json", "~/.cache/claude-cli-nodejs"],
+        "claude" => &["~/.claude/", "~/.cache/claude-cli-nodejs"],
         "codex" => &["~/.codex/"],
         "aider" => &["~/.aider/"],
         "gemini" => &["~/.gemini/"],
@@ -569,6 +572,27 @@ mod tests {
         assert_eq!(inv.cwd, Path::new("/wt/T1"));
         assert_eq!(inv.env, [("AGENT_MODE".to_string(), "batch".to_string())]);
         assert_eq!(inv.timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn built_in_profiles_declare_where_their_agent_keeps_its_state() {
+        let writable = |name: &str| Profile::builtin(name).unwrap().writable;
+        assert!(
+            writable("shell").is_empty(),
+            "a shell task writes its worktree only"
+        );
+        assert_eq!(
+            writable("claude"),
+            ["~/.claude/", "~/.cache/claude-cli-nodejs"]
+        );
+        assert_eq!(writable("codex"), ["~/.codex/"]);
+        for name in Profile::BUILTIN {
+            let p = Profile::builtin(name).unwrap();
+            assert!(p.confine, "{name}");
+            // Never the home directory itself, nor a file beside the person's checkouts.
+            assert!(!p.writable.iter().any(|w| w == "~" || w == "~/"), "{name}");
+            assert!(!p.writable.iter().any(|w| w.ends_with(".json")), "{name}");
+        }
     }
 
     #[test]

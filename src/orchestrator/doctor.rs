@@ -823,12 +823,7 @@ fn check_stale_locks(store: &Store, git: &Git, base: &str) -> Check {
 /// Commits on base since vane's first batch that neither a landing or rollback of vane's (a
 /// checkpoint) nor a person's move (written down by the `reference-transaction` hook) explains:
 /// what an agent that went round every check would leave.
-fn check_base_history(
-    store: &Store,
-    git: &Git,
-    base: &str,
-    state_dir: &Path,
-) -> Check {
+fn check_base_history(store: &Store, git: &Git, base: &str, state_dir: &Path) -> Check {
     let found = (|| -> Result<Vec<String>> {
         let checkpoints = store.checkpoints()?;
         let Some(first) = checkpoints.iter().find(|c| c.kind == "batch_start") else {

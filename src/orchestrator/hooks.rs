@@ -24,6 +24,81 @@ use crate::workspace::{self, Workspace, WorkspaceError};
 /// The git hooks vane installs.
 pub const GIT_HOOKS: &[&str] = &["post-commit", "pre-merge-commit", "reference-transaction"];
 
+/// Set in an agent's environment: the file its hooks append what they saw to, one JSON object a
+/// line, since a confined agent (and everything it starts, its hooks too) cannot write vane's
+/// database. The work loop records the lines as the attempt's events once the agent ends.
+pub const INBOX_ENV: &str = "VANE_HOOK_INBOX";
+
+/// The directory of an attempt's hook inbox, writable to its agent.
+pub fn inbox_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join("hooks")
+}
+
+/// The inbox file of an attempt.
+pub fn inbox(run_dir: &Path) -> PathBuf {
+    inbox_dir(run_dir).join("events.jsonl")
+}
+
+/// The kinds of event an agent's hooks may report: what the agent did, never a verdict or a state.
+const INBOX_KINDS: &[&str] = &["agent_tool", "agent_stop_held", "agent_turn", "commit"];
+
+/// At most this many lines of an inbox are recorded (an agent could write without end).
+const INBOX_MAX_LINES: usize = 10_000;
+
+/// Records what the hooks of `attempt`'s agent wrote to its inbox, as events of the attempt, and
+/// empties it. Lines that are not events of the kinds hooks report are left out.
+pub fn import_inbox(
+    store: &mut crate::store::Store,
+    attempt: &crate::store::Attempt,
+    run_dir: &Path,
+) -> Result<()> {
+    let path = inbox(run_dir);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    for line in text.lines().take(INBOX_MAX_LINES) {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(kind) = event["kind"].as_str().filter(|k| INBOX_KINDS.contains(k)) else {
+            continue;
+        };
+        store.append_event(&NewEvent {
+            kind,
+            task: Some(&attempt.task),
+            actor: if kind == "agent_stop_held" {
+                "vane"
+            } else {
+                "agent"
+            },
+            correlation: attempt.correlation.as_deref(),
+            data: event["data"].clone(),
+        })?;
+    }
+    std::fs::remove_file(&path).map_err(|e| OrchestratorError::io(&path, e))?;
+    Ok(())
+}
+
+/// Records an event a hook saw: into the agent's inbox when the hook runs inside an agent (see
+/// `INBOX_ENV`), else into the database.
+fn record(workspace: &mut Workspace, event: &NewEvent<'_>) -> Result<()> {
+    if let Some(inbox) = std::env::var_os(INBOX_ENV) {
+        let line = json!({ "kind": event.kind, "data": event.data }).to_string() + "\n";
+        let path = PathBuf::from(inbox);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| OrchestratorError::io(dir, e))?;
+        }
+        return std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()))
+            .map_err(|e| OrchestratorError::io(&path, e));
+    }
+    workspace.store.append_event(event)?;
+    Ok(())
+}
+
 /// Where the `reference-transaction` hook writes down the branch moves a person makes, in vane's
 /// state directory: one line `<unix ms> <old> <new> <ref>` each.
 pub const PERSON_MOVES_FILE: &str = "person-moves.log";
@@ -211,7 +286,14 @@ pub fn run_hook(name: &str, args: &[String], cwd: &Path, stdin: &mut dyn Read) -
     if std::env::var_os(INTERNAL_ENV).is_some() && name.starts_with("git-") {
         return HookOutcome::go_on();
     }
-    let mut workspace = match Workspace::open(cwd) {
+    // Inside an agent the database is read, never written (its events go to the inbox): a
+    // confined agent could not write it anyway.
+    let opened = if std::env::var_os(INBOX_ENV).is_some() {
+        Workspace::open_to_read(cwd)
+    } else {
+        Workspace::open(cwd)
+    };
+    let mut workspace = match opened {
         Ok(workspace) => workspace,
         Err(WorkspaceError::NotInitialised { .. }) | Err(WorkspaceError::Git(_)) => {
             say_once(
@@ -391,13 +473,16 @@ fn post_commit(workspace: &mut Workspace) -> Result<HookOutcome> {
         return Ok(HookOutcome::go_on());
     }
     let (sha, subject) = crate::git::head_summary(&workspace.location.workdir)?;
-    workspace.store.append_event(&NewEvent {
-        kind: "commit",
-        task: Some(&task),
-        actor: "git",
-        correlation: None,
-        data: json!({ "sha": sha, "subject": subject, "branch": task.branch() }),
-    })?;
+    record(
+        workspace,
+        &NewEvent {
+            kind: "commit",
+            task: Some(&task),
+            actor: "git",
+            correlation: None,
+            data: json!({ "sha": sha, "subject": subject, "branch": task.branch() }),
+        },
+    )?;
     Ok(HookOutcome::go_on())
 }
 
@@ -461,20 +546,23 @@ fn tool_used(workspace: &mut Workspace, payload: &Value) -> Result<HookOutcome> 
     let failed = response["success"] == Value::Bool(false)
         || response["is_error"] == Value::Bool(true)
         || response["error"].is_string();
-    workspace.store.append_event(&NewEvent {
-        kind: "agent_tool",
-        task: Some(&task),
-        actor: "agent",
-        correlation: None,
-        data: json!({
-            "attempt": attempt,
-            "tool": payload["tool_name"].as_str().unwrap_or("?"),
-            "file": file,
-            "command": command,
-            "outcome": if failed { "error" } else { "ok" },
-            "session": payload["session_id"].as_str(),
-        }),
-    })?;
+    record(
+        workspace,
+        &NewEvent {
+            kind: "agent_tool",
+            task: Some(&task),
+            actor: "agent",
+            correlation: None,
+            data: json!({
+                "attempt": attempt,
+                "tool": payload["tool_name"].as_str().unwrap_or("?"),
+                "file": file,
+                "command": command,
+                "outcome": if failed { "error" } else { "ok" },
+                "session": payload["session_id"].as_str(),
+            }),
+        },
+    )?;
     Ok(HookOutcome::go_on())
 }
 
@@ -501,11 +589,18 @@ fn stop(workspace: &mut Workspace, payload: &Value) -> Result<HookOutcome> {
         return Ok(HookOutcome::go_on());
     }
     let head = git.head(&worktree)?;
-    let log_dir = workspace::state_dir(&workspace.location)
-        .join("runs")
-        .join(task.as_str())
-        .join(attempt.map_or("stop".to_string(), |a| a.to_string()))
-        .join("stop-checks");
+    let log_dir = match std::env::var_os(INBOX_ENV) {
+        // Beside the inbox, the one place of vane's a confined agent may write.
+        Some(inbox) => PathBuf::from(inbox)
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            .join("stop-checks"),
+        None => workspace::state_dir(&workspace.location)
+            .join("runs")
+            .join(task.as_str())
+            .join(attempt.map_or("stop".to_string(), |a| a.to_string()))
+            .join("stop-checks"),
+    };
     let report = gates::run_gates(
         &git,
         &workspace.store,
@@ -526,13 +621,16 @@ fn stop(workspace: &mut Workspace, payload: &Value) -> Result<HookOutcome> {
         "Not done yet: the worktree has uncommitted changes that the fast checks reject. {}",
         report.feedback()
     );
-    workspace.store.append_event(&NewEvent {
-        kind: "agent_stop_held",
-        task: Some(&task),
-        actor: "vane",
-        correlation: None,
-        data: json!({ "attempt": attempt, "reason": reason }),
-    })?;
+    record(
+        workspace,
+        &NewEvent {
+            kind: "agent_stop_held",
+            task: Some(&task),
+            actor: "vane",
+            correlation: None,
+            data: json!({ "attempt": attempt, "reason": reason }),
+        },
+    )?;
     Ok(HookOutcome {
         exit_code: 0,
         stdout: Some(json!({ "decision": "block", "reason": reason }).to_string()),
@@ -544,17 +642,20 @@ fn codex_notify(workspace: &mut Workspace, payload: &Value) -> Result<HookOutcom
     let Some((task, attempt)) = agent_task(workspace) else {
         return Ok(HookOutcome::go_on());
     };
-    workspace.store.append_event(&NewEvent {
-        kind: "agent_turn",
-        task: Some(&task),
-        actor: "agent",
-        correlation: None,
-        data: json!({
-            "attempt": attempt,
-            "type": payload["type"].as_str(),
-            "message": payload["last-assistant-message"].as_str().map(|m| truncate(m, 500)),
-        }),
-    })?;
+    record(
+        workspace,
+        &NewEvent {
+            kind: "agent_turn",
+            task: Some(&task),
+            actor: "agent",
+            correlation: None,
+            data: json!({
+                "attempt": attempt,
+                "type": payload["type"].as_str(),
+                "message": payload["last-assistant-message"].as_str().map(|m| truncate(m, 500)),
+            }),
+        },
+    )?;
     Ok(HookOutcome::go_on())
 }
 

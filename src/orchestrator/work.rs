@@ -86,6 +86,10 @@ pub enum Progress {
     },
     /// vane.toml has no `[[gate]]`: whatever an agent leaves lands unchecked.
     NoGates,
+    /// Confinement is asked for, but this kernel cannot confine; the portable checks hold alone.
+    Unconfined {
+        why: String,
+    },
     /// A candidate passed its gates but changes a protected path: it waits for `vane approve`.
     AwaitingApproval {
         task: TaskId,
@@ -290,6 +294,11 @@ pub fn work(
 
     if config.gates.is_empty() {
         progress(Progress::NoGates);
+    }
+    if config.confine {
+        if let Some(why) = agent::confine::unconfined_notice() {
+            progress(Progress::Unconfined { why });
+        }
     }
     let workers = options.workers.unwrap_or(config.workers).max(1);
     progress(Progress::BatchStarted {
@@ -735,6 +744,12 @@ impl Batch<'_> {
         running: &mut HashSet<TaskId>,
     ) -> Result<Option<Queued>> {
         failpoint::hit("after_agent");
+        let run_dir = self
+            .state_dir
+            .join("runs")
+            .join(done.attempt.task.as_str())
+            .join(done.attempt.number.to_string());
+        super::hooks::import_inbox(self.store, &done.attempt, &run_dir)?;
         self.summary.cost_usd += done.result.cost_usd.unwrap_or(0.0);
         (self.progress)(Progress::AgentDone {
             worker: done.worker + 1,
@@ -1283,6 +1298,10 @@ fn run_job_inner(
         ("VANE_WORKTREE".to_string(), worktree.display().to_string()),
         ("VANE_BASE_SHA".to_string(), job.base_sha.clone()),
         ("VANE_ATTEMPT".to_string(), job.attempt.number.to_string()),
+        (
+            super::hooks::INBOX_ENV.to_string(),
+            super::hooks::inbox(&job.run_dir).display().to_string(),
+        ),
     ]);
     let stdout = job.run_dir.join("agent.stdout");
     let outcome = agent::run(&Invocation {
@@ -1633,6 +1652,11 @@ fn agent_confinement(git: &Git, worktree: &Path, job: &Job) -> Result<Option<age
     Ok(Some(
         agent::Confinement::to_worktree(worktree, &job.run_dir.join("tmp"))
             .with_commits(&admin, git.common_dir())
-            .with_declared(&job.profile.writable),
+            .with_declared(&job.profile.writable)
+            // Where its hooks write what they saw, for the work loop to record (see `hooks`).
+            .with_declared(&[format!(
+                "{}/",
+                super::hooks::inbox_dir(&job.run_dir).display()
+            )]),
     ))
 }

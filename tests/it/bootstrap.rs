@@ -31,7 +31,9 @@ fn lines(path: &std::path::Path) -> usize {
 
 #[test]
 fn included_files_reach_every_task_and_never_land() {
-    let env = bootstrap_env("include = [\".env\", \"config/local\", \"absent.txt\"]\n");
+    // Unconfined: the first agent plays the person too, changing the checkout's `.env`.
+    let env =
+        bootstrap_env("confine = false\ninclude = [\".env\", \"config/local\", \"absent.txt\"]\n");
     // `.env` untracked and not ignored (the case a plain `git add --all` would commit), and an
     // ignored directory.
     env.write(".gitignore", "config/local/\n");

@@ -160,7 +160,9 @@ fn a_base_move_that_goes_round_the_hook_stops_the_batch() {
     // Doctor names the commit too.
     let doctor = env.vane(&["doctor"]).failure(1);
     assert!(
-        doctor.stdout.contains("no landing and no person's commit explains")
+        doctor
+            .stdout
+            .contains("no landing and no person's commit explains")
             && doctor.stdout.contains(&moved[..12]),
         "{}",
         doctor.stdout

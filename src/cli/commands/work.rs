@@ -210,6 +210,10 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             ui.paint_err(console::Style::new().red(), "   x"),
             printable(&gist(reason))
         ),
+        Progress::Unconfined { why } => format!(
+            "{} {why}",
+            ui.paint_err(console::Style::new().yellow(), "warning:")
+        ),
         Progress::NoGates => format!(
             "{} vane.toml has no [[gate]]: whatever the agents leave lands unchecked",
             ui.paint_err(console::Style::new().yellow(), "warning:")
