@@ -198,6 +198,11 @@ impl Git {
     /// a directory an agent has had its hands on.
     pub fn worktree_git_dir(&self, dir: &Path) -> Result<PathBuf, GitError> {
         use super::integrity::{classify_worktree_dir, WorktreeState};
+        // The common case, every git command in a worktree: both links name each other as written,
+        // two small reads. Anything else takes the full look, which resolves every path.
+        if let Some(admin) = self.linked_as_written(dir) {
+            return Ok(admin);
+        }
         match classify_worktree_dir(&self.common_dir, dir) {
             WorktreeState::Ours { admin } => Ok(admin),
             WorktreeState::Main => Ok(self.common_dir.clone()),
@@ -206,6 +211,19 @@ impl Git {
                 found: other.describe(),
             }),
         }
+    }
+
+    /// The administrative directory of `dir` when its `.git` file names
+    /// `<common dir>/worktrees/<id>` and that names `dir/.git` back, both exactly as given.
+    fn linked_as_written(&self, dir: &Path) -> Option<PathBuf> {
+        let dot_git = dir.join(".git");
+        let link = std::fs::read_to_string(&dot_git).ok()?;
+        let admin = PathBuf::from(link.trim_end().strip_prefix("gitdir: ")?);
+        if admin.parent()? != self.common_dir.join("worktrees") {
+            return None;
+        }
+        let back = std::fs::read_to_string(admin.join("gitdir")).ok()?;
+        (Path::new(back.trim_end()) == dot_git).then_some(admin)
     }
 
     /// Mends a worktree of this repository whose `.git` file was removed or broken (an agent's

@@ -261,9 +261,23 @@ impl Git {
     /// The paths that differ between the trees of `from` and `to` (renames as a removal and an
     /// addition, so that both names count).
     pub fn changed_paths(&self, from: &str, to: &str) -> Result<Vec<String>, GitError> {
+        let (from, to) = (self.resolve_commit(from)?, self.resolve_commit(to)?);
+        if let super::inproc::Attempt::Done(changes) =
+            super::inproc::tree_changes(self.dir(), &from, &to)
+        {
+            return Ok(changes.into_iter().map(|c| c.path).collect());
+        }
         let out = self.run(
             None,
-            &["diff", "--name-only", "-z", "--no-renames", from, to, "--"],
+            &[
+                "diff",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                &from,
+                &to,
+                "--",
+            ],
         )?;
         Ok(out
             .stdout

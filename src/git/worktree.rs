@@ -203,36 +203,32 @@ impl Git {
         self.head(worktree).map(Some)
     }
 
-    /// The git repositories an agent made inside `worktree` (a directory holding a `.git` of its
-    /// own, among the untracked files), relative to it. `git add --all` would record each as a
-    /// gitlink to a commit nothing else holds, and its files would be in no commit at all.
-    pub fn nested_repositories(&self, worktree: &Path) -> Result<Vec<PathBuf>, GitError> {
-        let out = self.run(
-            Some(worktree),
-            &["status", "--porcelain", "-z", "--untracked-files=normal"],
-        )?;
-        let mut found = Vec::new();
-        for entry in out.stdout.split(|&b| b == 0) {
-            let Some(path) = entry.strip_prefix(b"?? ") else {
-                continue;
-            };
-            if path.ends_with(b"/") {
-                find_repositories(
-                    worktree,
-                    &path_from_bytes(&path[..path.len() - 1]),
-                    &mut found,
-                );
-            }
-        }
-        Ok(found)
-    }
-
     /// Gitlinks (submodule entries) that `head` adds over `base` and whose commit this repository
     /// does not have: what an agent's own `git add` of a nested repository leaves.
     pub fn dangling_gitlinks(&self, base: &str, head: &str) -> Result<Vec<String>, GitError> {
+        let (base, head) = (self.resolve_commit(base)?, self.resolve_commit(head)?);
+        if let super::inproc::Attempt::Done(changes) =
+            super::inproc::tree_changes(self.dir(), &base, &head)
+        {
+            let mut dangling = Vec::new();
+            for change in changes {
+                let Some((mode, id)) = change.new else {
+                    continue;
+                };
+                if mode == i32::from(git2::FileMode::Commit)
+                    && !matches!(
+                        super::inproc::has_commit(self.dir(), id),
+                        super::inproc::Attempt::Done(true)
+                    )
+                {
+                    dangling.push(change.path);
+                }
+            }
+            return Ok(dangling);
+        }
         let out = self.run(
             None,
-            &["diff", "--raw", "-z", "--no-renames", base, head, "--"],
+            &["diff", "--raw", "-z", "--no-renames", &base, &head, "--"],
         )?;
         let mut fields = out.stdout.split(|&b| b == 0);
         let mut dangling = Vec::new();
@@ -593,24 +589,6 @@ enum RefSlot {
 
 /// A path from the repository root as a pathspec that matches it and nothing else: no globbing,
 /// whatever directory git runs in.
-/// Adds to `found` every directory at or under `dir` (relative to `root`) that holds a `.git`,
-/// without following symbolic links or looking inside a repository found.
-fn find_repositories(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
-    let full = root.join(dir);
-    if std::fs::symlink_metadata(full.join(".git")).is_ok() {
-        found.push(dir.to_path_buf());
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(&full) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            find_repositories(root, &dir.join(entry.file_name()), found);
-        }
-    }
-}
-
 fn literal_pathspec(path: &str) -> String {
     format!(":(top,literal){path}")
 }

@@ -1232,12 +1232,6 @@ fn run_job(git: &Git, bootstrap: &Bootstrap, worker: usize, worktree: &Path, job
         charged: false,
         ..AttemptResult::default()
     });
-    // What left the agent's process group (`setsid`, a daemon) is stopped too, before anything
-    // else touches the worktree.
-    let strays = agent::strays::stop_marked_under(worktree);
-    if strays > 0 {
-        tracing::info!(worktree = %worktree.display(), strays, "stopped processes the agent left running");
-    }
     let changed = result.outcome == "changed";
     Done {
         worker,
@@ -1324,7 +1318,12 @@ fn run_job_inner(
             ..AttemptResult::default()
         });
     }
-    agent::strays::stop_marked_under(worktree);
+    // What left the agent's process group (`setsid`, a daemon) is stopped too, before anything
+    // else touches the worktree.
+    let strays = agent::strays::stop_marked_under(worktree);
+    if strays > 0 {
+        tracing::info!(worktree = %worktree.display(), strays, "stopped processes the agent left running");
+    }
     let branch = job.task.id.branch();
     if let Err(crate::git::GitError::ForeignWorktree { found, .. }) = git.worktree_git_dir(worktree)
     {
@@ -1372,29 +1371,6 @@ fn run_job_inner(
             ..AttemptResult::default()
         });
     }
-    let nested = git.nested_repositories(worktree)?;
-    if !nested.is_empty() {
-        // Never committed as gitlinks to commits nothing holds: moved out of the worktree whole,
-        // beside it, for the person to look at, and the attempt fails saying so.
-        let kept = keep_nested(worktree, &job.task.id, job.attempt.number, &nested)?;
-        let head = git.head(worktree)?;
-        git.detach_head(worktree, &head)?;
-        return Ok(AttemptResult {
-            outcome: "failed".to_string(),
-            feedback: Some(format!(
-                "the agent made a git repository inside its worktree ({}); vane never commits one \
-                 (it would land as a link to a commit nothing holds). It was moved to {}; put the \
-                 files in the task's own tree instead",
-                nested
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                kept.display()
-            )),
-            ..AttemptResult::default()
-        });
-    }
     let message = format!(
         "{}\n\nVane-Task: {}\nVane-Attempt: {}",
         job.task.title, job.task.id, job.attempt.number
@@ -1428,6 +1404,33 @@ fn run_job_inner(
         });
     }
     let dangling = git.dangling_gitlinks(&job.base_sha, &head)?;
+    // A repository the agent made inside its worktree is what a gitlink to a commit nothing else
+    // holds comes from (committing everything records one as such).
+    let nested: Vec<PathBuf> = dangling
+        .iter()
+        .map(PathBuf::from)
+        .filter(|path| std::fs::symlink_metadata(worktree.join(path).join(".git")).is_ok())
+        .collect();
+    if !nested.is_empty() {
+        // Never landed as gitlinks to commits nothing holds: moved out of the worktree whole,
+        // beside it, for the person to look at, and the attempt fails saying so.
+        let kept = keep_nested(worktree, &job.task.id, job.attempt.number, &nested)?;
+        return Ok(AttemptResult {
+            outcome: "failed".to_string(),
+            feedback: Some(format!(
+                "the agent made a git repository inside its worktree ({}); vane never lands one \
+                 (it would be a link to a commit nothing holds). It was moved to {}; put the \
+                 files in the task's own tree instead",
+                nested
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                kept.display()
+            )),
+            ..result
+        });
+    }
     if !dangling.is_empty() {
         return Ok(AttemptResult {
             outcome: "failed".to_string(),

@@ -235,3 +235,55 @@ fn signature(repo: &Repository) -> Result<git2::Signature<'static>, git2::Error>
         .unwrap_or_else(|| "vane@localhost".to_string());
     git2::Signature::now(&name, &email)
 }
+
+/// One path that differs between two commits' trees: its name, and the mode and id it has in the
+/// second (None where it is gone there).
+pub(crate) struct TreeChange {
+    pub path: String,
+    pub new: Option<(i32, Oid)>,
+}
+
+/// The paths that differ between the trees of `from` and `to`, with what `to` has there. On a
+/// small change libgit2 compares the trees in microseconds, where a `git diff` costs a process.
+pub(crate) fn tree_changes(dir: &Path, from: &str, to: &str) -> Attempt<Vec<TreeChange>> {
+    let (Ok(repo), Ok(from), Ok(to)) = (open(dir), Oid::from_str(from), Oid::from_str(to)) else {
+        return Attempt::Unsupported;
+    };
+    let result = (|| -> Result<Vec<TreeChange>, git2::Error> {
+        let old = repo.find_commit(from)?.tree()?;
+        let new = repo.find_commit(to)?.tree()?;
+        let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+        let mut changes = Vec::new();
+        for delta in diff.deltas() {
+            // Without rename detection each delta has one path, the same on both sides.
+            let Some(path) = delta.new_file().path().or_else(|| delta.old_file().path()) else {
+                continue;
+            };
+            let file = delta.new_file();
+            changes.push(TreeChange {
+                path: path.to_string_lossy().into_owned(),
+                new: (!file.id().is_zero()).then(|| (i32::from(file.mode()), file.id())),
+            });
+        }
+        Ok(changes)
+    })();
+    // Bound first: the diff borrows `repo`, which must outlive it.
+    #[allow(clippy::let_and_return)]
+    let attempt = match result {
+        Ok(changes) => Attempt::Done(changes),
+        Err(_) => {
+            forget_open();
+            Attempt::Unsupported
+        }
+    };
+    attempt
+}
+
+/// Whether `dir`'s repository has the commit `id`.
+pub(crate) fn has_commit(dir: &Path, id: Oid) -> Attempt<bool> {
+    let Ok(repo) = open(dir) else {
+        return Attempt::Unsupported;
+    };
+    let found = repo.find_commit(id).is_ok();
+    Attempt::Done(found)
+}
