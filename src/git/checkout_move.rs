@@ -243,8 +243,14 @@ fn apply(repo: &Repository, workdir: &Path, step: &Step) -> Result<(), GitError>
             let parent = full.parent().unwrap_or(workdir);
             fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
             let tmp = temporary_name(&full);
-            let blob = repo.find_blob(entry.blob)?;
-            let written = write_whole(&tmp, blob.content(), entry.kind);
+            let (size, _) = repo.odb()?.read_header(entry.blob)?;
+            let written = if size > STREAMED_BLOB_BYTES && entry.kind != Kind::Link {
+                // Streamed by git, never held in vane's memory whole (a 1 GB file an agent left).
+                stream_blob(repo, entry, &tmp)
+            } else {
+                let blob = repo.find_blob(entry.blob)?;
+                write_whole(&tmp, blob.content(), entry.kind)
+            };
             if let Err(e) = written {
                 let _ = fs::remove_file(&tmp);
                 return Err(io_error(&full, e));
@@ -255,6 +261,35 @@ fn apply(repo: &Repository, workdir: &Path, step: &Step) -> Result<(), GitError>
             })
         }
     }
+}
+
+/// Blobs larger than this are written by `git cat-file`, streamed, rather than read into memory.
+const STREAMED_BLOB_BYTES: usize = 32 << 20;
+
+/// Writes a big blob to `tmp` through `git cat-file blob`, which streams it, with its mode.
+fn stream_blob(repo: &Repository, entry: &Entry, tmp: &Path) -> std::io::Result<()> {
+    let _ = fs::remove_file(tmp);
+    let file = fs::File::create(tmp)?;
+    let status = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(repo.path())
+        .args(["cat-file", "blob", &entry.blob.to_string()])
+        .env("VANE_INTERNAL_GIT", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(file)
+        .status()?;
+    if !status.success() {
+        return Err(std::io::Error::other(format!(
+            "`git cat-file blob {}` failed ({status})",
+            entry.blob
+        )));
+    }
+    let mode = if entry.kind == Kind::Executable {
+        0o755
+    } else {
+        0o644
+    };
+    fs::set_permissions(tmp, fs::Permissions::from_mode(mode))
 }
 
 /// Where the new content of `path` is written before it is renamed over it. One name per path:
