@@ -240,6 +240,23 @@ impl Profile {
         })
     }
 
+    /// This profile as it runs inside vane's kernel confinement (`confine`, where the kernel can):
+    /// Codex's own sandbox is bubblewrap, which cannot set up its namespaces inside a Landlock
+    /// domain, so every command Codex runs would fail; vane's confinement takes its place
+    /// (`--sandbox danger-full-access` inside it writes only where vane allows). Other profiles
+    /// are unchanged.
+    pub fn inside_confinement(&self) -> Profile {
+        let mut profile = self.clone();
+        if self.program.rsplit('/').next() == Some("codex") {
+            if let Some(i) = profile.args.iter().position(|a| a == "--sandbox") {
+                if let Some(next) = profile.args.get_mut(i + 1) {
+                    *next = "danger-full-access".to_string();
+                }
+            }
+        }
+        profile
+    }
+
     /// This profile for reviewing rather than editing, where the agent has a way to say so: Claude
     /// Code in `plan` mode with only its reading tools, Codex in a `read-only` sandbox, Gemini CLI
     /// approving nothing, Aider with `--dry-run`. Other profiles run as they are; the caller checks
@@ -503,6 +520,17 @@ mod tests {
         );
         let codex = Profile::named("codex").unwrap().read_only().args.join(" ");
         assert!(codex.contains("--sandbox read-only"), "{codex}");
+        let confined = Profile::builtin("codex")
+            .unwrap()
+            .inside_confinement()
+            .args
+            .join(" ");
+        assert!(
+            confined.contains("--sandbox danger-full-access"),
+            "{confined}"
+        );
+        let claude = Profile::builtin("claude").unwrap();
+        assert_eq!(claude.inside_confinement().args, claude.args);
         let gemini = Profile::named("gemini").unwrap().read_only().args.join(" ");
         assert!(gemini.contains("--approval-mode default"), "{gemini}");
         assert_eq!(

@@ -140,6 +140,19 @@ pub fn wait_for_orphaned_git(roots: &[&Path], limit: Duration) -> bool {
     }
 }
 
+/// Whether any live process (of those whose descriptors this one may read) has `path` open. git
+/// keeps a lock file open from the moment it makes it until it renames or removes it, so a lock
+/// nobody holds open was left by a process that died.
+pub fn held_open(path: &Path) -> bool {
+    let wanted = comparable(path);
+    live_pids().into_iter().any(|pid| {
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == wanted))
+        })
+    })
+}
+
 /// Every live, non-zombie process.
 fn live_pids() -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -194,6 +207,18 @@ fn is_zombie(pid: u32) -> bool {
 mod tests {
     use super::*;
     use std::process::Command;
+
+    #[test]
+    fn a_file_is_held_open_only_while_a_process_has_it_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = dir.path().join("index.lock");
+        std::fs::write(&lock, "").expect("lock");
+        assert!(!held_open(&lock));
+        let file = std::fs::File::open(&lock).expect("open");
+        assert!(held_open(&lock));
+        drop(file);
+        assert!(!held_open(&lock));
+    }
 
     #[test]
     fn the_mark_is_read_from_an_environment_block() {

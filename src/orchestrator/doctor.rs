@@ -103,7 +103,7 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
                 .and_then(|c| c.base_branch.clone())
                 .or_else(|| location.branch.clone())
                 .unwrap_or_default();
-            checks.push(check_stale_locks(store, git, &base));
+            checks.push(check_stale_locks(git, &base));
         }
     }
     checks.push(check_lock(lock, &state_dir));
@@ -796,8 +796,8 @@ fn check_ref_moves(store: &Store, batch_running: bool, checks: &mut Vec<Check>) 
 
 /// Lock files a killed vane (or its git) left, which make every later update of that ref or index
 /// fail; only looked for while no batch runs, since a running one holds some for a moment.
-fn check_stale_locks(store: &Store, git: &Git, base: &str) -> Check {
-    match super::recovery::stale_locks(store, git, base) {
+fn check_stale_locks(git: &Git, base: &str) -> Check {
+    match super::recovery::stale_locks(git, base) {
         Ok(locks) if locks.is_empty() => Check::ok("lock files", "none left behind"),
         Ok(locks) => {
             let list: Vec<String> = locks.iter().map(|l| l.display().to_string()).collect();

@@ -491,6 +491,10 @@ fn run_critic(
     diff: &Option<String>,
 ) -> (Verdict, Option<PathBuf>) {
     let profile = match profiles::resolve(config, profile_name) {
+        // Inside vane's confinement (to its worktree) a critic's own sandbox may not start.
+        Ok(profile) if profile.confine && crate::agent::confine::status().is_ok() => {
+            profile.read_only().inside_confinement()
+        }
         Ok(profile) => profile.read_only(),
         Err(e) => return (failed(format!("gate `{}`: {e}", gate.name)), None),
     };

@@ -56,7 +56,7 @@ pub fn recover(
         tracing::warn!("git commands of a dead run are still running; going on");
     }
 
-    clear_stale_locks(store, git, base)?;
+    clear_stale_locks(git, base)?;
 
     let base_ref = format!("refs/heads/{base}");
     for intent in store.open_ref_moves()? {
@@ -123,18 +123,12 @@ pub fn recover(
 /// How long recovery waits for the git commands of a dead run to finish.
 const ORPHANED_GIT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A lock file older than this was left by a process that died: git holds its locks for the
-/// milliseconds a write takes.
-const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Removes the `.lock` files a killed vane (or the git it ran) left behind, which would make every
-/// later update of that ref or index fail ("Unable to create '...lock': File exists"). This run
-/// holds the work lock, so no other vane writes: a lock under vane's own refs, or in the git
-/// directory of one of vane's worktrees, is stale whatever its age. Elsewhere (base, a person's
-/// checkout, `packed-refs`) a person's git may hold one for a moment: those go only when a move
-/// that vane wrote down names them, or when they are old.
-fn clear_stale_locks(store: &Store, git: &Git, base: &str) -> Result<()> {
-    for lock in stale_locks(store, git, base)? {
+/// later update of that ref or index fail ("Unable to create '...lock': File exists"): those under
+/// vane's refs, in the git directories of the worktrees, and on base, `packed-refs`, `HEAD` and the
+/// checkouts' indexes, each only when no live process holds it open.
+fn clear_stale_locks(git: &Git, base: &str) -> Result<()> {
+    for lock in stale_locks(git, base)? {
         tracing::info!(lock = %lock.display(), "removing a lock a dead run left");
         match std::fs::remove_file(&lock) {
             Ok(()) => {}
@@ -145,47 +139,29 @@ fn clear_stale_locks(store: &Store, git: &Git, base: &str) -> Result<()> {
     Ok(())
 }
 
-/// The lock files `clear_stale_locks` removes, for a caller that holds the work lock (or, as
-/// `vane doctor`, knows that no batch runs).
-pub(super) fn stale_locks(store: &Store, git: &Git, base: &str) -> Result<Vec<PathBuf>> {
+/// The lock files `clear_stale_locks` removes.
+pub(super) fn stale_locks(git: &Git, base: &str) -> Result<Vec<PathBuf>> {
     let common = git.common_dir().to_path_buf();
-    let mut ours = Vec::new();
-    for namespace in ["refs/vane", "refs/heads/vane"] {
-        collect_locks(&common.join(namespace), &mut ours);
-    }
-    let mut shared = vec![
+    let mut locks = vec![
         common.join("packed-refs.lock"),
         common.join(format!("refs/heads/{base}.lock")),
         common.join("index.lock"),
         common.join("HEAD.lock"),
     ];
+    for namespace in ["refs/vane", "refs/heads/vane"] {
+        collect_locks(&common.join(namespace), &mut locks);
+    }
     if let Ok(entries) = std::fs::read_dir(common.join("worktrees")) {
         for entry in entries.flatten() {
-            // vane locks its own worktrees with its reason; the others are a person's.
-            let vanes = std::fs::read_to_string(entry.path().join("locked"))
-                .is_ok_and(|reason| reason.trim() == crate::git::worktree::LOCK_REASON);
-            for name in ["index.lock", "HEAD.lock"] {
-                if vanes {
-                    ours.push(entry.path().join(name));
-                } else {
-                    shared.push(entry.path().join(name));
-                }
-            }
+            locks.push(entry.path().join("index.lock"));
+            locks.push(entry.path().join("HEAD.lock"));
         }
     }
-    let intended = !store.open_ref_moves()?.is_empty() || !store.open_checkout_moves()?.is_empty();
-    for lock in shared {
-        let old = std::fs::metadata(&lock)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age >= STALE_LOCK_AGE);
-        if lock.exists() && (intended || old) {
-            ours.push(lock);
-        }
-    }
-    ours.retain(|l| l.exists());
-    Ok(ours)
+    // git holds a lock file open for as long as it holds the lock: one that no process has open
+    // was left by a process that died, whoever made it; one that a live process holds is never
+    // touched.
+    locks.retain(|l| l.exists() && !strays::held_open(l));
+    Ok(locks)
 }
 
 fn collect_locks(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -1276,7 +1276,12 @@ fn run_job_inner(
         worktree,
         run: job.task.run.as_deref(),
     };
-    let mut argv = job.profile.argv(&vars)?;
+    let confined = job.profile.confine && agent::confine::status().is_ok();
+    let mut argv = if confined {
+        job.profile.inside_confinement().argv(&vars)?
+    } else {
+        job.profile.argv(&vars)?
+    };
     // Agents with hooks report what they do as they do it (see `hooks::wire_agent_hooks`).
     if let Ok(vane) = std::env::current_exe() {
         super::hooks::wire_agent_hooks(&mut argv, &job.run_dir, &vane)?;

@@ -3,6 +3,7 @@
 mod bootstrap;
 mod chaos;
 mod claude;
+mod codex;
 mod common;
 mod config;
 mod confine;
