@@ -1,118 +1,24 @@
 //! The built-in `claude` profile end to end: the real Claude Code CLI (npm `@anthropic-ai/claude-code`)
 //! runs in vane's worktrees and talks to a scripted stand-in for the Anthropic Messages API on
-//! loopback (`tests/fixtures/fake-anthropic-api.py`, part of the repository, so a clone runs it). Only the model's choices are scripted: the
-//! CLI's flags, its tools writing the files, its JSON result and vane's reading of it are all real.
+//! loopback (`tests/fixtures/fake-anthropic-api.py`, part of the repository, so a clone runs it).
+//! Only the model's choices are scripted: the CLI's flags, its tools writing the files, its JSON
+//! result and vane's reading of it are all real.
 //!
 //! The CLI is looked for at `$VANE_CLAUDE_BIN`, else at `.tools/claude/node_modules/.bin/claude`
 //! (`npm install --prefix .tools/claude @anthropic-ai/claude-code`, which `.ci/run` does). Without it
 //! the test says so and passes, except under CI (`CI` set), where it must run.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
 use crate::common::TestEnv;
+use crate::real_cli::{FakeApi, RealCli};
 
-const INSTALL_HINT: &str = "npm install --prefix .tools/claude @anthropic-ai/claude-code";
-
-/// Where the real Claude Code CLI is, or why it cannot be used.
-fn claude_cli() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("VANE_CLAUDE_BIN") {
-        // Asked for by name: a wrong path is a mistake to report, not a reason to skip.
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "VANE_CLAUDE_BIN is {}, which is not a file",
-            path.display()
-        );
-        return Ok(path);
-    }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/claude/node_modules/.bin/claude");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "the Claude Code CLI is not at {} (install it with `{INSTALL_HINT}`, or point \
-             VANE_CLAUDE_BIN at a `claude` executable)",
-            path.display()
-        ))
-    }
-}
-
-fn fake_api_script() -> Result<PathBuf, String> {
-    // Kept in the repository: a clean clone has everything this test needs but the CLI.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-anthropic-api.py");
-    assert!(path.is_file(), "{} is missing", path.display());
-    Ok(path)
-}
-
-/// The fake Anthropic API, running until dropped.
-struct FakeApi {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl FakeApi {
-    fn start(server: &Path, script: &Path, log: &Path, stderr: &Path) -> FakeApi {
-        let mut child = Command::new("python3")
-            .arg(server)
-            .arg(script)
-            .arg("--log")
-            .arg(log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(stderr).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start python3 {}: {e}", server.display()));
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-        let port = match read.ok().and_then(|_| line.trim().parse().ok()) {
-            Some(port) => port,
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the fake API did not print its port (it printed {line:?}); its stderr:\n{}",
-                    std::fs::read_to_string(stderr).unwrap_or_default()
-                );
-            }
-        };
-        FakeApi {
-            child,
-            port,
-            log: log.to_path_buf(),
-        }
-    }
-
-    /// The fake API answering as `script` says, its files in the test's root.
-    fn serving(env: &TestEnv, server: &Path, script: &serde_json::Value) -> FakeApi {
-        let script_path = env.root.join("script.json");
-        std::fs::write(&script_path, script.to_string()).unwrap();
-        FakeApi::start(
-            server,
-            &script_path,
-            &env.root.join("requests.jsonl"),
-            &env.root.join("fake-api.stderr"),
-        )
-    }
-
-    /// Every request the API answered, as the JSON lines of its log.
-    fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a JSON line in the request log"))
-            .collect()
-    }
-}
-
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const CLAUDE: RealCli = RealCli {
+    program: "claude",
+    env_var: "VANE_CLAUDE_BIN",
+    package: "@anthropic-ai/claude-code",
+    fake_api: "fake-anthropic-api.py",
+};
 
 /// One task and what the scripted model does for it: write one file with the Write tool, commit it
 /// with the Bash tool if `commit` is set, then say it is done.
@@ -199,25 +105,6 @@ fn attempts(env: &TestEnv) -> Vec<AttemptRow> {
     .unwrap()
 }
 
-/// The real CLI and the fake API, or None (after saying why) when they are missing outside CI.
-fn prerequisites() -> Option<(PathBuf, PathBuf)> {
-    match (claude_cli(), fake_api_script()) {
-        (Ok(cli), Ok(server)) => Some((cli, server)),
-        (cli, server) => {
-            let why = [cli.err(), server.err()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("; ");
-            if std::env::var_os("CI").is_some() {
-                panic!("CI must run the real-client tests: {why}");
-            }
-            eprintln!("note: skipping a real Claude Code CLI test: {why}");
-            None
-        }
-    }
-}
-
 /// A PATH whose first directory holds only `claude`, the real CLI: the built-in profile runs
 /// `claude` from PATH.
 fn path_with_claude(env: &TestEnv, cli: &Path) -> std::ffi::OsString {
@@ -241,7 +128,7 @@ fn claude_agent_config(port: u16) -> String {
 
 #[test]
 fn a_claude_critic_gate_scores_a_change_with_the_real_claude_code_cli() {
-    let Some((cli, server)) = prerequisites() else {
+    let Some((cli, server)) = CLAUDE.prerequisites() else {
         return;
     };
     let env = TestEnv::initialised();
@@ -321,7 +208,7 @@ fn a_claude_critic_gate_scores_a_change_with_the_real_claude_code_cli() {
 
 #[test]
 fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
-    let Some((cli, server)) = prerequisites() else {
+    let Some((cli, server)) = CLAUDE.prerequisites() else {
         return;
     };
     let env = TestEnv::initialised();
@@ -465,7 +352,7 @@ fn the_claude_profile_lands_two_tasks_with_the_real_claude_code_cli() {
 /// Stop while the worktree holds changes that the fast checks reject is held back once.
 #[test]
 fn claude_code_hooks_record_tool_calls_and_hold_back_a_premature_stop() {
-    let Some((cli, server)) = prerequisites() else {
+    let Some((cli, server)) = CLAUDE.prerequisites() else {
         return;
     };
     let env = TestEnv::initialised();

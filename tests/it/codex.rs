@@ -8,112 +8,17 @@
 //! (`npm install --prefix .tools/codex @openai/codex`, which `.ci/run` does). Without it the test
 //! says so and passes, except under CI (`CI` set), where it must run.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
 use crate::common::TestEnv;
+use crate::real_cli::{FakeApi, RealCli};
 
-const INSTALL_HINT: &str = "npm install --prefix .tools/codex @openai/codex";
-
-/// Where the real Codex CLI is, or why it cannot be used.
-fn codex_cli() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("VANE_CODEX_BIN") {
-        // Asked for by name: a wrong path is a mistake to report, not a reason to skip.
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "VANE_CODEX_BIN is {}, which is not a file",
-            path.display()
-        );
-        return Ok(path);
-    }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex/node_modules/.bin/codex");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "the Codex CLI is not at {} (install it with `{INSTALL_HINT}`, or point \
-             VANE_CODEX_BIN at a `codex` executable)",
-            path.display()
-        ))
-    }
-}
-
-/// The real CLI and the fake API, or None (after saying why) when the CLI is missing outside CI.
-fn prerequisites() -> Option<(PathBuf, PathBuf)> {
-    // Kept in the repository: a clean clone has everything this test needs but the CLI.
-    let server =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-openai-responses.py");
-    assert!(server.is_file(), "{} is missing", server.display());
-    match codex_cli() {
-        Ok(cli) => Some((cli, server)),
-        Err(why) => {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI must run the real-client tests: {why}");
-            }
-            eprintln!("note: skipping a real Codex CLI test: {why}");
-            None
-        }
-    }
-}
-
-/// The fake Responses API, running until dropped.
-struct FakeApi {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl FakeApi {
-    /// The fake API answering as `script` says, its files in the test's root.
-    fn serving(env: &TestEnv, server: &Path, script: &serde_json::Value) -> FakeApi {
-        let script_path = env.root.join("script.json");
-        std::fs::write(&script_path, script.to_string()).unwrap();
-        let log = env.root.join("requests.jsonl");
-        let stderr = env.root.join("fake-api.stderr");
-        let mut child = Command::new("python3")
-            .arg(server)
-            .arg(&script_path)
-            .arg("--log")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start python3 {}: {e}", server.display()));
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-        let port = match read.ok().and_then(|_| line.trim().parse().ok()) {
-            Some(port) => port,
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the fake API did not print its port (it printed {line:?}); its stderr:\n{}",
-                    std::fs::read_to_string(&stderr).unwrap_or_default()
-                );
-            }
-        };
-        FakeApi { child, port, log }
-    }
-
-    /// Every request the API answered, as the JSON lines of its log.
-    fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a JSON line in the request log"))
-            .collect()
-    }
-}
-
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const CODEX: RealCli = RealCli {
+    program: "codex",
+    env_var: "VANE_CODEX_BIN",
+    package: "@openai/codex",
+    fake_api: "fake-openai-responses.py",
+};
 
 /// A PATH whose first directory holds only `codex`, the real CLI: the built-in profile runs
 /// `codex` from PATH.
@@ -145,7 +50,7 @@ fn write_codex_config(env: &TestEnv, port: u16) {
 
 #[test]
 fn the_codex_profile_lands_a_change_with_the_real_codex_cli_confined() {
-    let Some((cli, server)) = prerequisites() else {
+    let Some((cli, server)) = CODEX.prerequisites() else {
         return;
     };
     let env = TestEnv::initialised();

@@ -17,6 +17,7 @@ mod integrity;
 mod output;
 mod preflight;
 mod quality;
+mod real_cli;
 mod roadmap;
 mod state;
 mod tasks;
