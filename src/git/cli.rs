@@ -201,10 +201,10 @@ impl Git {
         // The common case, every git command in a worktree: both links name each other as written,
         // two small reads. Anything else takes the full look, which resolves every path.
         if let Some(admin) = self.linked_as_written(dir) {
-            return Ok(admin);
+            return complete(dir, admin);
         }
         match classify_worktree_dir(&self.common_dir, dir) {
-            WorktreeState::Ours { admin } => Ok(admin),
+            WorktreeState::Ours { admin } => complete(dir, admin),
             WorktreeState::Main => Ok(self.common_dir.clone()),
             other => Err(GitError::ForeignWorktree {
                 path: dir.to_path_buf(),
@@ -434,6 +434,23 @@ impl Git {
             args: shown,
         })
     }
+}
+
+/// `admin` if git finished making it: `git worktree add` writes the links first and `HEAD` and
+/// `commondir` after, so a run killed in between leaves a worktree every git command refuses
+/// ("not a git repository"). That one is `ForeignWorktree`, for the caller to make again.
+fn complete(dir: &Path, admin: PathBuf) -> Result<PathBuf, GitError> {
+    let head = std::fs::read(admin.join("HEAD")).unwrap_or_default();
+    if head.is_empty() || !admin.join("commondir").is_file() {
+        return Err(GitError::ForeignWorktree {
+            path: dir.to_path_buf(),
+            found: format!(
+                "git never finished making it ({} lacks its HEAD or commondir: a run was killed while adding it)",
+                admin.display()
+            ),
+        });
+    }
+    Ok(admin)
 }
 
 /// How many times a command is tried again after failing on a worktree being set up concurrently.

@@ -123,6 +123,9 @@ impl Git {
         admin.starts_with(self.common_dir().join("worktrees"))
             && admin.join("locked").is_file()
             && Path::new(back.trim()) == path.join(".git")
+            // Finished: `git worktree add` killed midway leaves these out (see `worktree_git_dir`).
+            && admin.join("commondir").is_file()
+            && std::fs::metadata(admin.join("HEAD")).is_ok_and(|m| m.len() > 0)
     }
 
     /// Points the worktree's HEAD at `commit` detached, leaving its index and files as they are
@@ -432,7 +435,7 @@ impl Git {
     /// `git worktree remove` by path. The first `--force` allows changes, the second a lock (vane's
     /// own worktrees are always locked); with the directory gone, it drops the registration alone.
     fn remove_registration(&self, path: &Path) -> Result<(), GitError> {
-        self.run(
+        let removed = self.output(
             None,
             &[
                 "worktree".as_ref(),
@@ -443,7 +446,32 @@ impl Git {
                 path.as_os_str(),
             ],
         )?;
-        Ok(())
+        if removed.success() {
+            return Ok(());
+        }
+        // A registration git cannot read (a run killed while adding it) git cannot remove
+        // either: its record, the one that names this path, goes by hand, and nothing else.
+        let Ok(entries) = std::fs::read_dir(self.common_dir().join("worktrees")) else {
+            return Err(removed.error());
+        };
+        let dot_git = path.join(".git");
+        for entry in entries.flatten() {
+            let names = std::fs::read_to_string(entry.path().join("gitdir"))
+                .is_ok_and(|back| comparable_path(Path::new(back.trim_end())) == dot_git);
+            if names {
+                tracing::warn!(record = %entry.path().display(), "removing a worktree record git cannot read");
+                std::fs::remove_dir_all(entry.path()).map_err(|e| GitError::Command {
+                    args: format!("remove {}", entry.path().display()),
+                    code: None,
+                    stderr: e.to_string(),
+                })?;
+                if path.exists() {
+                    let _ = std::fs::remove_dir_all(path);
+                }
+                return Ok(());
+            }
+        }
+        Err(removed.error())
     }
 
     /// Removes untracked files and directories, keeping ignored ones. Nested repositories an agent

@@ -475,3 +475,23 @@ fn recovery_takes_away_only_the_worktrees_vane_made_under_a_shared_root() {
         .unwrap()
         .starts_with("gitdir: "));
 }
+
+#[test]
+fn a_worktree_a_kill_left_half_made_is_made_again() {
+    let env = TestEnv::configured("workers = 1\n");
+    add(&env, "a", "echo a > a.txt");
+    env.vane(&["work"]).success();
+    // What `git worktree add` leaves when killed between writing the links and HEAD.
+    let admin = env.repo.join(".git/worktrees/w1");
+    std::fs::write(admin.join("HEAD"), "").unwrap();
+    std::fs::remove_file(admin.join("commondir")).unwrap();
+    add(&env, "b", "echo b > b.txt");
+    let run = env.vane(&["work"]).success();
+    assert!(
+        run.stderr.contains("broken worktrees removed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(status(&env, "b"), "done");
+    env.vane(&["doctor"]).success();
+}
