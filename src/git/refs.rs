@@ -107,28 +107,6 @@ impl Git {
         self.advance_refreshed_checkout(workdir, old, new)
     }
 
-    /// Crash recovery's `advance_checkout`, for a checkout of a branch that moved from `old` to
-    /// `new` while vane was bringing checkouts along. Acts only when the checkout is unambiguously
-    /// stale, its index holding exactly `old`'s tree: then advances it as `advance_checkout` does
-    /// (and fails, changing nothing, if a local change would be overwritten) and returns true.
-    /// Otherwise (already brought along, or with changes the person staged) it leaves the checkout
-    /// alone and returns false: guessing there could cost the person their work.
-    pub fn advance_stale_checkout(
-        &self,
-        workdir: &Path,
-        old: &str,
-        new: &str,
-    ) -> Result<bool, GitError> {
-        // `write-tree` fails on an index with conflicts, which is nothing vane should touch either.
-        let index = self.output(Some(workdir), &["write-tree"])?;
-        if !index.success() || index.text() != self.tree_of(old)? {
-            tracing::info!(checkout = %workdir.display(), "checkout does not hold the old tree; left alone");
-            return Ok(false);
-        }
-        self.advance_checkout(workdir, old, new)?;
-        Ok(true)
-    }
-
     /// Saves a checkout's local changes, untracked files included, with `git stash push`, leaving it
     /// clean at its HEAD (`git stash pop` brings them back). Returns whether there was anything to
     /// save.
@@ -668,24 +646,6 @@ mod tests {
             git(&repo.dir, &["write-tree"]),
             repo.git.tree_of(&old).expect("tree")
         );
-    }
-
-    #[test]
-    fn advance_stale_checkout_acts_only_on_a_checkout_left_at_old() {
-        let (repo, old, new) = moved_branch();
-        write(&repo.dir, "b.txt", "beta, mine\n");
-        assert!(repo
-            .git
-            .advance_stale_checkout(&repo.dir, &old, &new)
-            .expect("advance"));
-        assert_eq!(read(&repo.dir, "a.txt"), "alpha, landed\n");
-        assert_eq!(read(&repo.dir, "b.txt"), "beta, mine\n");
-        // Brought along already: left alone, and so is the person's change.
-        assert!(!repo
-            .git
-            .advance_stale_checkout(&repo.dir, &old, &new)
-            .expect("again"));
-        assert_eq!(git(&repo.dir, &["status", "--porcelain"]), " M b.txt");
     }
 
     #[test]
