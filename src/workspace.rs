@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config;
+use crate::config::{self, Config};
 use crate::git::integrity::{vane_refs, VaneRefs, BROKEN_PREFIX};
 use crate::git::{Git, GitError, RepoLocation};
 use crate::store::{NewEvent, Store, StoreError, Unusable};
@@ -320,4 +320,66 @@ fn move_aside(
         moved.checkpoint_refs.push(kept);
     }
     Ok(moved)
+}
+
+/// Where the workers' worktrees live: `worktree_root` of the configuration, else under the user's
+/// data directory, one folder per repository (outside every `.git`, which Claude Code will not write
+/// into, and outside the user's working tree).
+pub fn worktree_root(workspace: &Workspace, config: &Config) -> PathBuf {
+    worktree_root_of(&workspace.location, config)
+}
+
+/// `worktree_root` for a repository vane may not be set up in (`vane doctor` asks).
+pub fn worktree_root_of(location: &RepoLocation, config: &Config) -> PathBuf {
+    if let Some(root) = &config.worktree_root {
+        return location.workdir.join(root);
+    }
+    let common = &location.common_dir;
+    let name = common
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repository".to_string());
+    default_worktrees_base().join(format!(
+        "{name}-{:08x}",
+        fnv1a(common.to_string_lossy().as_bytes())
+    ))
+}
+
+/// The repository a folder is inside, if any: the nearest ancestor holding a `.git`.
+pub fn enclosing_repository(dir: &Path) -> Option<PathBuf> {
+    let absolute = crate::git::cli::comparable_path(dir);
+    absolute
+        .ancestors()
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+        .map(Path::to_path_buf)
+}
+
+/// Whether `name`, a directory under the worktree root, is one vane makes there: `w<N>` for its
+/// workers, `gate-<task>-<pid>` for `vane gate` and `vane land`. Only those are ever taken away or
+/// have their processes stopped: `worktree_root` may name a folder that holds other things too.
+pub fn is_vane_worktree_name(name: &str) -> bool {
+    let worker = name
+        .strip_prefix('w')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    worker || name.starts_with("gate-")
+}
+
+/// A stable hash (std's is seeded per process), so a repository keeps its worktree folder.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |hash, b| {
+        (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Where vane keeps the worktrees of every repository by default: `$XDG_DATA_HOME/vane/worktrees`
+/// or `~/.local/share/vane/worktrees`; `worktree_root_of` keeps one folder per repository in it.
+pub fn default_worktrees_base() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("vane")
+        .join("worktrees")
 }

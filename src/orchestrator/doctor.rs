@@ -108,7 +108,7 @@ pub fn doctor(start: &Path) -> Result<Vec<Check>> {
     }
     checks.push(check_lock(lock, &state_dir));
     if let Some(git) = &git {
-        let root = super::work::worktree_root_of(&location, &config.unwrap_or_default());
+        let root = crate::workspace::worktree_root_of(&location, &config.unwrap_or_default());
         checks.push(check_worktrees(git, &root, batch_running));
         check_worktree_integrity(&location, &root, &mut checks);
     }

@@ -260,7 +260,7 @@ pub fn gate_on_demand(
     let head = git
         .branch_tip(&id.branch())?
         .ok_or_else(|| OrchestratorError::NoTaskBranch(id.clone()))?;
-    let base = super::work::base_branch(workspace, config)?;
+    let base = super::base_branch(workspace, config)?;
     let tip = git
         .branch_tip(&base)?
         .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
@@ -290,7 +290,7 @@ pub fn gate_commit(
     let task = workspace.store.task(id)?;
     let state_dir = workspace::state_dir(&workspace.location);
     let attempt = workspace.store.attempts(id)?.pop();
-    let worktree = super::work::worktree_root(workspace, config).join(format!(
+    let worktree = crate::workspace::worktree_root(workspace, config).join(format!(
         "gate-{}-{}",
         id.as_str(),
         std::process::id()

@@ -144,11 +144,11 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
         Some(WorkLock::acquire(&state_dir, "vane gc")?)
     };
     let git = Git::open(&workspace.location.workdir)?;
-    let base = super::work::base_branch(workspace, config)?;
+    let base = super::base_branch(workspace, config)?;
     let base_tip = git
         .branch_tip(&base)?
         .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
-    let root = comparable_path(&super::work::worktree_root(workspace, config));
+    let root = comparable_path(&crate::workspace::worktree_root(workspace, config));
     let common_dir = &workspace.location.common_dir;
     let mut report = GcReport {
         dry_run: options.dry_run,
@@ -613,18 +613,6 @@ fn remove_tree(path: &Path) -> Result<()> {
     })
 }
 
-/// Where vane keeps the worktrees of every repository by default: `$XDG_DATA_HOME/vane/worktrees`
-/// or `~/.local/share/vane/worktrees`; `work::worktree_root_of` keeps one folder per repository in it.
-pub fn default_worktrees_base() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("vane")
-        .join("worktrees")
-}
-
 /// What `vane gc --all-repos` did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AllReposReport {
@@ -653,7 +641,7 @@ pub struct OrphanFolder {
 /// `.git` file; symbolic links are never followed. Needs no repository and takes no lock: no batch
 /// can use a worktree its repository has lost.
 pub fn gc_all_repos(dry_run: bool) -> Result<AllReposReport> {
-    let root = comparable_path(&default_worktrees_base());
+    let root = comparable_path(&crate::workspace::default_worktrees_base());
     let mut report = AllReposReport {
         dry_run,
         root: root.clone(),

@@ -34,7 +34,7 @@ pub fn land(workspace: &mut Workspace, config: &Config, id: &TaskId) -> Result<L
         _ => {}
     }
     let git = Git::open(&workspace.location.workdir)?;
-    let base = super::work::base_branch(workspace, config)?;
+    let base = super::base_branch(workspace, config)?;
     let checkouts = git.checkouts_of(&base)?;
     if let Some((dirty, _)) = checkouts.iter().find(|(_, clean)| !clean) {
         return Err(OrchestratorError::DirtyBase {

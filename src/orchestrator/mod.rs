@@ -27,6 +27,9 @@ pub use gc::{gc, GcOptions, GcReport};
 pub use rollback::{rollback, RollbackOptions, RollbackSummary};
 pub use work::{work, Landing, Progress, WorkOptions, WorkSummary};
 
+use crate::config::Config;
+use crate::workspace::Workspace;
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrchestratorError {
     #[error(transparent)]
@@ -137,3 +140,12 @@ impl OrchestratorError {
 }
 
 pub type Result<T, E = OrchestratorError> = std::result::Result<T, E>;
+
+/// The branch work lands on: the configuration's, else the one checked out here.
+pub(crate) fn base_branch(workspace: &Workspace, config: &Config) -> Result<String> {
+    config
+        .base_branch
+        .clone()
+        .or_else(|| workspace.location.branch.clone())
+        .ok_or(OrchestratorError::NoBaseConfigured)
+}

@@ -230,7 +230,7 @@ fn release_worktrees(git: &Git, root: &Path, keep_out: &[String]) -> Result<usiz
     Ok(removed)
 }
 
-/// The directories under the worktree root that vane made (see `work::is_vane_worktree_name`).
+/// The directories under the worktree root that vane made (see `workspace::is_vane_worktree_name`).
 fn vane_worktrees(root: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
@@ -241,7 +241,7 @@ fn vane_worktrees(root: &Path) -> Vec<PathBuf> {
         .filter(|e| {
             e.file_name()
                 .to_str()
-                .is_some_and(super::work::is_vane_worktree_name)
+                .is_some_and(crate::workspace::is_vane_worktree_name)
         })
         .map(|e| e.path())
         .collect()

@@ -41,7 +41,7 @@ pub fn rollback(
 ) -> Result<RollbackSummary> {
     let _lock = WorkLock::acquire(&workspace::state_dir(&workspace.location), "vane rollback")?;
     let git = Git::open(&workspace.location.workdir)?;
-    let base = super::work::base_branch(workspace, config)?;
+    let base = super::base_branch(workspace, config)?;
     let store = &mut workspace.store;
     let checkpoint = store
         .checkpoint(id)?
