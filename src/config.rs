@@ -31,6 +31,19 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # How many agents work at once.
 # workers = 4
 
+# How many candidates are gated at once, each in a gate worktree of its own. Default: the number
+# of workers, at most twice the number of cores.
+# gate_workers = 4
+
+# How many queued candidates are gated ahead at once, each on the tree it lands on if those ahead
+# of it land (speculative gating). The window grows by one per landing and halves on a failure.
+# 1 gates one candidate at a time.
+# merge_window = 8
+
+# Land up to this many queued candidates with one gate run and one move of base; when the gates
+# fail, the batch is split in halves until the culprit is found, and the rest land. 1: off.
+# batch = 1
+
 # The agent profile for tasks that name none: shell, claude, codex, aider or gemini.
 # `shell` runs a task's `run` command and needs no AI.
 # default_agent = "shell"
@@ -114,6 +127,12 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 pub struct Config {
     pub base_branch: Option<String>,
     pub workers: usize,
+    /// Candidates gated at once; None: the number of workers, at most twice the cores.
+    pub gate_workers: Option<usize>,
+    /// Candidates gated ahead speculatively, at most.
+    pub merge_window: usize,
+    /// Candidates landed together with one gate run (bisected on a failure); 1 is off.
+    pub batch: usize,
     pub default_agent: String,
     pub max_attempts: u32,
     pub worktree_root: Option<PathBuf>,
@@ -219,6 +238,20 @@ impl GateConfig {
     }
 }
 
+impl Config {
+    /// How many candidates are gated at once: `gate_workers`, else one per worker, at most twice
+    /// the cores (gates are often test suites that use a core each).
+    pub fn gate_pool_size(&self, workers: usize) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.gate_workers
+            .unwrap_or_else(|| workers.clamp(1, 2 * cores))
+            .max(1)
+    }
+}
+
+/// How many candidates the merge queue gates ahead at most when `vane.toml` says nothing.
+pub const DEFAULT_MERGE_WINDOW: usize = 8;
+
 /// The overall score a task needs when `vane.toml` names none.
 pub const DEFAULT_THRESHOLD: f64 = 0.85;
 
@@ -227,6 +260,9 @@ impl Default for Config {
         Config {
             base_branch: None,
             workers: 4,
+            gate_workers: None,
+            merge_window: DEFAULT_MERGE_WINDOW,
+            batch: 1,
             default_agent: "shell".to_string(),
             max_attempts: 3,
             worktree_root: None,

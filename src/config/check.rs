@@ -135,6 +135,9 @@ const SCORE_MODES: &[&str] = &["exit", "json"];
 const TOP_KEYS: &[Key] = &[
     key("base_branch", Kind::Text),
     key("workers", Kind::Count(u32::MAX as u64)),
+    key("gate_workers", Kind::Count(u32::MAX as u64)),
+    key("merge_window", Kind::Count(u32::MAX as u64)),
+    key("batch", Kind::Count(u32::MAX as u64)),
     key("default_agent", Kind::Text),
     key("max_attempts", Kind::Count(u32::MAX as u64)),
     key("worktree_root", Kind::Text),
@@ -526,6 +529,19 @@ fn validate(config: &mut Config, sources: &Sources, problems: &mut Vec<Problem>)
             "workers".into(),
             "`workers` must be at least 1".into(),
         );
+    }
+    for (name, value) in [
+        ("gate_workers", config.gate_workers.unwrap_or(1)),
+        ("merge_window", config.merge_window),
+        ("batch", config.batch),
+    ] {
+        if value == 0 {
+            add(
+                sources.top(name),
+                name.into(),
+                format!("`{name}` must be at least 1"),
+            );
+        }
     }
     if config.max_attempts == 0 {
         add(

@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_faults.sql",
         include_str!("../../migrations/0004_faults.sql"),
     ),
+    (
+        "0005_merge_queue.sql",
+        include_str!("../../migrations/0005_merge_queue.sql"),
+    ),
 ];
 
 /// The schema version this vane writes.
