@@ -1770,7 +1770,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__task__subcmd__add)
-            opts="-d -C -q -v -h --id --description --type --complexity --deps --parent --run --agent --json --quiet --verbose --color --help"
+            opts="-d -C -q -v -h --id --description --type --complexity --deps --parent --run --agent --paths --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1809,6 +1809,10 @@ _vane() {
                     return 0
                     ;;
                 --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --paths)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2150,7 +2154,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__task__subcmd__retry)
-            opts="-C -q -v -h --json --quiet --verbose --color --help"
+            opts="-C -q -v -h --fresh --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -88,6 +88,7 @@ complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcomma
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l parent -d 'The epic this task belongs to' -r
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l run -d 'The command the built-in `shell` agent runs for this task (with `sh -c`, in its worktree)' -r
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l agent -d 'The agent profile that works on it (default: `default_agent` of vane.toml)' -r
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l paths -d 'Paths it expects to change, comma-separated, from the repository\'s root: files, folders (`src/auth/`) and globs (`*`, `?`, `**`); repeatable' -r
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -s C -d 'Run as if vane was started in PATH' -r -F
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from add" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
@@ -139,6 +140,7 @@ complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcomma
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -l fresh -d 'Start the next attempt from the base branch, not from the merge with its conflicts'
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -l json -d 'Print results as JSON on stdout'
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c vane -n "__fish_vane_using_subcommand task; and __fish_seen_subcommand_from retry" -s v -l verbose -d 'Say more about what happens (repeat for more)'
@@ -214,7 +216,7 @@ complete -c vane -n "__fish_vane_using_subcommand work" -s C -d 'Run as if vane 
 complete -c vane -n "__fish_vane_using_subcommand work" -l color -d 'When to use colour (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c vane -n "__fish_vane_using_subcommand work" -l dry-run -d 'Print the tasks that would start, in order, and run nothing'
+complete -c vane -n "__fish_vane_using_subcommand work" -l dry-run -d 'Print the tasks that would start, in order, and those held back because their paths overlap a task\'s that runs or starts first; run nothing'
 complete -c vane -n "__fish_vane_using_subcommand work" -l json -d 'Print results as JSON on stdout'
 complete -c vane -n "__fish_vane_using_subcommand work" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c vane -n "__fish_vane_using_subcommand work" -s v -l verbose -d 'Say more about what happens (repeat for more)'

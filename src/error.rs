@@ -380,7 +380,7 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::Faults(_) => CliError::internal(message).with_hint(
                 "fix what stopped vane (`vane doctor` checks the repository, the disk and the worktrees), then run `vane work` again",
             ),
-            E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::Io { .. } => {
+            E::Agent(_) | E::Lock(_) | E::WorkerGone(_) | E::GateSetup(_) | E::Io { .. } => {
                 CliError::internal(message)
             }
         }

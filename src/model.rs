@@ -254,6 +254,9 @@ pub struct Task {
     pub run: Option<String>,
     /// The agent profile that works on this task; the configured default when absent.
     pub agent: Option<String>,
+    /// The paths it expects to touch, as patterns (see `check_path_pattern`); the scheduler holds
+    /// it back while a task whose paths overlap runs. Empty when none were declared.
+    pub paths: Vec<String>,
     /// Length of the longest chain of tasks waiting on this one; the scheduler's first key.
     pub priority: u32,
     pub block_reason: Option<String>,
@@ -324,6 +327,57 @@ pub fn check_text(text: &str) -> Result<(), TextProblem> {
         Some(at) => Err(TextProblem::Nul { at }),
         None => Ok(()),
     }
+}
+
+/// Why a path pattern (`--paths`, `paths:` in a roadmap) cannot be stored. Positions are byte
+/// offsets from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PathProblem {
+    #[error("is empty")]
+    Empty,
+    #[error("starts with `/`; write it from the repository's root, like `src/auth/**`")]
+    Absolute,
+    #[error("has a `\\` at byte {at}; separate folders with `/`")]
+    Backslash { at: usize },
+    #[error("has `..`; a path stays inside the repository")]
+    Parent,
+    #[error("has an empty component (`//`)")]
+    EmptyComponent,
+    #[error("has a `.` component; write it from the repository's root, without `./`")]
+    Dot,
+    #[error("has the control character U+{code:04X} at byte {at}")]
+    Control { at: usize, code: u32 },
+}
+
+/// Checks a pattern of paths a task expects to touch: a path relative to the repository's root,
+/// `/`-separated, without `..` or `.` components; a trailing `/` names a folder, and `*`, `?` and
+/// `**` are globs (`src/auth/**`, `docs/*.md`). Every way paths enter comes here.
+pub fn check_path_pattern(pattern: &str) -> Result<(), PathProblem> {
+    if pattern.is_empty() {
+        return Err(PathProblem::Empty);
+    }
+    if let Some((at, c)) = pattern.char_indices().find(|&(_, c)| c.is_control()) {
+        return Err(PathProblem::Control {
+            at,
+            code: u32::from(c),
+        });
+    }
+    if let Some(at) = pattern.find('\\') {
+        return Err(PathProblem::Backslash { at });
+    }
+    if pattern.starts_with('/') {
+        return Err(PathProblem::Absolute);
+    }
+    let body = pattern.strip_suffix('/').unwrap_or(pattern);
+    for component in body.split('/') {
+        match component {
+            "" => return Err(PathProblem::EmptyComponent),
+            "." => return Err(PathProblem::Dot),
+            ".." => return Err(PathProblem::Parent),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// One edge of the graph: `task` depends on `depends_on`.
@@ -508,6 +562,45 @@ mod tests {
         assert_eq!(check_text(""), Ok(()));
         assert_eq!(check_text("line one\r\nline two\n\t\u{1b}[1m"), Ok(()));
         assert_eq!(check_text("a\nb\0"), Err(TextProblem::Nul { at: 3 }));
+    }
+
+    #[test]
+    fn path_patterns_are_relative_slash_separated_and_stay_inside_the_repository() {
+        for good in [
+            "src/auth/**",
+            "docs/auth.md",
+            "src/auth/",
+            "src/auth",
+            "**/*.rs",
+            "src/?.rs",
+            "a file with spaces.txt",
+            ".github/workflows/",
+            "..hidden/x",
+            "héllo/wörld",
+        ] {
+            assert_eq!(check_path_pattern(good), Ok(()), "{good:?}");
+        }
+        for (bad, problem) in [
+            ("", PathProblem::Empty),
+            ("/etc/passwd", PathProblem::Absolute),
+            ("/", PathProblem::Absolute),
+            ("src\\auth", PathProblem::Backslash { at: 3 }),
+            ("../outside", PathProblem::Parent),
+            ("src/../../x", PathProblem::Parent),
+            ("src/..", PathProblem::Parent),
+            ("src//auth", PathProblem::EmptyComponent),
+            ("src/auth//", PathProblem::EmptyComponent),
+            ("./src", PathProblem::Dot),
+            ("src/./auth", PathProblem::Dot),
+            ("src/\nauth", PathProblem::Control { at: 4, code: 10 }),
+            ("src\0", PathProblem::Control { at: 3, code: 0 }),
+        ] {
+            assert_eq!(check_path_pattern(bad), Err(problem), "{bad:?}");
+        }
+        assert_eq!(
+            PathProblem::Backslash { at: 3 }.to_string(),
+            "has a `\\` at byte 3; separate folders with `/`"
+        );
     }
 
     #[test]

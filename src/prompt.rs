@@ -1,6 +1,8 @@
 //! Building the prompt an agent gets for one attempt at a task (`prompt.md`): the task, its epic,
 //! what its dependencies landed, the context entries that concern it, and the feedback of earlier
-//! attempts. Pure: the work loop gathers the pieces, this lays them out.
+//! attempts; and, for an attempt that starts from the merge of its conflicting branch with the new
+//! base, what conflicts and what both sides did. Pure: the work loop gathers the pieces, this lays
+//! them out.
 
 use std::fmt::Write;
 
@@ -30,6 +32,29 @@ pub struct PromptInput<'a> {
     pub context: &'a [ContextEntry],
     pub earlier: &'a [EarlierAttempt],
     pub attempt: u32,
+}
+
+/// An attempt that starts from the merge of the task's branch with the new base, its conflict
+/// markers in place: what conflicts, and what each side did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeToResolve<'a> {
+    /// The attempt whose branch conflicted with base.
+    pub conflicted_attempt: u32,
+    /// The paths the merge left conflict markers in; empty when it merged cleanly this time.
+    pub paths: &'a [String],
+    /// The subjects of the task's own commits on its branch, newest first.
+    pub own_subjects: &'a [String],
+    /// `git diff --stat` of the task's own work.
+    pub own_stat: &'a str,
+    /// What landed on base meanwhile that touched `paths`, newest first.
+    pub landed: &'a [LandedChange],
+}
+
+/// A commit that landed on base, with the tasks its `Vane-Task:` trailers name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LandedChange {
+    pub subject: String,
+    pub tasks: Vec<String>,
 }
 
 /// Whether a context entry concerns the task: it names the task or its epic, or it names no task
@@ -114,6 +139,74 @@ pub fn build(input: &PromptInput<'_>) -> String {
     out
 }
 
+/// The section of the prompt for an attempt that starts from a merge (see `MergeToResolve`),
+/// appended after the rest: the worker writes it once the merge is made, when the conflicting
+/// paths are known.
+pub fn merge_section(merge: &MergeToResolve<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## This attempt starts from a merge: resolve it, do not start over\n\n\
+         The work of attempt {} conflicted with what landed on the base branch meanwhile. This \
+         worktree holds that work, on its branch, with the current base branch merged into it and \
+         not committed yet.\n",
+        merge.conflicted_attempt
+    );
+    if merge.paths.is_empty() {
+        let _ = writeln!(
+            out,
+            "The merge went through without conflicts this time: check that the result still does \
+             what the task asks, and finish it.\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "The merge left conflict markers (`<<<<<<<`, `=======`, `>>>>>>>`) in:\n"
+        );
+        for path in merge.paths {
+            let _ = writeln!(out, "- {path}");
+        }
+        let _ = writeln!(
+            out,
+            "\nResolve every conflict: keep the intent of both sides (this task's change and what \
+             landed), and remove the markers. Do not start over, and do not undo the merge (no \
+             `git merge --abort`, `git reset` or `git checkout` of another commit): what you leave \
+             is committed as the merge. An attempt that leaves conflict markers in these files \
+             fails.\n"
+        );
+    }
+    let _ = writeln!(out, "### This task's earlier work\n");
+    if merge.own_subjects.is_empty() {
+        let _ = writeln!(out, "(no commits of its own on the branch)");
+    }
+    for subject in merge.own_subjects {
+        let _ = writeln!(out, "- commit: {subject}");
+    }
+    if !merge.own_stat.trim().is_empty() {
+        let _ = writeln!(out, "\n```\n{}\n```", merge.own_stat.trim_end());
+    }
+    out.push('\n');
+    if !merge.paths.is_empty() {
+        let _ = writeln!(
+            out,
+            "### What landed on the base branch meanwhile, in these files\n"
+        );
+        if merge.landed.is_empty() {
+            let _ = writeln!(out, "(no commit on the base branch's own line names them)");
+        }
+        for landed in merge.landed {
+            let tasks = if landed.tasks.is_empty() {
+                String::new()
+            } else {
+                format!(" (task {})", landed.tasks.join(", "))
+            };
+            let _ = writeln!(out, "- {}{tasks}", landed.subject);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +223,7 @@ mod tests {
             parent: parent.map(|p| TaskId::new(p).unwrap()),
             run: None,
             agent: None,
+            paths: Vec::new(),
             priority: 0,
             block_reason: None,
             branch: None,
@@ -200,6 +294,54 @@ mod tests {
             !prompt.contains("billing"),
             "context of other tasks stays out"
         );
+    }
+
+    #[test]
+    fn a_merge_to_resolve_names_the_conflicts_and_both_sides() {
+        let paths = ["same.txt".to_string(), "src/lib.rs".to_string()];
+        let own = ["Add the second line".to_string()];
+        let landed = [
+            LandedChange {
+                subject: "Land one: Add the first line".to_string(),
+                tasks: vec!["one".to_string()],
+            },
+            LandedChange {
+                subject: "Fix a typo by hand".to_string(),
+                tasks: Vec::new(),
+            },
+        ];
+        let section = merge_section(&MergeToResolve {
+            conflicted_attempt: 1,
+            paths: &paths,
+            own_subjects: &own,
+            own_stat: " same.txt | 1 +\n 1 file changed, 1 insertion(+)",
+            landed: &landed,
+        });
+        for needle in [
+            "## This attempt starts from a merge: resolve it, do not start over",
+            "The work of attempt 1 conflicted",
+            "- same.txt\n- src/lib.rs\n",
+            "keep the intent of both sides",
+            "Do not start over",
+            "- commit: Add the second line",
+            "```\n same.txt | 1 +\n 1 file changed, 1 insertion(+)\n```",
+            "- Land one: Add the first line (task one)\n- Fix a typo by hand\n",
+        ] {
+            assert!(
+                section.contains(needle),
+                "missing {needle:?} in:\n{section}"
+            );
+        }
+
+        let clean = merge_section(&MergeToResolve {
+            conflicted_attempt: 2,
+            paths: &[],
+            own_subjects: &own,
+            own_stat: "",
+            landed: &[],
+        });
+        assert!(clean.contains("without conflicts this time"), "{clean}");
+        assert!(!clean.contains("What landed"), "{clean}");
     }
 
     #[test]

@@ -15,7 +15,9 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_yaml_ng::Value;
 
-use crate::model::{check_text, check_title, Complexity, DepKind, TaskId, TaskType};
+use crate::model::{
+    check_path_pattern, check_text, check_title, Complexity, DepKind, PathProblem, TaskId, TaskType,
+};
 
 /// One task of a roadmap, flattened: what vane stores.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,8 @@ pub struct RoadmapTask {
     pub deps: Vec<(TaskId, DepKind)>,
     pub run: Option<String>,
     pub agent: Option<String>,
+    /// The paths the task expects to touch (`paths:`), each checked with `check_path_pattern`.
+    pub paths: Vec<String>,
 }
 
 /// A whole roadmap, flattened in file order: each epic followed by its tasks, then the top-level tasks.
@@ -406,6 +410,7 @@ fn check_entry(
     if let Some(Err(why)) = agent.as_deref().map(context.known_profile) {
         messages.push(why);
     }
+    let paths = check_paths(fields.paths.as_ref(), messages);
 
     if messages.len() > before {
         return None;
@@ -420,7 +425,38 @@ fn check_entry(
         deps,
         run,
         agent,
+        paths,
     })
+}
+
+/// The patterns of `paths:`, a list or one comma-separated string, each checked, each kept once
+/// in the order written.
+fn check_paths(paths: Option<&RawPaths>, messages: &mut Vec<String>) -> Vec<String> {
+    let items: Vec<(String, &str)> = match paths {
+        None => return Vec::new(),
+        Some(RawPaths::List(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(at, path)| (format!("`paths[{at}]`"), path.as_str()))
+            .collect(),
+        Some(RawPaths::Text(text)) => text
+            .split(',')
+            .map(|path| ("`paths`".to_string(), path.trim()))
+            .collect(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (place, path) in items {
+        match check_path_pattern(path) {
+            Err(PathProblem::Empty) if place == "`paths`" => messages.push(
+                "`paths` has an empty item (two commas in a row, or one at an end)".to_string(),
+            ),
+            Err(PathProblem::Empty) => messages.push(format!("{place} is empty")),
+            Err(problem) => messages.push(format!("{place}: path `{path}` {problem}")),
+            Ok(()) if out.iter().any(|p| p == path) => {}
+            Ok(()) => out.push(path.to_string()),
+        }
+    }
+    out
 }
 
 /// An empty `run` or `agent` is almost surely a slip; refusing it keeps absent and empty from meaning
@@ -930,6 +966,7 @@ impl From<EpicAsWritten> for RawEpic {
                 deps: epic.deps,
                 run: None,
                 agent: epic.agent,
+                paths: None,
             }),
             tasks: epic.tasks,
         }
@@ -956,6 +993,75 @@ struct Fields {
     deps: Vec<RawDep>,
     run: Option<String>,
     agent: Option<String>,
+    #[serde(default, deserialize_with = "paths_or_null")]
+    paths: Option<RawPaths>,
+}
+
+/// `paths:` as written: a list of patterns, or one string of them separated by commas.
+enum RawPaths {
+    List(Vec<String>),
+    Text(String),
+}
+
+fn paths_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RawPaths>, D::Error> {
+    /// One pattern; an unquoted number (`paths: [2024]`) is a name too.
+    struct PathText(String);
+
+    impl<'de> Deserialize<'de> for PathText {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct PathVisitor;
+
+            impl Visitor<'_> for PathVisitor {
+                type Value = PathText;
+
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a path")
+                }
+
+                fn visit_str<E: de::Error>(self, path: &str) -> Result<Self::Value, E> {
+                    Ok(PathText(path.to_string()))
+                }
+
+                fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+                    Ok(PathText(n.to_string()))
+                }
+
+                fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+                    Ok(PathText(n.to_string()))
+                }
+            }
+
+            deserializer.deserialize_any(PathVisitor)
+        }
+    }
+
+    struct PathsVisitor;
+
+    impl<'de> Visitor<'de> for PathsVisitor {
+        type Value = Option<RawPaths>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of paths, or one string of them separated by commas")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(RawPaths::Text(text.to_string())))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut list = Vec::new();
+            while let Some(PathText(path)) = seq.next_element()? {
+                list.push(path);
+            }
+            Ok(Some(RawPaths::List(list)))
+        }
+    }
+
+    deserializer.deserialize_any(PathsVisitor)
 }
 
 /// Range is checked later, with the other problems; here only the type, with a message that says
@@ -1103,6 +1209,8 @@ struct ExportTask<'a> {
     run: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    paths: &'a [String],
 }
 
 impl<'a> ExportTask<'a> {
@@ -1118,6 +1226,7 @@ impl<'a> ExportTask<'a> {
             deps: export_deps(&task.deps),
             run: task.run.as_deref(),
             agent: task.agent.as_deref(),
+            paths: &task.paths,
         }
     }
 }
@@ -1211,6 +1320,7 @@ mod tests {
             deps: Vec::new(),
             run: None,
             agent: None,
+            paths: Vec::new(),
         }
     }
 
@@ -1238,11 +1348,16 @@ mod tests {
                 ],
                 run: Some("echo hello > login.txt".to_string()),
                 agent: Some("shell".to_string()),
+                paths: vec![
+                    "src/auth/form.rs".to_string(),
+                    "templates/login.html".to_string(),
+                ],
                 ..task("auth-form", "Add the login form")
             },
             RoadmapTask {
                 complexity: Some(Complexity::new(5).unwrap()),
                 parent: Some(id("auth")),
+                paths: vec!["src/auth/api.rs".to_string(), "docs/auth/**".to_string()],
                 ..task("auth-api", "Add the login endpoint")
             },
             RoadmapTask {
@@ -1402,11 +1517,35 @@ tasks:
                 "tasks: [{id: a, title: A, agent: nobody}]",
                 "tasks[0] (id `a`): no agent profile `nobody`",
             ),
+            (
+                "tasks: [{id: a, title: A, paths: ['/etc']}]",
+                "tasks[0] (id `a`): `paths[0]`: path `/etc` starts with `/`; write it from the repository's root, like `src/auth/**`",
+            ),
+            (
+                "tasks: [{id: a, title: A, paths: [src, '']}]",
+                "tasks[0] (id `a`): `paths[1]` is empty",
+            ),
+            (
+                "tasks: [{id: a, title: A, paths: 'src/auth/**, ../x'}]",
+                "tasks[0] (id `a`): `paths`: path `../x` has `..`; a path stays inside the repository",
+            ),
+            (
+                "tasks: [{id: a, title: A, paths: 'src,,docs'}]",
+                "tasks[0] (id `a`): `paths` has an empty item (two commas in a row, or one at an end)",
+            ),
+            (
+                "tasks:\n  - id: a\n    title: A\n    paths: {src: 1}\n",
+                "tasks[0] (id `a`), line 4: paths: invalid type: map, expected a list of paths, or one string of them separated by commas",
+            ),
+            (
+                "epics:\n  - id: e\n    title: E\n    paths: [src]\n",
+                "epics[0] (id `e`), line 4: unknown field `paths`, expected one of `id`, `title`, `description`, `complexity`, `parent`, `deps`, `agent`, `tasks`",
+            ),
             ("tasks: [{id: a, title: A, run: ''}]", "tasks[0] (id `a`): `run` is empty"),
             ("tasks: [{id: a, title: A, agent: ' '}]", "tasks[0] (id `a`): `agent` is empty"),
             (
                 "tasks:\n  - id: a\n    title: A\n    owner: me\n",
-                "tasks[0] (id `a`), line 4: unknown field `owner`, expected one of `id`, `title`, `description`, `type`, `complexity`, `parent`, `deps`, `run`, `agent`",
+                "tasks[0] (id `a`), line 4: unknown field `owner`, expected one of `id`, `title`, `description`, `type`, `complexity`, `parent`, `deps`, `run`, `agent`, `paths`",
             ),
             (
                 "epics:\n  - id: e\n    title: E\n    run: make\n",
@@ -1475,7 +1614,7 @@ tasks:
         let text = "tasks:\n  - {id: a, title: A, deps: [b]}\n  - {id: b, title: B, size: 3}\n";
         assert_eq!(
             problems(text),
-            vec!["tasks[1] (id `b`), line 3: unknown field `size`, expected one of `id`, `title`, `description`, `type`, `complexity`, `parent`, `deps`, `run`, `agent`"]
+            vec!["tasks[1] (id `b`), line 3: unknown field `size`, expected one of `id`, `title`, `description`, `type`, `complexity`, `parent`, `deps`, `run`, `agent`, `paths`"]
         );
     }
 
@@ -1518,6 +1657,33 @@ tasks:
         let roadmap = Roadmap::parse("r.yaml", text, &known, &profiles).unwrap();
         assert_eq!(roadmap.tasks[0].parent, Some(id("stored")));
         assert_eq!(roadmap.tasks[0].deps, vec![(id("stored"), DepKind::Blocks)]);
+    }
+
+    #[test]
+    fn paths_are_a_list_or_one_comma_separated_string_each_kept_once() {
+        let roadmap = parse(
+            "tasks:
+  - {id: a, title: A, paths: [src/auth/**, docs/auth.md, src/auth/**, 2024]}
+  - {id: b, title: B, paths: ' src/auth/** ,docs/ '}
+  - {id: c, title: C, paths: []}
+  - {id: d, title: D, paths: null}
+",
+        )
+        .unwrap();
+        let paths: Vec<Vec<&str>> = roadmap
+            .tasks
+            .iter()
+            .map(|t| t.paths.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                vec!["src/auth/**", "docs/auth.md", "2024"],
+                vec!["src/auth/**", "docs/"],
+                vec![],
+                vec![],
+            ]
+        );
     }
 
     #[test]
@@ -1646,6 +1812,8 @@ tasks:
             "t"
         };
         let text = &text.replace('\0', "");
+        // A path is held to `check_path_pattern` too; the awkward ones it allows are kept.
+        let path = Some(text.as_str()).filter(|p| check_path_pattern(p).is_ok() && *p != "src/**");
         Roadmap {
             tasks: vec![
                 RoadmapTask {
@@ -1661,6 +1829,7 @@ tasks:
                     ],
                     run: None,
                     agent: Some(text.to_string()),
+                    paths: Vec::new(),
                 },
                 RoadmapTask {
                     id: id("in-epic"),
@@ -1675,6 +1844,11 @@ tasks:
                     ],
                     run: Some(text.to_string()),
                     agent: Some("shell".to_string()),
+                    paths: [Some("src/**"), path]
+                        .into_iter()
+                        .flatten()
+                        .map(str::to_string)
+                        .collect(),
                 },
                 RoadmapTask {
                     id: id("top_2"),
@@ -1686,6 +1860,7 @@ tasks:
                     deps: vec![(id("stored"), DepKind::Blocks)],
                     run: Some(text.to_string()),
                     agent: Some(text.to_string()),
+                    paths: vec!["docs/a.md".to_string()],
                 },
             ],
         }

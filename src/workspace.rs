@@ -356,13 +356,14 @@ pub fn enclosing_repository(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Whether `name`, a directory under the worktree root, is one vane makes there: `w<N>` for its
-/// workers, `gate-<task>-<pid>` for `vane gate` and `vane land`. Only those are ever taken away or
+/// workers, `g<N>` for its gate pool, `gate-<task>-<pid>` for `vane gate` and `vane land`. Only those are ever taken away or
 /// have their processes stopped: `worktree_root` may name a folder that holds other things too.
 pub fn is_vane_worktree_name(name: &str) -> bool {
-    let worker = name
-        .strip_prefix('w')
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    worker || name.starts_with("gate-")
+    let numbered = |prefix: char| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    numbered('w') || numbered('g') || name.starts_with("gate-")
 }
 
 /// A stable hash (std's is seeded per process), so a repository keeps its worktree folder.

@@ -77,9 +77,9 @@ impl<'a> WorkDisplay<'a> {
             }
             Progress::AgentDone { worker, task, .. } => {
                 live.worker(*worker)
-                    .set_message(format!("{task}  waiting for the merge queue"));
+                    .set_message(format!("{task}  done, queued to land"));
             }
-            Progress::Gating { task } => live.batch.set_message(format!("gating {task}")),
+            Progress::Gating { task, .. } => live.batch.set_message(format!("gating {task}")),
             Progress::Landed { .. } => live.tally.borrow_mut().landed += 1,
             Progress::Rejected { .. } => live.tally.borrow_mut().sent_back += 1,
             Progress::Blocked { .. } => live.tally.borrow_mut().blocked += 1,

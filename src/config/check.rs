@@ -861,7 +861,7 @@ weight = \"heavy\"
             (
                 "colour = true\n",
                 "line 1: unknown key \"colour\"; the keys at the top are base_branch, workers, \
-                 default_agent, max_attempts, worktree_root, include, setup, protected, \
+                 gate_workers, merge_window, batch, default_agent, max_attempts, worktree_root, include, setup, protected, \
                  log_limit, confine, threshold, escalate_after, escalate_to, agents, gate",
             ),
             ("workers = [\n", "line 1: unclosed array, expected `]`"),

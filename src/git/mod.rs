@@ -11,6 +11,7 @@
 
 mod checkout_move;
 pub mod cli;
+pub mod conflict;
 mod hookstate;
 mod inproc;
 pub mod integrity;

@@ -157,6 +157,9 @@ impl Git {
     ///
     /// Runs with `--no-verify`: this saves an agent's work, and a pre-commit or commit-msg hook that
     /// refused it would lose that work; checking the work is the job of the gates.
+    ///
+    /// With a merge in progress (`start_from_merge`), the commit is that merge's (parents HEAD and
+    /// `MERGE_HEAD`), made even when the tree is HEAD's: the merge is what is being saved.
     pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>, GitError> {
         self.commit_all_except(worktree, message, &[])
     }
@@ -171,8 +174,9 @@ impl Git {
         message: &str,
         keep_out: &[String],
     ) -> Result<Option<String>, GitError> {
-        self.worktree_git_dir(worktree)?;
-        if self.in_process_worktrees() {
+        // libgit2 would commit a merge in progress as an ordinary commit: the CLI commits it.
+        let merging = self.merge_in_progress(worktree)?;
+        if self.in_process_worktrees() && !merging {
             if let super::inproc::Attempt::Done(commit) = super::inproc::worktree::commit_all(
                 worktree,
                 message,
@@ -193,8 +197,8 @@ impl Git {
         }
         let staged = self.output(Some(worktree), &["diff", "--cached", "--quiet"])?;
         match staged.code {
-            Some(0) => return Ok(None),
-            Some(1) => {}
+            Some(0) if !merging => return Ok(None),
+            Some(0 | 1) => {}
             _ => return Err(staged.error()),
         }
         self.output_with_input(
@@ -305,8 +309,10 @@ impl Git {
             Some(tip) if !self.is_ancestor(&tip, &base)? => Some(self.save_attempt(branch, &tip)?),
             _ => None,
         };
-        self.worktree_git_dir(worktree)?;
-        if self.in_process_worktrees() {
+        // A merge an attempt cut short left in progress is forgotten by git's checkout, and not by
+        // libgit2's, whose worktree would then commit it as a merge with the next task.
+        let merging = self.merge_in_progress(worktree)?;
+        if self.in_process_worktrees() && !merging {
             if let super::inproc::Attempt::Done(()) =
                 super::inproc::worktree::start_task_branch(worktree, branch, &base)
             {

@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use super::gates::{self, GateReport};
 use super::lock::WorkLock;
+use super::work::landing::{self, LandMove, Landed};
 use super::{OrchestratorError, Result};
 use crate::config::Config;
 use crate::git::Git;
 use crate::model::{TaskId, TaskStatus};
-use crate::store::checkpoint_ref;
+use crate::store::LandedMember;
 use crate::workspace::{self, Workspace};
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,38 +58,37 @@ pub fn land(workspace: &mut Workspace, config: &Config, id: &TaskId) -> Result<L
     let tip = git
         .rev_parse(&format!("{merge}^1"))?
         .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
-    let base_ref = format!("refs/heads/{base}");
     let attempt = workspace.store.attempts(id)?.pop();
-    let intent = workspace.store.record_task_ref_intent(
-        &base_ref,
-        &tip,
-        &merge,
-        "land",
-        Some(id),
-        attempt.as_ref(),
-        None,
+    let members = [LandedMember {
+        task: id.clone(),
+        attempt: attempt.map(|a| a.id),
+        sha: merge.clone(),
+    }];
+    let landed = landing::land(
+        &mut workspace.store,
+        &git,
+        &LandMove {
+            base: &base,
+            from: &tip,
+            members: &members,
+            reason: &format!("vane: land {id} by hand"),
+            correlation: "vane land",
+        },
     )?;
-    if let Err(e) = git.update_ref(
-        &base_ref,
-        &merge,
-        Some(&tip),
-        &format!("vane: land {id} by hand"),
-    ) {
-        workspace.store.abandon_ref_move(intent.id)?;
-        return Err(e.into());
-    }
-    for (checkout, _) in &checkouts {
-        if let Err(e) = git.advance_checkout(checkout, &tip, &merge) {
-            tracing::warn!(checkout = %checkout.display(), error = %e, "checkout not brought along");
+    let checkpoint = match landed {
+        Landed::Done(checkpoint) => checkpoint,
+        Landed::BaseMoved => {
+            return Err(crate::git::GitError::RefMoved {
+                refname: format!("refs/heads/{base}"),
+                actual: git.branch_tip(&base)?,
+                expected: Some(tip),
+            }
+            .into())
         }
+    };
+    for (checkout, _) in &checkouts {
+        landing::bring_checkout_along(&mut workspace.store, &git, checkout, &tip, &merge, None)?;
     }
-    let checkpoint = workspace.store.record_landing(&intent, "vane land")?;
-    git.update_ref(
-        &checkpoint_ref(checkpoint.id),
-        &merge,
-        None,
-        "vane: checkpoint",
-    )?;
     Ok(LandSummary {
         task: id.clone(),
         base,

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub use doctor::{doctor, Check};
 pub use gc::{gc, GcOptions, GcReport};
 pub use rollback::{rollback, RollbackOptions, RollbackSummary};
-pub use work::{work, Landing, Progress, WorkOptions, WorkSummary};
+pub use work::{work, HeldBack, Landing, Progress, WorkOptions, WorkSummary};
 
 use crate::config::Config;
 use crate::workspace::Workspace;
@@ -123,6 +123,9 @@ pub enum OrchestratorError {
         task: crate::model::TaskId,
         output: String,
     },
+    /// `setup` failed in a gate worktree, so no gate could run there.
+    #[error("`setup` failed in a gate worktree: {0}")]
+    GateSetup(String),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,

@@ -736,6 +736,7 @@ mod tests {
             parent: None,
             run: Some("true".to_string()),
             agent: agent.map(str::to_string),
+            paths: Vec::new(),
             priority: 0,
             block_reason: None,
             branch: None,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::Result;
 use crate::agent::strays::{self, AgentPid};
 use crate::git::{Git, GitError};
-use crate::store::{checkpoint_ref, Store};
+use crate::store::Store;
 
 #[derive(Debug, Clone, Default)]
 pub struct Recovered {
@@ -68,24 +68,19 @@ pub fn recover(
             continue;
         }
         // The ref moved; the rest did not happen. A person's checkout of the branch may still
-        // hold the old files, or some of the new ones (it was being brought along).
-        if intent.refname == base_ref {
-            for checkout in git.checkout_paths_of(base)? {
-                finish_checkout(store, git, &checkout, &intent.old_sha, &intent.new_sha)?;
-            }
-        }
+        // hold the old files, or some of the new ones (it was being brought along): a landing
+        // wrote down a checkout move before the ref moved, finished below; a rollback did not.
         match intent.purpose.as_str() {
             "land" => {
-                let checkpoint = store.record_landing(&intent, "recovery")?;
-                git.update_ref(
-                    &checkpoint.refname,
-                    &intent.new_sha,
-                    None,
-                    "vane: checkpoint",
-                )?;
+                super::work::landing::finish_landing(store, git, &intent, "recovery")?;
                 recovered.landings_completed += 1;
             }
             _ => {
+                if intent.refname == base_ref {
+                    for checkout in git.checkout_paths_of(base)? {
+                        finish_checkout(store, git, &checkout, &intent.old_sha, &intent.new_sha)?;
+                    }
+                }
                 let id = intent.checkpoint.unwrap_or_default();
                 if let Some(checkpoint) = store.checkpoint(id)? {
                     store.restore_snapshot(&checkpoint, "recovery")?;
@@ -94,13 +89,17 @@ pub fn recover(
             }
         }
     }
-    // Checkouts a landing or rollback was bringing along when the run died.
+    // Checkouts a landing or rollback was bringing along when the run died, or that the merge
+    // queue had not brought along yet: their files are at the move's old commit (or partway to
+    // its new one), and they are brought to where base is now.
     for open in store.open_checkout_moves()? {
         let head = git.head(&open.workdir).ok();
-        if open.workdir.is_dir() && head.as_deref() == Some(open.new_sha.as_str()) {
-            finish_checkout(store, git, &open.workdir, &open.old_sha, &open.new_sha)?;
-        }
         store.finish_checkout_move(open.id, false)?;
+        if let (true, Some(head)) = (open.workdir.is_dir(), head) {
+            if head != open.old_sha {
+                finish_checkout(store, git, &open.workdir, &open.old_sha, &head)?;
+            }
+        }
     }
     recovered.abandoned = store.abandon_open_attempts()?.abandoned.len();
 
@@ -109,12 +108,7 @@ pub fn recover(
     // A checkpoint recorded just before a crash may lack its ref.
     for checkpoint in store.checkpoints()? {
         if git.rev_parse(&checkpoint.refname)?.is_none() {
-            git.update_ref(
-                &checkpoint_ref(checkpoint.id),
-                &checkpoint.sha,
-                None,
-                "vane: checkpoint",
-            )?;
+            super::work::landing::pin(git, &checkpoint)?;
         }
     }
     Ok(recovered)

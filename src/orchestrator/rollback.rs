@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::lock::WorkLock;
+use super::work::landing::{self, CheckoutFollowed};
 use super::{OrchestratorError, Result};
 use crate::config::Config;
 use crate::git::Git;
@@ -77,14 +78,14 @@ pub fn rollback(
         }
     }
     let correlation = crate::store::new_correlation_id("rollback");
-    let undo = store.add_checkpoint(
+    let undo = landing::checkpoint(
+        store,
+        &git,
         "pre_rollback",
-        None,
         &tip,
         &correlation,
         Some(&format!("before rolling back to checkpoint {id}")),
     )?;
-    git.update_ref(&undo.refname, &tip, None, "vane: checkpoint")?;
     let base_ref = format!("refs/heads/{base}");
     let intent =
         store.record_ref_intent(&base_ref, &tip, &checkpoint.sha, "rollback", None, Some(id))?;
@@ -101,11 +102,13 @@ pub fn rollback(
     let mut behind = Vec::new();
     if tip != checkpoint.sha {
         for (checkout, _) in &checkouts {
-            let move_intent = store.record_checkout_move(checkout, &tip, &checkpoint.sha)?;
-            match git.bring_checkout_along(checkout, &tip, &checkpoint.sha) {
-                Ok(()) => store.finish_checkout_move(move_intent.id, true)?,
-                // Left open: the next `vane work` finishes bringing it along.
-                Err(e) => behind.push((checkout.clone(), e.to_string())),
+            match landing::bring_checkout_along(store, &git, checkout, &tip, &checkpoint.sha, None)?
+            {
+                CheckoutFollowed::Done => {}
+                // Left open on a failure underneath: the next `vane work` finishes it.
+                CheckoutFollowed::InTheWay(e) | CheckoutFollowed::Failed(e) => {
+                    behind.push((checkout.clone(), e.to_string()))
+                }
             }
         }
     }

@@ -89,6 +89,9 @@ fn changed_fields(
     if stored.agent != task.agent {
         fields.push("agent");
     }
+    if stored.paths != task.paths {
+        fields.push("paths");
+    }
     if stored_deps(conn, &task.id)? != wanted_deps(task) {
         fields.push("deps");
     }
@@ -153,6 +156,7 @@ impl Store {
                 parent: task.parent,
                 run: task.run,
                 agent: task.agent,
+                paths: task.paths,
             });
         }
         Ok(Roadmap { tasks })
@@ -181,6 +185,7 @@ fn apply(
                 deps: Vec::new(),
                 run: task.run.clone(),
                 agent: task.agent.clone(),
+                paths: task.paths.clone(),
             };
             insert_task(tx, &task.id, &new, actor, Some(correlation))?;
             new_tasks.push(task);
@@ -255,7 +260,7 @@ fn update_task(
 ) -> Result<()> {
     conn.prepare_cached(
         "UPDATE tasks SET title = ?2, description = ?3, type = ?4, estimated_complexity = ?5,
-                          parent_id = ?6, run = ?7, agent = ?8, updated_at = ?9
+                          parent_id = ?6, run = ?7, agent = ?8, updated_at = ?9, paths = ?10
          WHERE id = ?1",
     )?
     .execute(params![
@@ -268,6 +273,7 @@ fn update_task(
         task.run,
         task.agent,
         now_millis(),
+        super::tasks::write_paths(&task.paths),
     ])?;
     if fields.contains(&"deps") {
         conn.prepare_cached("DELETE FROM task_dependencies WHERE task_id = ?1")?

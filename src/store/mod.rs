@@ -32,7 +32,7 @@ pub use status::{CheckpointSummary, EpicProgress, StatusSummary};
 pub use tasks::{DependencyView, NewTask, TaskDetail, TaskFilter};
 pub use work::{
     batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Claim, Recovery,
-    RefMove, SnapshotEntry, WORK_LOOP,
+    LandedMember, RefMove, SnapshotEntry, WORK_LOOP,
 };
 
 /// How long a writer waits for another vane process to finish its transaction.

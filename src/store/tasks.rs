@@ -26,6 +26,8 @@ pub struct NewTask {
     pub deps: Vec<(TaskId, DepKind)>,
     pub run: Option<String>,
     pub agent: Option<String>,
+    /// The paths it expects to touch, each checked with `check_path_pattern`; none when empty.
+    pub paths: Vec<String>,
 }
 
 /// Which tasks to list.
@@ -54,13 +56,18 @@ pub struct TaskDetail {
     pub dependents: Vec<DependencyView>,
     pub children: Vec<DependencyView>,
     pub ready: bool,
+    /// The paths its earlier attempts touched (see `Store::learned_paths`).
+    pub learned_paths: Vec<String>,
+    /// Its next attempt starts from the base branch even after a conflict (see
+    /// `Store::fresh_start`).
+    pub fresh_start: bool,
     pub events: Vec<Event>,
 }
 
 pub(super) const TASK_COLUMNS: &str =
     "id, title, description, type, status, estimated_complexity, \
      parent_id, run, agent, priority, block_reason, branch, base_sha, head_sha, landed_sha, \
-     created_at, updated_at";
+     created_at, updated_at, paths";
 
 pub(super) fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Task>> {
     let id: String = row.get(0)?;
@@ -69,7 +76,9 @@ pub(super) fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Task>> {
     let complexity: Option<i64> = row.get(5)?;
     let parent: Option<String> = row.get(6)?;
     let priority: i64 = row.get(9)?;
+    let paths: Option<String> = row.get(17)?;
     let build = || -> Result<Task> {
+        let paths = read_paths(paths.as_deref(), || format!("the paths of task `{id}`"))?;
         Ok(Task {
             id: TaskId::new(id)?,
             title: row.get(1)?,
@@ -80,6 +89,7 @@ pub(super) fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Task>> {
             parent: parent.map(TaskId::new).transpose()?,
             run: row.get(7)?,
             agent: row.get(8)?,
+            paths,
             priority: u32::try_from(priority).unwrap_or(0),
             block_reason: row.get(10)?,
             branch: row.get(11)?,
@@ -91,6 +101,30 @@ pub(super) fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Task>> {
         })
     };
     Ok(build())
+}
+
+/// A JSON array of paths as stored in `tasks.paths` and `attempts.touched`; NULL is none. `what`
+/// names the column's owner for the error.
+pub(super) fn read_paths(text: Option<&str>, what: impl Fn() -> String) -> Result<Vec<String>> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{}: {e}", what())))
+        }
+    }
+}
+
+/// Paths as `tasks.paths` and `attempts.touched` store them: a JSON array, NULL when there are none.
+pub(super) fn write_paths(paths: &[String]) -> Option<String> {
+    (!paths.is_empty()).then(|| serde_json::Value::from(paths).to_string())
+}
+
+/// `tasks.fresh_start` of `id` (see `Store::fresh_start`).
+pub(super) fn fresh_start(conn: &Connection, id: &TaskId) -> Result<bool> {
+    conn.prepare_cached("SELECT fresh_start FROM tasks WHERE id = ?1")?
+        .query_row([id.as_str()], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::TaskNotFound(id.clone()))
 }
 
 pub(super) fn get_task(conn: &Connection, id: &TaskId) -> Result<Task> {
@@ -182,8 +216,8 @@ pub(super) fn insert_task(
     let now = now_millis();
     conn.prepare_cached(
         "INSERT INTO tasks (id, title, description, type, status, parent_id, created_at, updated_at,
-                            estimated_complexity, run, agent)
-         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6, ?7, ?8, ?9)",
+                            estimated_complexity, run, agent, paths)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id.as_str(),
@@ -195,6 +229,7 @@ pub(super) fn insert_task(
         task.complexity.map(Complexity::get),
         task.run,
         task.agent,
+        write_paths(&task.paths),
     ])?;
     append(
         conn,
@@ -373,14 +408,39 @@ impl Store {
             task: Some(id.clone()),
             ..Default::default()
         })?;
+        let learned_paths = self.learned_paths(id)?;
+        let fresh_start = fresh_start(&self.conn, id)?;
         Ok(TaskDetail {
             task,
             dependencies,
             dependents,
             children,
             ready,
+            learned_paths,
+            fresh_start,
             events,
         })
+    }
+
+    /// The paths the task's attempts so far touched (recorded with their results), sorted, each
+    /// once: what the scheduler expects it to touch again, besides the paths it declared.
+    pub fn learned_paths(&self, task: &TaskId) -> Result<Vec<String>> {
+        if !task_exists(&self.conn, task)? {
+            return Err(StoreError::TaskNotFound(task.clone()));
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT number, touched FROM attempts WHERE task_id = ?1 AND touched IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([task.as_str()])?;
+        let mut learned = std::collections::BTreeSet::new();
+        while let Some(row) = rows.next()? {
+            let number: i64 = row.get(0)?;
+            let touched: String = row.get(1)?;
+            learned.extend(read_paths(Some(&touched), || {
+                format!("the paths attempt {number} of task `{task}` touched")
+            })?);
+        }
+        Ok(learned.into_iter().collect())
     }
 
     /// Adds a dependency `task -> depends_on`; refuses unknown ids, duplicates and cycles.

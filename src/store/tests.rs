@@ -29,6 +29,7 @@ fn new_task(name: &str, kind: TaskType, parent: Option<&str>, deps: &[&str]) -> 
         deps: deps.iter().map(|d| (id(d), DepKind::Blocks)).collect(),
         run: None,
         agent: None,
+        paths: Vec::new(),
     }
 }
 
@@ -375,4 +376,151 @@ fn a_database_of_an_older_schema_is_migrated_and_keeps_its_data() {
         0,
         "the second migration's tables exist"
     );
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn declared_paths_round_trip_through_the_database_and_the_roadmap() {
+    let (_dir, mut store) = temp_store();
+    let task = store
+        .add_task(
+            &NewTask {
+                paths: strings(&["src/auth/**", "docs/auth.md"]),
+                ..new_task("a", TaskType::Task, None, &[])
+            },
+            "test",
+        )
+        .unwrap();
+    assert_eq!(task.paths, strings(&["src/auth/**", "docs/auth.md"]));
+    let plain = store
+        .add_task(&new_task("b", TaskType::Task, None, &[]), "test")
+        .unwrap();
+    assert!(plain.paths.is_empty());
+    let stored: Option<String> = store
+        .raw_connection()
+        .query_row("SELECT paths FROM tasks WHERE id = 'b'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, None, "no paths declared is NULL, not `[]`");
+    let listed = store.tasks(&TaskFilter::default()).unwrap();
+    assert_eq!(listed[0].paths, task.paths);
+    let json = serde_json::to_value(store.task_detail(&id("a")).unwrap()).unwrap();
+    assert_eq!(
+        json["paths"],
+        serde_json::json!(["src/auth/**", "docs/auth.md"])
+    );
+    assert_eq!(json["learned_paths"], serde_json::json!([]));
+
+    // Export, change the paths, import again: the pending task takes the new ones.
+    let mut roadmap = store.export_roadmap().unwrap();
+    assert_eq!(roadmap.tasks[0].paths, task.paths);
+    roadmap.tasks[0].paths = strings(&["src/login/"]);
+    let report = store
+        .import_roadmap(&roadmap, "roadmap.yaml", "test", false)
+        .unwrap();
+    assert_eq!(
+        report.changes[0],
+        TaskChange::Updated {
+            id: id("a"),
+            fields: vec!["paths"]
+        }
+    );
+    assert_eq!(
+        store.task(&id("a")).unwrap().paths,
+        strings(&["src/login/"])
+    );
+    roadmap.tasks[0].paths.clear();
+    store
+        .import_roadmap(&roadmap, "roadmap.yaml", "test", false)
+        .unwrap();
+    assert!(store.task(&id("a")).unwrap().paths.is_empty());
+}
+
+#[test]
+fn learned_paths_are_the_sorted_union_of_what_the_attempts_touched() {
+    let (_dir, mut store) = temp_store();
+    store
+        .add_task(&new_task("a", TaskType::Task, None, &[]), "test")
+        .unwrap();
+    store
+        .add_task(&new_task("other", TaskType::Task, None, &[]), "test")
+        .unwrap();
+    assert!(store.learned_paths(&id("a")).unwrap().is_empty());
+    let batch = store.start_batch("main").unwrap();
+    let claim = Claim {
+        batch,
+        worker: "w1",
+        profile: "shell",
+        base_sha: "base",
+        note: None,
+        agent_reason: None,
+    };
+    // The first attempt changes two files and is sent back at the merge queue.
+    let first = store.claim(&id("a"), &claim).unwrap();
+    store
+        .finish_attempt(
+            &first,
+            &AttemptResult {
+                outcome: "changed".to_string(),
+                head_sha: Some("head1".to_string()),
+                touched: Some(strings(&["src/b.rs", "src/a.rs"])),
+                ..AttemptResult::default()
+            },
+            TaskStatus::NeedsReview,
+            None,
+        )
+        .unwrap();
+    // A later write of its result that knows no paths keeps those recorded.
+    store
+        .record_attempt_only(
+            &first,
+            &AttemptResult {
+                outcome: "changed".to_string(),
+                ..AttemptResult::default()
+            },
+        )
+        .unwrap();
+    store.reject(&first, "conflict", "it conflicts").unwrap();
+    // The second is cut short by vane, having touched one more.
+    let second = store.claim(&id("a"), &claim).unwrap();
+    store
+        .release_attempt(
+            &second,
+            &AttemptResult {
+                outcome: "vane_error".to_string(),
+                touched: Some(strings(&["src/a.rs", "docs/x.md"])),
+                ..AttemptResult::default()
+            },
+            "the disk is full",
+        )
+        .unwrap();
+    // The third touched nothing.
+    let third = store.claim(&id("a"), &claim).unwrap();
+    store
+        .finish_attempt(
+            &third,
+            &AttemptResult {
+                outcome: "unchanged".to_string(),
+                touched: Some(Vec::new()),
+                ..AttemptResult::default()
+            },
+            TaskStatus::NeedsImprovement,
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        store.learned_paths(&id("a")).unwrap(),
+        strings(&["docs/x.md", "src/a.rs", "src/b.rs"])
+    );
+    assert_eq!(
+        store.task_detail(&id("a")).unwrap().learned_paths,
+        strings(&["docs/x.md", "src/a.rs", "src/b.rs"])
+    );
+    assert!(store.learned_paths(&id("other")).unwrap().is_empty());
+    assert!(matches!(
+        store.learned_paths(&id("nope")),
+        Err(StoreError::TaskNotFound(_))
+    ));
 }

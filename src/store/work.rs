@@ -105,6 +105,9 @@ pub struct AttemptResult {
     pub feedback: Option<String>,
     /// Whether the attempt counts toward `max_attempts` (see `Attempt::charged`).
     pub charged: bool,
+    /// The paths the attempt changed, as its commit on the task branch shows them; None when not
+    /// known (it left no commit), which keeps what an earlier write recorded.
+    pub touched: Option<Vec<String>>,
 }
 
 impl Default for AttemptResult {
@@ -120,6 +123,7 @@ impl Default for AttemptResult {
             message: None,
             feedback: None,
             charged: true,
+            touched: None,
         }
     }
 }
@@ -158,6 +162,18 @@ pub struct RefMove {
     pub task: Option<TaskId>,
     pub attempt: Option<i64>,
     pub checkpoint: Option<i64>,
+    /// The candidates a landing of several lands, in order, each as its commit of the chain that
+    /// ends at `new_sha`; empty for a move of one task (`task`, `attempt`).
+    pub members: Vec<LandedMember>,
+}
+
+/// One candidate of a landing of several (a batch of the merge queue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LandedMember {
+    pub task: TaskId,
+    pub attempt: Option<i64>,
+    /// Its merge commit in the chain; the last member's is the tree that was gated.
+    pub sha: String,
 }
 
 /// One task's state as a checkpoint remembers it.
@@ -331,8 +347,10 @@ impl Store {
                 worker,
                 Some(&correlation),
             )?;
+            // A fresh start asked for (`vane task retry --fresh`) is this attempt's: cleared.
             tx.execute(
-                "UPDATE tasks SET branch = ?2, base_sha = ?3, assigned_to = ?4 WHERE id = ?1",
+                "UPDATE tasks SET branch = ?2, base_sha = ?3, assigned_to = ?4, fresh_start = 0
+                 WHERE id = ?1",
                 params![id.as_str(), id.branch(), base_sha, worker],
             )?;
             tx.execute(
@@ -446,6 +464,38 @@ impl Store {
         )
     }
 
+    /// Whether the task's next attempt starts from the base branch even after a conflict, instead
+    /// of from the merge of its branch with base (`vane task retry --fresh`); cleared by the claim
+    /// of that attempt.
+    pub fn fresh_start(&self, task: &TaskId) -> Result<bool> {
+        super::tasks::fresh_start(&self.conn, task)
+    }
+
+    /// Asks for the task's next attempt to start from the base branch (see `fresh_start`), with
+    /// its event, in one transaction.
+    pub fn request_fresh_start(&mut self, task: &TaskId, actor: &str) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE tasks SET fresh_start = 1 WHERE id = ?1",
+                [task.as_str()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::TaskNotFound(task.clone()));
+            }
+            append(
+                tx,
+                &NewEvent {
+                    kind: "fresh_start_requested",
+                    task: Some(task),
+                    actor,
+                    correlation: None,
+                    data: json!({}),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
     /// Writes down a ref move before git makes it.
     pub fn record_ref_intent(
         &mut self,
@@ -481,10 +531,40 @@ impl Store {
         attempt: Option<&Attempt>,
         checkpoint: Option<i64>,
     ) -> Result<RefMove> {
+        let members = match task {
+            Some(task) => vec![LandedMember {
+                task: task.clone(),
+                attempt: attempt.map(|a| a.id),
+                sha: new.to_string(),
+            }],
+            None => Vec::new(),
+        };
+        self.record_move_intent(refname, old, new, purpose, &members, checkpoint)
+    }
+
+    /// Writes down a move of `refname` from `old` to `new` before it is made, landing `members` in
+    /// order (the last one's commit is `new`), so that recovery can finish or void it.
+    pub fn record_move_intent(
+        &mut self,
+        refname: &str,
+        old: &str,
+        new: &str,
+        purpose: &str,
+        members: &[LandedMember],
+        checkpoint: Option<i64>,
+    ) -> Result<RefMove> {
+        let last = members.last();
+        let task = last.map(|m| &m.task);
+        let attempt_id = last.and_then(|m| m.attempt);
+        let recorded = if members.len() > 1 {
+            Some(serde_json::to_string(members).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        } else {
+            None
+        };
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO ref_moves (created_at, refname, old_sha, new_sha, purpose, task_id, attempt_id, checkpoint_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO ref_moves (created_at, refname, old_sha, new_sha, purpose, task_id, attempt_id, checkpoint_id, members)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     now_millis(),
                     refname,
@@ -492,8 +572,9 @@ impl Store {
                     new,
                     purpose,
                     task.map(TaskId::as_str),
-                    attempt.map(|a| a.id),
-                    checkpoint
+                    attempt_id,
+                    checkpoint,
+                    recorded
                 ],
             )?;
             Ok(RefMove {
@@ -503,8 +584,9 @@ impl Store {
                 new_sha: new.to_string(),
                 purpose: purpose.to_string(),
                 task: task.cloned(),
-                attempt: attempt.map(|a| a.id),
+                attempt: attempt_id,
                 checkpoint,
+                members: members.to_vec(),
             })
         })
     }
@@ -512,24 +594,40 @@ impl Store {
     /// Ref moves written down but not yet marked done or abandoned.
     pub fn open_ref_moves(&self) -> Result<Vec<RefMove>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, refname, old_sha, new_sha, purpose, task_id, attempt_id, checkpoint_id
+            "SELECT id, refname, old_sha, new_sha, purpose, task_id, attempt_id, checkpoint_id, members
              FROM ref_moves WHERE state = 'intent' ORDER BY id",
         )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
+            let task = row
+                .get::<_, Option<String>>(5)?
+                .map(TaskId::new)
+                .transpose()?;
+            let attempt: Option<i64> = row.get(6)?;
+            let new_sha: String = row.get(3)?;
+            let members = match row.get::<_, Option<String>>(8)? {
+                Some(json) => serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("ref move members: {e}")))?,
+                None => task
+                    .iter()
+                    .map(|task| LandedMember {
+                        task: task.clone(),
+                        attempt,
+                        sha: new_sha.clone(),
+                    })
+                    .collect(),
+            };
             out.push(RefMove {
                 id: row.get(0)?,
                 refname: row.get(1)?,
                 old_sha: row.get(2)?,
-                new_sha: row.get(3)?,
+                new_sha,
                 purpose: row.get(4)?,
-                task: row
-                    .get::<_, Option<String>>(5)?
-                    .map(TaskId::new)
-                    .transpose()?,
-                attempt: row.get(6)?,
+                task,
+                attempt,
                 checkpoint: row.get(7)?,
+                members,
             });
         }
         Ok(out)
@@ -549,40 +647,44 @@ impl Store {
     /// landing commit, and a merge checkpoint is recorded, in one transaction.
     pub fn record_landing(&mut self, ref_move: &RefMove, batch: &str) -> Result<Checkpoint> {
         self.write(|tx| {
-            let task = ref_move
-                .task
-                .as_ref()
+            let last = ref_move
+                .members
+                .last()
                 .ok_or_else(|| StoreError::Corrupt(format!("ref move {} has no task", ref_move.id)))?;
-            if let Some(attempt) = ref_move.attempt {
+            for member in &ref_move.members {
+                let task = &member.task;
+                if let Some(attempt) = member.attempt {
+                    tx.execute(
+                        "UPDATE attempts SET outcome = 'landed' WHERE id = ?1",
+                        [attempt],
+                    )?;
+                }
                 tx.execute(
-                    "UPDATE attempts SET outcome = 'landed' WHERE id = ?1",
-                    [attempt],
+                    "UPDATE tasks SET landed_sha = ?2, assigned_to = NULL WHERE id = ?1",
+                    params![task.as_str(), member.sha],
                 )?;
+                let current = get_task(tx, task)?;
+                if current.status != TaskStatus::Done {
+                    // The merge queue lands what it gated (needs_review); any other task landing
+                    // here was landed by a person with `vane land`, after its gates passed.
+                    let mover = if current.status == TaskStatus::NeedsReview {
+                        Mover::WorkLoop
+                    } else {
+                        Mover::Landing
+                    };
+                    transition(
+                        tx,
+                        task,
+                        TaskStatus::Done,
+                        mover,
+                        Some(&format!("landed as {}", member.sha)),
+                        WORK_LOOP,
+                        Some(batch),
+                    )?;
+                }
             }
-            tx.execute(
-                "UPDATE tasks SET landed_sha = ?2, assigned_to = NULL WHERE id = ?1",
-                params![task.as_str(), ref_move.new_sha],
-            )?;
-            let current = get_task(tx, task)?;
-            if current.status != TaskStatus::Done {
-                // The merge queue lands what it gated (needs_review); any other task landing here
-                // was landed by a person with `vane land`, after its gates passed.
-                let mover = if current.status == TaskStatus::NeedsReview {
-                    Mover::WorkLoop
-                } else {
-                    Mover::Landing
-                };
-                transition(
-                    tx,
-                    task,
-                    TaskStatus::Done,
-                    mover,
-                    Some(&format!("landed as {}", ref_move.new_sha)),
-                    WORK_LOOP,
-                    Some(batch),
-                )?;
-            }
-            let checkpoint = insert_checkpoint(tx, "merge", Some(task), &ref_move.new_sha, batch, None)?;
+            let checkpoint =
+                insert_checkpoint(tx, "merge", Some(&last.task), &ref_move.new_sha, batch, None)?;
             tx.execute(
                 "UPDATE ref_moves SET state = 'done', finished_at = ?2, checkpoint_id = ?3 WHERE id = ?1",
                 params![ref_move.id, now_millis(), checkpoint.id],
@@ -836,6 +938,18 @@ impl Store {
         })
     }
 
+    /// Moves the target of an open checkout move: base is about to move further before the
+    /// checkout is brought along (the merge queue brings it along once per drained queue).
+    pub fn retarget_checkout_move(&mut self, id: i64, new: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE checkout_moves SET new_sha = ?2 WHERE id = ?1 AND state = 'intent'",
+                params![id, new],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Marks a checkout move done (`true`) or given up (`false`: the checkout changed under it).
     pub fn finish_checkout_move(&mut self, id: i64, done: bool) -> Result<()> {
         self.write(|tx| {
@@ -921,7 +1035,7 @@ fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<(
     conn.execute(
         "UPDATE attempts SET finished_at = ?2, exit_code = ?3, outcome = ?4, head_sha = ?5,
             session_id = ?6, cost_usd = ?7, input_tokens = ?8, output_tokens = ?9, message = ?10,
-            feedback = ?11, charged = ?12
+            feedback = ?11, charged = ?12, touched = coalesce(?13, touched)
          WHERE id = ?1",
         params![
             attempt,
@@ -936,9 +1050,15 @@ fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<(
             r.message,
             r.feedback,
             r.charged,
+            r.touched.as_deref().map(touched_text),
         ],
     )?;
     Ok(())
+}
+
+/// `attempts.touched` as stored: a JSON array, `[]` for an attempt known to have touched nothing.
+fn touched_text(paths: &[String]) -> String {
+    serde_json::Value::from(paths).to_string()
 }
 
 /// The correlation id of a batch's events.

@@ -5,6 +5,7 @@ mod chaos;
 mod claude;
 mod codex;
 mod common;
+mod conflicts;
 mod config;
 mod confine;
 mod daily;

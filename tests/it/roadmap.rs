@@ -14,6 +14,7 @@ epics:
         complexity: 3
         deps: [auth-api, {id: setup, kind: related}]
         run: "echo form > login.html"
+        paths: [src/auth/form.rs, templates/]
       - id: auth-api
         title: Add the login endpoint
         complexity: 5
@@ -22,6 +23,7 @@ tasks:
   - id: setup
     title: Set up the project
     run: "git init"
+    paths: "ci/, Makefile"
   - id: deploy
     title: Deploy
     type: bug
@@ -42,6 +44,10 @@ fn import_adds_the_graph_and_reports_it() {
         .json();
     assert_eq!(form["parent"], "auth");
     assert_eq!(form["run"], "echo form > login.html");
+    assert_eq!(
+        form["paths"],
+        serde_json::json!(["src/auth/form.rs", "templates/"])
+    );
     let deps: Vec<(String, String)> = form["dependencies"]
         .as_array()
         .unwrap()
@@ -198,6 +204,8 @@ fn export_then_import_rebuilds_the_same_graph() {
         "line one\nline: two",
         "--deps",
         "deploy",
+        "--paths",
+        "docs/loose.md",
     ])
     .success();
     env.vane(&[
@@ -212,6 +220,7 @@ fn export_then_import_rebuilds_the_same_graph() {
     .success();
     let yaml = env.vane(&["export"]).success().stdout;
     let json = env.vane(&["export", "--format", "json"]).success().stdout;
+    assert!(yaml.contains("  paths:\n  - ci/\n  - Makefile\n"), "{yaml}");
     let graph = |env: &TestEnv| {
         let mut tasks = env.vane(&["task", "list", "--json"]).success().json();
         let mut shown = Vec::new();
@@ -229,6 +238,7 @@ fn export_then_import_rebuilds_the_same_graph() {
                 detail["agent"].clone(),
                 detail["priority"].clone(),
                 detail["dependencies"].clone(),
+                detail["paths"].clone(),
             ));
         }
         shown

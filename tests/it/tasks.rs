@@ -333,3 +333,73 @@ fn tasks_added_at_the_same_time_all_land_with_distinct_ids() {
     assert_eq!(ids, ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"]);
     assert_eq!(env.count_rows("events"), 1 + 8);
 }
+
+#[test]
+fn declared_paths_are_stored_shown_and_checked() {
+    let env = TestEnv::initialised();
+    env.vane(&[
+        "task",
+        "add",
+        "Rework sign-in",
+        "--id",
+        "auth",
+        "--paths",
+        "src/auth/**, docs/auth.md",
+        "--paths",
+        "src/auth/**,templates/",
+    ])
+    .success();
+    let json = env
+        .vane(&["task", "show", "auth", "--json"])
+        .success()
+        .json();
+    assert_eq!(
+        json["paths"],
+        serde_json::json!(["src/auth/**", "docs/auth.md", "templates/"])
+    );
+    assert_eq!(json["learned_paths"], serde_json::json!([]));
+    let list = env.vane(&["task", "list", "--json"]).success().json();
+    assert_eq!(list[0]["paths"], json["paths"]);
+    let show = env.vane(&["task", "show", "auth"]).success();
+    assert!(
+        show.stdout
+            .contains("\npaths:       src/auth/**, docs/auth.md, templates/\n"),
+        "{}",
+        show.stdout
+    );
+    env.vane(&["task", "add", "No paths", "--id", "plain"])
+        .success();
+    let json = env
+        .vane(&["task", "show", "plain", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["paths"], serde_json::json!([]));
+    let show = env.vane(&["task", "show", "plain"]).success();
+    assert!(!show.stdout.contains("paths:"), "{}", show.stdout);
+
+    for (paths, message) in [
+        ("/etc/passwd", "the path `/etc/passwd` starts with `/`"),
+        ("src/../../x", "the path `src/../../x` has `..`"),
+        ("src\\auth", "the path `src\\auth` has a `\\` at byte 3"),
+        (
+            "src,,docs",
+            "an empty path (two commas in a row, or one at an end)",
+        ),
+        ("src,", "an empty path"),
+    ] {
+        let run = env
+            .vane(&["task", "add", "Bad", "--paths", paths])
+            .failure(2);
+        assert!(run.stderr.contains(message), "{paths}: {}", run.stderr);
+    }
+    assert_eq!(
+        env.vane(&["task", "list", "--json"])
+            .success()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "nothing is written on refusal"
+    );
+}

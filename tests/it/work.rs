@@ -80,13 +80,14 @@ fn a_batch_lands_every_task_through_the_gates() {
         .collect();
     assert_eq!(kinds, ["batch_start", "merge", "merge", "merge"]);
     assert_database_and_git_agree(&env);
-    // Worktrees live outside the repository and its .git, one per worker, reused.
+    // Worktrees live outside the repository and its .git, one per worker and one per gate
+    // worker, reused.
     let worktrees = env.git(&env.repo, &["worktree", "list", "--porcelain"]);
     let paths: Vec<&str> = worktrees
         .lines()
         .filter_map(|l| l.strip_prefix("worktree "))
         .collect();
-    assert!(paths.len() <= 3, "{worktrees}");
+    assert!(paths.len() <= 5, "{worktrees}");
     for path in &paths[1..] {
         assert!(path.starts_with(env.home.to_str().unwrap()), "{path}");
         assert!(!path.contains("/.git/"), "{path}");
@@ -428,10 +429,10 @@ fn untracked_files_in_the_checkout_do_not_stop_a_batch() {
 }
 
 #[test]
-fn merging_pauses_while_the_checkout_of_base_is_dirty_and_goes_on_after() {
+fn merging_pauses_while_the_checkout_of_base_is_dirty_where_the_change_goes_and_goes_on_after() {
     use std::io::{BufRead, BufReader};
     let env = TestEnv::configured("");
-    add(&env, "slow", "sleep 2; echo s > s.txt", &[]);
+    add(&env, "slow", "sleep 2; echo s > s.txt; echo agent > README.md", &[]);
     let mut child = env
         .vane_command(&["work"])
         .stderr(std::process::Stdio::piped())
@@ -444,6 +445,8 @@ fn merging_pauses_while_the_checkout_of_base_is_dirty_and_goes_on_after() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::fs::write(env.repo.join("README.md"), "edited while vane works\n").unwrap();
+    // A change where the task changes nothing is no reason to wait.
+    std::fs::write(env.repo.join("mine.txt"), "mine\n").unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     loop {
@@ -466,8 +469,8 @@ fn merging_pauses_while_the_checkout_of_base_is_dirty_and_goes_on_after() {
         !env.repo.join("s.txt").exists(),
         "base did not move under the dirty checkout"
     );
-    // The person commits their change; merging goes on by itself.
-    env.git(&env.repo, &["commit", "-q", "-am", "My edit"]);
+    // The person puts their change away; merging goes on by itself.
+    env.git(&env.repo, &["checkout", "--", "README.md"]);
     for line in lines.by_ref() {
         let _ = line;
     }
@@ -476,7 +479,11 @@ fn merging_pauses_while_the_checkout_of_base_is_dirty_and_goes_on_after() {
     assert!(env.repo.join("s.txt").is_file());
     assert_eq!(
         std::fs::read_to_string(env.repo.join("README.md")).unwrap(),
-        "edited while vane works\n"
+        "agent\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join("mine.txt")).unwrap(),
+        "mine\n"
     );
 }
 
@@ -528,4 +535,46 @@ fn ctrl_c_stops_the_agents_too_and_the_next_run_resumes() {
     let t = task_json(&env, "t");
     assert_eq!(t["status"], "done");
     assert_database_and_git_agree(&env);
+}
+
+#[test]
+fn dry_run_holds_back_a_task_whose_paths_overlap_one_starting_first() {
+    let env = TestEnv::configured("");
+    add(
+        &env,
+        "a",
+        "echo a > a",
+        &["--complexity", "5", "--paths", "src/auth/**"],
+    );
+    add(
+        &env,
+        "b",
+        "echo b > b",
+        &[
+            "--complexity",
+            "3",
+            "--paths",
+            "src/auth/login.rs,docs/b.md",
+        ],
+    );
+    add(&env, "c", "echo c > c", &["--paths", "docs/c.md"]);
+    let run = env.vane(&["work", "--dry-run"]).success();
+    assert_eq!(
+        run.stdout,
+        "a  shell  a\nc  shell  c\nb  held behind a (src/auth/login.rs, src/auth/**)  b\n"
+    );
+    let json = env.vane(&["work", "--dry-run", "--json"]).success().json();
+    assert_eq!(json["schedule"], serde_json::json!(["a", "c"]));
+    assert_eq!(
+        json["held"],
+        serde_json::json!([{
+            "task": "b",
+            "behind": "a",
+            "paths": ["src/auth/login.rs", "src/auth/**"],
+        }])
+    );
+    assert_eq!(env.count_rows("attempts"), 0);
+    // With `--task b`, only `b` is ready to start, and nothing it overlaps runs.
+    let run = env.vane(&["work", "--task", "b", "--dry-run"]).success();
+    assert_eq!(run.stdout, "b  shell  b\n");
 }

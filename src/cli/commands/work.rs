@@ -36,7 +36,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     max_tasks: Option<usize>,
 
-    /// Print the tasks that would start, in order, and run nothing
+    /// Print the tasks that would start, in order, and those held back because their paths overlap
+    /// a task's that runs or starts first; run nothing
     #[arg(long)]
     dry_run: bool,
 }
@@ -63,7 +64,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     if env.ui.json() {
         env.ui.json_value(&summary)?;
     } else if args.dry_run {
-        if summary.schedule.is_empty() {
+        if summary.schedule.is_empty() && summary.held.is_empty() {
             env.ui.status("Nothing is ready to start.");
         }
         let mut out = String::new();
@@ -71,6 +72,17 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             let task = workspace.store.task(id)?;
             let agent = task.agent.as_deref().unwrap_or(&config.default_agent);
             out.push_str(&format!("{id}  {agent}  {}\n", printable(&task.title)));
+        }
+        // Held back: its paths overlap those of a task that runs, waits to land, or starts first.
+        for held in &summary.held {
+            let task = workspace.store.task(&held.task)?;
+            out.push_str(&format!(
+                "{}  held behind {} ({})  {}\n",
+                held.task,
+                held.behind,
+                printable(&held.paths.join(", ")),
+                printable(&task.title)
+            ));
         }
         env.ui.data(&out)?;
     } else if summary.batch.is_none() {
@@ -185,7 +197,19 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             ui.paint_err(dim, &format!("[w{worker}]")),
             outcome.replace('_', " ")
         ),
-        Progress::Gating { task } => format!("       {task} gating the merge with base"),
+        Progress::Gating { task, ahead: 0 } => format!("       {task} gating the merge with base"),
+        Progress::Gating { task, ahead } => format!(
+            "       {task} gating the merge with base and the {ahead} candidate{} ahead of it",
+            if *ahead == 1 { "" } else { "s" }
+        ),
+        Progress::HeldBack {
+            task,
+            behind,
+            paths,
+        } => format!(
+            "       {task} waits for {behind} to land: both touch {}",
+            paths.join(", ")
+        ),
         Progress::Landed {
             task,
             sha,

@@ -4,13 +4,14 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::bootstrap::Bootstrap;
 use super::failpoint;
+use super::gates;
 
 use super::lock::WorkLock;
 
@@ -19,18 +20,31 @@ use super::{OrchestratorError, Result};
 use crate::agent;
 use crate::config::Config;
 use crate::git::Git;
-use crate::model::{TaskId, TaskStatus};
+use crate::model::{Task, TaskId, TaskStatus};
 
-use crate::store::{batch_correlation, Attempt, Store, TaskFilter};
+use crate::store::{batch_correlation, Attempt, LandedMember, Store, TaskFilter};
 use crate::workspace::{self, Workspace};
 
-mod landing;
+pub(super) mod landing;
+pub(super) mod merge_queue;
+pub(super) mod overlap;
+pub use overlap::Held as HeldBack;
 mod scheduler;
 mod worker_pool;
 
-use landing::{LandResult, Queued};
+mod gate_pool;
+
+use gate_pool::{Below, GateContext, GateEvent, GateJob, GateMember, GatePool};
+use landing::{CheckoutFollowed, LandMove, Landed};
+use merge_queue::{Action, CandidateId, JobId, MergeQueue, Rejection, Settings};
 use scheduler::{has_work, schedule, select};
 use worker_pool::{run_job, Done, Job, Pool};
+
+/// What the coordinator hears, from the workers and the gate pool alike.
+enum Event {
+    Agent(Done),
+    Gate(GateEvent),
+}
 
 /// What `vane work` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -73,8 +87,11 @@ pub enum Progress {
         outcome: String,
         seconds: f64,
     },
+    /// A candidate is gated: on base, or speculatively on base and the candidates ahead of it.
     Gating {
         task: TaskId,
+        /// How many candidates are ahead of it in the queue (its tree holds theirs).
+        ahead: usize,
     },
     Landed {
         task: TaskId,
@@ -89,6 +106,13 @@ pub enum Progress {
     Blocked {
         task: TaskId,
         reason: String,
+    },
+    /// A ready task waits: its paths overlap those of a task that runs or waits to land.
+    HeldBack {
+        task: TaskId,
+        behind: TaskId,
+        /// The overlapping paths.
+        paths: Vec<String>,
     },
     /// vane.toml has no `[[gate]]`: whatever an agent leaves lands unchecked.
     NoGates,
@@ -134,8 +158,10 @@ pub struct WorkSummary {
     pub blocked: Vec<(TaskId, String)>,
     /// Selected tasks that are neither done nor blocked when the batch ends.
     pub left: Vec<TaskId>,
-    /// The order a dry run would start the ready tasks in.
+    /// The order a dry run would start the ready tasks in; those it holds back are in `held`.
     pub schedule: Vec<TaskId>,
+    /// The ready tasks a dry run holds back, with the task whose paths theirs overlap.
+    pub held: Vec<HeldBack>,
     pub seconds: f64,
     pub cost_usd: f64,
 }
@@ -189,10 +215,12 @@ pub fn work(
     bootstrap.refuse_tracked(&git, &tip)?;
     let selection = select(&workspace.store, &options.tasks)?;
     if options.dry_run {
-        let schedule = schedule(&workspace.store, selection.as_ref())?;
+        let workers = options.workers.unwrap_or(config.workers).max(1);
+        let (schedule, held) = schedule(&workspace.store, selection.as_ref(), workers)?;
         return Ok(WorkSummary {
             base,
             schedule,
+            held,
             ..WorkSummary::default()
         });
     }
@@ -245,8 +273,7 @@ pub fn work(
     let store = &mut workspace.store;
     let batch = store.start_batch(&base)?;
     let correlation = batch_correlation(batch);
-    let checkpoint = store.add_checkpoint("batch_start", None, &tip, &correlation, None)?;
-    git.update_ref(&checkpoint.refname, &tip, None, "vane: batch start")?;
+    landing::checkpoint(store, &git, "batch_start", &tip, &correlation, None)?;
 
     if config.gates.is_empty() {
         progress(Progress::NoGates);
@@ -282,6 +309,9 @@ pub fn work(
             base: base.clone(),
             ..WorkSummary::default()
         },
+        worktree_root: worktree_root.clone(),
+        behind: None,
+        held: HashSet::new(),
         paused_on: None,
         faults: Vec::new(),
         halted: None,
@@ -320,6 +350,8 @@ pub(super) struct Batch<'a> {
     correlation: &'a str,
     progress: &'a dyn Fn(Progress),
     worktrees: Vec<PathBuf>,
+    /// Where the workers' and the gate pool's worktrees are.
+    worktree_root: PathBuf,
     summary: WorkSummary,
     /// The dirty checkout of base that merging waits for, once reported.
     paused_on: Option<PathBuf>,
@@ -331,6 +363,10 @@ pub(super) struct Batch<'a> {
     expected_tip: String,
     /// The repository's config and hooks as the batch found them.
     guarded: std::sync::Arc<crate::orchestrator::guard::Guarded>,
+    /// The person's checkouts of base, when landings moved base since they were brought along.
+    behind: Option<Behind>,
+    /// Tasks held back for overlapping another, once reported.
+    held: HashSet<TaskId>,
 }
 
 impl Batch<'_> {
@@ -340,44 +376,58 @@ impl Batch<'_> {
         selection: Option<&HashSet<TaskId>>,
         max_tasks: Option<usize>,
     ) -> Result<()> {
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let mut pool = Pool {
+        let (events_tx, events) = mpsc::channel::<Event>();
+        let mut workers = Pool {
             job_senders: Vec::new(),
             handles: Vec::new(),
-            done_rx,
             in_flight: 0,
         };
         for (index, path) in self.worktrees.iter().enumerate() {
             let (job_tx, job_rx) = mpsc::channel::<Job>();
-            pool.job_senders.push(job_tx);
-            let done_tx = done_tx.clone();
+            workers.job_senders.push(job_tx);
+            let events_tx = events_tx.clone();
             let git = self.git.clone();
             let bootstrap = self.bootstrap.clone();
             let path = path.clone();
-            pool.handles.push(std::thread::spawn(move || {
+            workers.handles.push(std::thread::spawn(move || {
                 for job in job_rx {
                     let done = run_job(&git, &bootstrap, index, &path, job);
-                    if done_tx.send(done).is_err() {
+                    if events_tx.send(Event::Agent(done)).is_err() {
                         break;
                     }
                 }
             }));
         }
-        drop(done_tx);
-        let result = self.coordinate(&mut pool, batch, selection, max_tasks);
-        if result.is_err() && pool.in_flight > 0 {
-            // vane never leaves agents running behind it: stop them as an interrupt would, and
-            // wait for their workers. Their attempts stay open; the next run records them as
-            // abandoned, uncharged, and keeps what they left on their branches.
+        let context = Arc::new(GateContext {
+            git: self.git.clone(),
+            config: Arc::new(self.config.clone()),
+            bootstrap: self.bootstrap.clone(),
+            database: self.store.path().to_path_buf(),
+            runs: self.state_dir.join("runs"),
+        });
+        let gate_workers = self.config.gate_pool_size(self.worktrees.len());
+        let mut gate_pool = GatePool::start(gate_workers, &self.worktree_root, &context, &events_tx);
+        drop(events_tx);
+        let result = self.coordinate(
+            &mut workers,
+            &mut gate_pool,
+            &events,
+            batch,
+            selection,
+            max_tasks,
+        );
+        if result.is_err() && (workers.in_flight > 0 || gate_pool.in_flight > 0) {
+            // vane never leaves agents or gates running behind it: stop them as an interrupt
+            // would, and wait for their threads. The attempts stay open; the next run records
+            // them as abandoned, uncharged, and keeps what they left on their branches.
             agent::request_stop();
-            while pool.in_flight > 0 && pool.done_rx.recv_timeout(Duration::from_secs(60)).is_ok() {
-                pool.in_flight -= 1;
-            }
+            drain(&mut workers, &mut gate_pool, &events);
         }
-        pool.job_senders.clear();
-        for handle in pool.handles.drain(..) {
+        workers.job_senders.clear();
+        for handle in workers.handles.drain(..) {
             let _ = handle.join();
         }
+        gate_pool.stop();
         result?;
         match self.halted.take() {
             Some(halt) => Err(halt),
@@ -388,50 +438,64 @@ impl Batch<'_> {
         }
     }
 
-    /// The coordinator's loop: hands out ready work, takes in the workers' reports, and lands
-    /// finished branches, until nothing is ready or running. Stops starting attempts once the batch
-    /// is halted (a broken gate) or vane itself failed too often.
+    /// The coordinator's loop: hands out ready work, takes in the workers' and the gates'
+    /// reports, and carries out what the merge queue decides, until nothing is ready, running or
+    /// queued. It never waits for an agent, a gate or a merge: those run on the pools' threads.
+    /// Stops starting attempts once the batch is halted (a broken gate) or vane itself failed too
+    /// often.
     fn coordinate(
         &mut self,
-        pool: &mut Pool,
+        workers: &mut Pool,
+        gate_pool: &mut GatePool,
+        events: &mpsc::Receiver<Event>,
         batch: i64,
         selection: Option<&HashSet<TaskId>>,
         max_tasks: Option<usize>,
     ) -> Result<()> {
-        let mut queue: VecDeque<Queued> = self.recovered_reviews()?;
-        // Branches recovered from an earlier run are gated in the first worktree: keep it for them.
-        let mut idle: VecDeque<usize> = (0..self.worktrees.len())
-            .filter(|w| !queue.iter().any(|q| q.worker == *w))
-            .collect();
-        let mut running: HashSet<TaskId> = queue.iter().map(|q| q.attempt.task.clone()).collect();
+        let mut queue: MergeQueue<Arc<FailedGates>> = MergeQueue::new(
+            &self.expected_tip,
+            Settings {
+                window: self.config.merge_window,
+                batch: self.config.batch,
+            },
+        );
+        let mut queued: HashMap<CandidateId, Attempt> = HashMap::new();
+        // The task each gate job in flight is for (its last member's).
+        let mut gate_jobs: HashMap<JobId, TaskId> = HashMap::new();
+        for (attempt, head) in self.recovered_reviews()? {
+            queue.push(attempt.id, &head);
+            queued.insert(attempt.id, attempt);
+        }
+        let mut idle: VecDeque<usize> = (0..self.worktrees.len()).collect();
+        let mut running: HashSet<TaskId> = HashSet::new();
         let mut claimed = 0usize;
         loop {
             if agent::interrupted() {
                 // Stop: the running agents are being taken down; what they leave is recovered by
                 // the next run (their attempts stay open, their tasks go back to pending).
-                while pool.in_flight > 0
-                    && pool.done_rx.recv_timeout(Duration::from_secs(60)).is_ok()
-                {
-                    pool.in_flight -= 1;
-                }
+                drain(workers, gate_pool, events);
                 return Err(OrchestratorError::Interrupted);
             }
             let halted = self.halted.is_some() || self.faults.len() >= FAULTS_BEFORE_STOPPING;
             // Hand out ready work first, so that idle workers never wait for the merge queue.
             let may_claim = !halted && max_tasks.is_none_or(|max| claimed < max);
             if may_claim && !idle.is_empty() {
-                let candidates = self.candidates(selection, &running)?;
+                let mut busy: Vec<TaskId> = running.iter().cloned().collect();
+                busy.extend(queued.values().map(|a| a.task.clone()));
+                let candidates = self.candidates(selection, &busy, idle.len())?;
                 for task in candidates {
                     if idle.is_empty() || max_tasks.is_some_and(|max| claimed >= max) {
                         break;
                     }
-                    let worker = idle.pop_front().expect("checked not empty");
+                    let Some(worker) = idle.pop_front() else {
+                        break;
+                    };
                     match self.start(batch, worker, &task)? {
                         Some(job) => {
                             running.insert(task.id.clone());
                             claimed += 1;
-                            pool.in_flight += 1;
-                            pool.job_senders[worker]
+                            workers.in_flight += 1;
+                            workers.job_senders[worker]
                                 .send(job)
                                 .map_err(|_| OrchestratorError::WorkerGone(worker + 1))?;
                         }
@@ -439,79 +503,230 @@ impl Batch<'_> {
                     }
                 }
             }
-            if pool.in_flight == 0 && (queue.is_empty() || self.halted.is_some()) {
-                return Ok(());
-            }
-            // Then land one branch; the next turn of the loop hands its worker new work, and
-            // starts the tasks that the landing made ready.
+            let mut acted = false;
             let mut paused = false;
-            let mut settled = false;
             if self.halted.is_none() {
-                if let Some(item) = queue.pop_front() {
-                    let worker = item.worker;
-                    match self.land(item)? {
-                        LandResult::Settled(task) => {
-                            settled = true;
-                            running.remove(&task);
-                            // A worktree that another queued branch is to be gated in stays
-                            // reserved.
-                            if !idle.contains(&worker) && !queue.iter().any(|q| q.worker == worker)
-                            {
-                                idle.push_back(worker);
+                if let Some(tip) = self.base_tip()? {
+                    if tip != queue.base() {
+                        // A person committed on base: everything queued is gated again on it.
+                        queue.base_moved(&tip);
+                    }
+                }
+            }
+            if self.halted.is_none() {
+                for action in queue.poll(gate_pool.free_slots()) {
+                    acted = true;
+                    match action {
+                        Action::Gate { job, onto, members } => {
+                            tracing::debug!(job, onto, window = queue.window(), candidates = members.len(), "gate job");
+                            let order = queue.candidates();
+                            let ahead = members
+                                .first()
+                                .and_then(|(first, _)| order.iter().position(|c| c == first))
+                                .unwrap_or(0);
+                            let members = self.gate_members(&queued, &members)?;
+                            if let Some(last) = members.last() {
+                                (self.progress)(Progress::Gating {
+                                    task: last.task.id.clone(),
+                                    ahead,
+                                });
+                                gate_jobs.insert(job, last.task.id.clone());
+                            }
+                            gate_pool.send(GateJob { job, onto, members });
+                        }
+                        Action::Land { from, members } => {
+                            if !self.land(&mut queue, &mut queued, &from, &members)? {
+                                paused = true;
                             }
                         }
-                        LandResult::Paused(item) => {
-                            queue.push_front(*item);
-                            paused = true;
+                        Action::Reject {
+                            candidate,
+                            onto,
+                            why,
+                        } => {
+                            if let Some(attempt) = queued.remove(&candidate) {
+                                self.settle_rejection(&attempt, &onto, why)?;
+                            }
                         }
                     }
                 }
             }
-            let wait = if paused {
-                Duration::from_secs(2)
-            } else if settled || (!queue.is_empty() && self.halted.is_none()) {
-                // A worker came free and tasks may have become ready, or more waits to land: only
-                // take in the reports that are already there, then go round again.
+            // The person's checkouts follow once the queue is drained, or every few seconds
+            // while it keeps landing.
+            if self.behind.as_ref().is_some_and(|b| {
+                queue.is_empty() || self.halted.is_some() || b.since.elapsed() >= CHECKOUT_LAG
+            }) {
+                self.bring_checkouts_along()?;
+            }
+            let settled = queue.is_empty() || self.halted.is_some();
+            // A landing may have made tasks ready: they are handed out at the top of the loop.
+            if !acted && workers.in_flight == 0 && gate_pool.in_flight == 0 && settled {
+                self.bring_checkouts_along()?;
+                return Ok(());
+            }
+            let wait = if acted && !paused {
+                // Something moved: take in only the reports already there, then go round again.
                 Duration::ZERO
+            } else if paused {
+                Duration::from_secs(2)
+            } else if let Some(behind) = &self.behind {
+                CHECKOUT_LAG.saturating_sub(behind.since.elapsed())
             } else {
                 Duration::from_secs(3600)
             };
-            match pool.done_rx.recv_timeout(wait) {
-                Ok(_) if agent::interrupted() => pool.in_flight -= 1,
-                Ok(done) => {
-                    pool.in_flight -= 1;
-                    if let Some(item) = self.finished(done, &mut idle, &mut running)? {
-                        queue.push_back(item);
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            let event = match events.recv_timeout(wait) {
+                Ok(event) => event,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(OrchestratorError::WorkerGone(0));
+                }
+            };
+            match event {
+                Event::Agent(done) => {
+                    workers.in_flight -= 1;
+                    running.remove(&done.attempt.task);
+                    idle.push_back(done.worker);
+                    if agent::interrupted() {
+                        continue;
+                    }
+                    if let Some((attempt, head)) = self.finished(done)? {
+                        queue.push(attempt.id, &head);
+                        queued.insert(attempt.id, attempt);
+                    }
+                }
+                Event::Gate(GateEvent::Merged {
+                    job,
+                    outcome,
+                    unchanged,
+                }) => {
+                    for candidate in unchanged {
+                        if let Some(attempt) = queued.remove(&candidate) {
+                            queue.remove(candidate);
+                            // The branch adds nothing over base (an agent that reset it behind
+                            // base, or undid its own change): nothing to land, and the task is not
+                            // done.
+                            self.reject(
+                                &attempt,
+                                "unchanged",
+                                "the branch adds nothing over the base branch (was it reset to an older commit?); the task's change is still to be made",
+                            )?;
+                        }
+                    }
+                    queue.merged(job, outcome);
+                }
+                Event::Gate(GateEvent::Gated {
+                    slot,
+                    job,
+                    task,
+                    attempt,
+                    report,
+                    below,
+                }) => {
+                    gate_pool.finished(slot);
+                    gate_jobs.remove(&job);
+                    if agent::interrupted() {
+                        // A gate stopped by the interrupt says nothing about the candidate.
+                        continue;
+                    }
+                    self.record_verdict(&queue, job, &task, &attempt, &report, below.as_ref())?;
+                    let verdict = if report.decision.passed {
+                        Ok(())
+                    } else {
+                        Err(Arc::new(FailedGates { report, below }))
+                    };
+                    queue.gated(job, verdict);
+                }
+                Event::Gate(GateEvent::Ended { slot, job, error }) => {
+                    gate_pool.finished(slot);
+                    let task = gate_jobs.remove(&job);
+                    if let (Some(error), Some(task)) = (error, task) {
+                        // vane's failure, not the candidate's: it is gated again, and after a
+                        // few of these the batch stops.
+                        if queue.abandon(job) {
+                            tracing::warn!(job, error, "a gate job failed; gating again");
+                            (self.progress)(Progress::Fault {
+                                task: task.clone(),
+                                reason: error.clone(),
+                            });
+                            self.faults.push((task, error));
+                            if self.faults.len() >= FAULTS_BEFORE_STOPPING && self.halted.is_none()
+                            {
+                                self.halted = Some(OrchestratorError::Faults(self.faults.clone()));
+                            }
+                        }
+                    }
                 }
             }
         }
     }
 
+    /// The members of a gate job, with their tasks and attempts.
+    fn gate_members(
+        &self,
+        queued: &HashMap<CandidateId, Attempt>,
+        members: &[(CandidateId, String)],
+    ) -> Result<Vec<GateMember>> {
+        let mut out = Vec::with_capacity(members.len());
+        for (candidate, head) in members {
+            let Some(attempt) = queued.get(candidate) else {
+                continue;
+            };
+            out.push(GateMember {
+                candidate: *candidate,
+                head: head.clone(),
+                task: self.store.task(&attempt.task)?,
+                attempt: attempt.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records a gate job's results: on the candidate's attempt when the queue still waited for
+    /// the job, else only for the cache (a speculative verdict on a tree that will not land says
+    /// nothing about the candidate). Verdicts taken from the cache are not recorded again.
+    fn record_verdict(
+        &mut self,
+        queue: &MergeQueue<Arc<FailedGates>>,
+        job: JobId,
+        task: &Task,
+        attempt: &Attempt,
+        report: &gates::GateReport,
+        below: Option<&Below>,
+    ) -> Result<()> {
+        let current = queue.awaits(job);
+        if current {
+            self.store.record_gate_results(
+                Some(&task.id),
+                Some(attempt.id),
+                &report.records(),
+                report.decision.overall,
+            )?;
+        } else {
+            record_fresh(self.store, report)?;
+        }
+        if let Some(below) = below {
+            record_fresh(self.store, &below.report)?;
+        }
+        Ok(())
+    }
+
     /// Tasks in needs_review when the batch starts were finished by an earlier run that stopped
-    /// before landing them: queue them again, gated in the first worktree.
-    fn recovered_reviews(&mut self) -> Result<VecDeque<Queued>> {
-        let mut queue = VecDeque::new();
+    /// before landing them: queued again.
+    fn recovered_reviews(&mut self) -> Result<Vec<(Attempt, String)>> {
+        let mut queue = Vec::new();
         for task in self.store.tasks(&TaskFilter {
             statuses: vec![TaskStatus::NeedsReview],
             parent: None,
         })? {
-            if self.store.approval(&task.id)?.as_deref() == Some(super::approval::WAITING) {
+            if self.store.approval(&task.id)?.as_deref()
+                == Some(crate::orchestrator::approval::WAITING)
+            {
                 // A person's to decide (`vane approve` or `vane reject`).
                 continue;
             }
             let attempt = self.store.attempts(&task.id)?.pop();
             match (attempt, &task.head_sha) {
-                (Some(attempt), Some(head)) => queue.push_back(Queued {
-                    attempt,
-                    head: head.clone(),
-                    worker: 0,
-                    fresh: false,
-                }),
+                (Some(attempt), Some(head)) => queue.push((attempt, head.clone())),
                 _ => {
                     self.store
                         .give_up(&task.id, "in review with no recorded attempt")?;
@@ -521,13 +736,9 @@ impl Batch<'_> {
         Ok(queue)
     }
 
-    /// Records a worker's report; returns the branch to queue when the agent left a change.
-    fn finished(
-        &mut self,
-        done: Done,
-        idle: &mut VecDeque<usize>,
-        running: &mut HashSet<TaskId>,
-    ) -> Result<Option<Queued>> {
+    /// Records a worker's report; returns the attempt and branch head to queue when the agent
+    /// left a change.
+    fn finished(&mut self, done: Done) -> Result<Option<(Attempt, String)>> {
         failpoint::hit("after_agent");
         let run_dir = self
             .state_dir
@@ -547,8 +758,6 @@ impl Batch<'_> {
             // and the agent's work stays on the task branch.
             self.store
                 .record_attempt_only(&done.attempt, &done.result)?;
-            running.remove(&done.attempt.task);
-            idle.push_back(done.worker);
             return Ok(None);
         }
         if !done.result.charged {
@@ -559,8 +768,6 @@ impl Batch<'_> {
                 .unwrap_or_else(|| done.result.outcome.clone());
             self.store
                 .release_attempt(&done.attempt, &done.result, &reason)?;
-            running.remove(&done.attempt.task);
-            idle.push_back(done.worker);
             (self.progress)(Progress::Fault {
                 task: done.attempt.task.clone(),
                 reason: reason.clone(),
@@ -569,12 +776,7 @@ impl Batch<'_> {
             self.faults.push((done.attempt.task.clone(), reason));
             return Ok(None);
         }
-        if done.changed {
-            let head = done
-                .result
-                .head_sha
-                .clone()
-                .expect("a changed attempt has a head");
+        if let (true, Some(head)) = (done.changed, done.result.head_sha.clone()) {
             self.store.finish_attempt(
                 &done.attempt,
                 &done.result,
@@ -582,12 +784,7 @@ impl Batch<'_> {
                 None,
             )?;
             failpoint::hit("after_finish");
-            return Ok(Some(Queued {
-                attempt: done.attempt,
-                head,
-                worker: done.worker,
-                fresh: true,
-            }));
+            return Ok(Some((done.attempt, head)));
         }
         let reason = done
             .result
@@ -601,8 +798,6 @@ impl Batch<'_> {
             Some(&reason),
         )?;
         failpoint::hit("after_finish");
-        running.remove(&done.attempt.task);
-        idle.push_back(done.worker);
         self.after_rejection(&done.attempt, &reason)?;
         Ok(None)
     }
@@ -673,6 +868,282 @@ impl Batch<'_> {
         self.store.reject(attempt, outcome, feedback)?;
         self.after_rejection(attempt, feedback)
     }
+
+    /// A candidate the queue sends back, its verdict taken on base itself: rejected with its
+    /// feedback, or, when base fails its gates the same way, kept in review and the batch halted.
+    fn settle_rejection(
+        &mut self,
+        attempt: &Attempt,
+        onto: &str,
+        why: Rejection<Arc<FailedGates>>,
+    ) -> Result<()> {
+        if self.store.task(&attempt.task)?.status != TaskStatus::NeedsReview {
+            // Blocked by hand while it waited: it stays so, its branch kept.
+            return Ok(());
+        }
+        match why {
+            Rejection::Conflict(paths) => {
+                let feedback = format!(
+                    "merging with the base branch conflicts in: {}; its next attempt starts from the merge, with the conflict markers in place",
+                    paths.join(", ")
+                );
+                self.reject(attempt, "conflict", &feedback)
+            }
+            Rejection::Failed(failed) => {
+                if let Some(below) = failed.below.as_ref().filter(|b| b.fails_the_same) {
+                    // The gate or the base is broken, not the task: it stays in review, its
+                    // branch kept, and the batch starts nothing more.
+                    tracing::warn!(task = %attempt.task, onto, gates = ?below.gates, "the base fails the gates too");
+                    self.halted = Some(OrchestratorError::BrokenGate {
+                        gates: below.gates.clone(),
+                        task: attempt.task.clone(),
+                        output: below.output.clone(),
+                    });
+                    return Ok(());
+                }
+                self.reject(attempt, "gate_failed", &failed.report.feedback())
+            }
+        }
+    }
+}
+
+/// A candidate's failed verdict, as the merge queue carries it.
+#[derive(Debug)]
+struct FailedGates {
+    report: gates::GateReport,
+    below: Option<Below>,
+}
+
+/// How long a person's checkout of base may lag behind while the queue keeps landing.
+const CHECKOUT_LAG: Duration = Duration::from_secs(2);
+
+/// Records the results of a report that ran (not those taken from the cache) for the cache only.
+fn record_fresh(store: &mut Store, report: &gates::GateReport) -> Result<()> {
+    let fresh: Vec<_> = report
+        .records()
+        .into_iter()
+        .filter(|r| r.cached_from.is_none())
+        .collect();
+    if !fresh.is_empty() {
+        store.record_gate_results(None, None, &fresh, report.decision.overall)?;
+    }
+    Ok(())
+}
+
+/// Waits for every agent and gate job in flight to report, after a stop was asked for.
+fn drain(workers: &mut Pool, gate_pool: &mut GatePool, events: &mpsc::Receiver<Event>) {
+    while workers.in_flight > 0 || gate_pool.in_flight > 0 {
+        match events.recv_timeout(Duration::from_secs(60)) {
+            Ok(Event::Agent(_)) => workers.in_flight = workers.in_flight.saturating_sub(1),
+            Ok(Event::Gate(GateEvent::Gated { slot, .. } | GateEvent::Ended { slot, .. })) => {
+                gate_pool.finished(slot)
+            }
+            Ok(Event::Gate(GateEvent::Merged { .. })) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+impl Batch<'_> {
+    /// Lands what the merge queue asks for, once its last checks pass: base is still where the
+    /// group was gated on, every member is still in review, none changes a protected path that
+    /// no person approved, and the person's checkouts of base can follow. False when the landing
+    /// waits for a dirty checkout.
+    fn land(
+        &mut self,
+        queue: &mut MergeQueue<Arc<FailedGates>>,
+        queued: &mut HashMap<CandidateId, Attempt>,
+        from: &str,
+        members: &[(CandidateId, String)],
+    ) -> Result<bool> {
+        let Some(tip) = self.base_tip()? else {
+            // Base moved in a way nobody explains: the batch halts; the candidates wait in review.
+            return Ok(true);
+        };
+        if tip != from {
+            queue.base_moved(&tip);
+            return Ok(true);
+        }
+        // Whatever stops the landing below answers it first: it is out until then.
+        let mut landing = Vec::with_capacity(members.len());
+        let mut below = from.to_string();
+        for (candidate, sha) in members {
+            let Some(attempt) = queued.get(candidate).cloned() else {
+                queue.land_deferred();
+                queue.remove(*candidate);
+                return Ok(true);
+            };
+            let task = self.store.task(&attempt.task)?;
+            if task.status != TaskStatus::NeedsReview {
+                // Blocked by hand while it waited: it stays so, its branch kept.
+                queue.land_deferred();
+                queue.remove(*candidate);
+                queued.remove(candidate);
+                return Ok(true);
+            }
+            if self.store.approval(&task.id)?.as_deref()
+                != Some(crate::orchestrator::approval::APPROVED)
+            {
+                let touched =
+                    crate::orchestrator::protected::touched(self.git, self.config, &below, sha)?;
+                if !touched.is_empty() {
+                    // Gated, but the checks themselves changed: a person decides.
+                    crate::orchestrator::approval::wait_for_person(
+                        self.store, &task.id, &below, sha, &touched,
+                    )?;
+                    (self.progress)(Progress::AwaitingApproval {
+                        task: task.id.clone(),
+                        paths: touched,
+                    });
+                    queue.land_deferred();
+                    queue.remove(*candidate);
+                    queued.remove(candidate);
+                    return Ok(true);
+                }
+            }
+            landing.push(LandedMember {
+                task: task.id.clone(),
+                attempt: Some(attempt.id),
+                sha: sha.clone(),
+            });
+            below = sha.clone();
+        }
+        let to = below;
+        let checkouts = self.git.checkout_paths_of(self.base)?;
+        let files_at = self
+            .behind
+            .as_ref()
+            .map_or_else(|| from.to_string(), |b| b.files_at.clone());
+        let mut blocked = false;
+        for checkout in &checkouts {
+            blocked |= !self.git.checkout_blockers(checkout, &files_at, &to)?.is_empty();
+        }
+        if blocked && self.behind.is_some() {
+            // Where the checks cannot look past the files alone (git's own, which compare the
+            // index with HEAD), a checkout that lags behind looks changed: brought along first.
+            self.bring_checkouts_along()?;
+        }
+        for checkout in &checkouts {
+            if blocked && !self.git.checkout_blockers(checkout, from, &to)?.is_empty() {
+                if self.paused_on.as_ref() != Some(checkout) {
+                    (self.progress)(Progress::Paused {
+                        checkout: checkout.clone(),
+                    });
+                    self.paused_on = Some(checkout.clone());
+                }
+                queue.land_deferred();
+                return Ok(false);
+            }
+        }
+        self.paused_on = None;
+        // The checkouts follow later (once per drained queue); where their files are and where
+        // they are to go is written down before base moves, for recovery to finish.
+        match &mut self.behind {
+            Some(behind) => {
+                for (_, intent) in &behind.intents {
+                    self.store.retarget_checkout_move(*intent, &to)?;
+                }
+            }
+            None => {
+                let mut intents = Vec::with_capacity(checkouts.len());
+                for checkout in checkouts {
+                    let intent = self.store.record_checkout_move(&checkout, from, &to)?;
+                    intents.push((checkout, intent.id));
+                }
+                self.behind = Some(Behind {
+                    files_at: from.to_string(),
+                    since: Instant::now(),
+                    intents,
+                });
+            }
+        }
+        let names: Vec<&str> = landing.iter().map(|m| m.task.as_str()).collect();
+        let reason = format!("vane: land {}", names.join(", "));
+        let landed = landing::land(
+            self.store,
+            self.git,
+            &LandMove {
+                base: self.base,
+                from,
+                members: &landing,
+                reason: &reason,
+                correlation: self.correlation,
+            },
+        )?;
+        match landed {
+            Landed::BaseMoved => {
+                // Base moved under us (a person committed): gated again on the new tip.
+                if let Some(tip) = self.base_tip()? {
+                    queue.base_moved(&tip);
+                }
+            }
+            Landed::Done(checkpoint) => {
+                self.expected_tip = to;
+                queue.landed();
+                for member in landing {
+                    if let Some(attempt) = member.attempt {
+                        queued.remove(&attempt);
+                    }
+                    (self.progress)(Progress::Landed {
+                        task: member.task.clone(),
+                        sha: member.sha.clone(),
+                        checkpoint: checkpoint.id,
+                    });
+                    self.summary.landed.push(Landing {
+                        task: member.task,
+                        sha: member.sha,
+                        checkpoint: checkpoint.id,
+                    });
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Brings the person's checkouts of base to where base is now, under the intents written
+    /// before the landings; a change of theirs in the way, or a failure underneath, is reported,
+    /// and the batch goes on.
+    fn bring_checkouts_along(&mut self) -> Result<()> {
+        let Some(behind) = self.behind.take() else {
+            return Ok(());
+        };
+        let tip = self.expected_tip.clone();
+        for (checkout, intent) in behind.intents {
+            let followed = landing::bring_checkout_along(
+                self.store,
+                self.git,
+                &checkout,
+                &behind.files_at,
+                &tip,
+                Some(intent),
+            )?;
+            let (error, resumable) = match followed {
+                CheckoutFollowed::Done => continue,
+                CheckoutFollowed::InTheWay(e) => (e, false),
+                CheckoutFollowed::Failed(e) => (e, true),
+            };
+            tracing::warn!(checkout = %checkout.display(), error = %error, "checkout not brought along");
+            (self.progress)(Progress::CheckoutBehind {
+                checkout,
+                old: behind.files_at.clone(),
+                new: tip.clone(),
+                reason: error.to_string(),
+                resumable,
+            });
+        }
+        failpoint::hit("after_checkout_advance");
+        Ok(())
+    }
+}
+
+/// The person's checkouts of base while the queue lands faster than they are brought along.
+struct Behind {
+    /// The commit their files are at.
+    files_at: String,
+    /// When the first landing since they were last brought along moved base.
+    since: Instant,
+    /// Each checkout, with its open checkout move.
+    intents: Vec<(PathBuf, i64)>,
 }
 
 /// Refuses a worktree root inside a repository (the person's working tree, or any other, such as

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::worker_pool::Job;
+use super::overlap::{self, Footprint, Held};
+use super::worker_pool::{Job, Resume};
 use super::{Batch, Progress, Result};
 use crate::model::{Task, TaskId, TaskStatus};
 use crate::orchestrator::{failpoint, profiles};
@@ -11,11 +12,16 @@ use crate::prompt::{self, EarlierAttempt, LandedDependency, PromptInput};
 use crate::store::{Attempt, Claim, Store, TaskFilter};
 
 impl Batch<'_> {
-    /// Ready tasks and tasks to retry, highest priority first, within the selection.
+    /// The tasks to start on `slots` free workers: ready tasks and tasks to retry, highest priority
+    /// first, within the selection, leaving out those whose paths (declared, or touched by their
+    /// earlier attempts) overlap those of a task that runs or waits to land (`busy`), or of one
+    /// started before them: they wait until it landed, as a conflict would cost a run and another
+    /// to resolve it. Those held back are reported once each.
     pub(super) fn candidates(
         &mut self,
         selection: Option<&HashSet<TaskId>>,
-        running: &HashSet<TaskId>,
+        busy: &[TaskId],
+        slots: usize,
     ) -> Result<Vec<Task>> {
         let mut tasks = self.store.ready_task_rows()?;
         tasks.extend(self.store.tasks(&TaskFilter {
@@ -23,7 +29,7 @@ impl Batch<'_> {
             parent: None,
         })?);
         tasks.retain(|t| {
-            !running.contains(&t.id)
+            !busy.contains(&t.id)
                 && selection.is_none_or(|s| s.contains(&t.id))
                 && !self.faults.iter().any(|(id, _)| *id == t.id)
         });
@@ -33,6 +39,25 @@ impl Batch<'_> {
                 .then(b.complexity.cmp(&a.complexity))
                 .then(a.created_at.cmp(&b.created_at))
         });
+        let mut ready = Vec::with_capacity(tasks.len());
+        for task in &tasks {
+            ready.push(footprint(self.store, task)?);
+        }
+        let mut running = Vec::with_capacity(busy.len());
+        for id in busy {
+            running.push(footprint(self.store, &self.store.task(id)?)?);
+        }
+        let plan = overlap::plan_starts(&ready, &running, slots);
+        for held in plan.held {
+            if self.held.insert(held.task.clone()) {
+                (self.progress)(Progress::HeldBack {
+                    task: held.task,
+                    behind: held.behind,
+                    paths: held.paths,
+                });
+            }
+        }
+        tasks.retain(|t| plan.start.contains(&t.id));
         Ok(tasks)
     }
 
@@ -83,15 +108,32 @@ impl Batch<'_> {
         let Some(base_sha) = self.base_tip()? else {
             return Ok(None);
         };
-        // The event of the claim says why this attempt, and why its agent (so `vane task show`
-        // and `vane events` show an escalation).
-        let note = match (&agent_reason, attempts.is_empty()) {
-            (Some(reason), _) => Some(format!(
-                "retrying with the feedback of the last attempt; {reason}"
-            )),
-            (None, false) => Some("retrying with the feedback of the last attempt".to_string()),
-            (None, true) => None,
+        let fresh = self.store.fresh_start(&task.id)?;
+        let resume = if fresh {
+            None
+        } else {
+            self.resume_point(task, &attempts)?
         };
+        // The event of the claim says why this attempt, where it starts, and why its agent (so
+        // `vane task show` and `vane events` show an escalation).
+        let note = (!attempts.is_empty() || agent_reason.is_some()).then(|| {
+            let start = match (&resume, fresh) {
+                (Some(resume), _) => format!(
+                    ", from the merge of attempt {}'s work with the new base, its conflict markers \
+                     in place",
+                    resume.attempt
+                ),
+                (None, true) => {
+                    ", from the base branch as asked (`vane task retry --fresh`)".into()
+                }
+                (None, false) => String::new(),
+            };
+            let agent = agent_reason
+                .as_ref()
+                .map(|reason| format!("; {reason}"))
+                .unwrap_or_default();
+            format!("retrying with the feedback of the last attempt{start}{agent}")
+        });
         let worker_name = format!("w{}", worker + 1);
         let attempt = self.store.claim(
             &task.id,
@@ -131,6 +173,31 @@ impl Batch<'_> {
             prompt_file,
             prompt,
             log_limit: self.config.log_limit(),
+            resume,
+        }))
+    }
+
+    /// Where the next attempt at `task` resumes: the work of its last attempt, when the merge
+    /// queue found that conflicting with base and the task's branch still holds it. Attempts vane
+    /// cut short (an interrupt, a crash, its own failure) are passed over: they say nothing about
+    /// the work. None to start from the base branch, as every other retry does.
+    fn resume_point(&self, task: &Task, attempts: &[Attempt]) -> Result<Option<Resume>> {
+        let Some(last) = attempts.iter().rev().find(|a| a.charged) else {
+            return Ok(None);
+        };
+        let (Some("conflict"), Some(head), Some(since)) =
+            (last.outcome.as_deref(), &last.head_sha, &last.base_sha)
+        else {
+            return Ok(None);
+        };
+        if self.git.branch_tip(&task.id.branch())?.is_none() {
+            // The branch was deleted (by hand, or by `vane gc`): nothing to resume.
+            return Ok(None);
+        }
+        Ok(Some(Resume {
+            attempt: last.number,
+            head: head.clone(),
+            since: since.clone(),
         }))
     }
 
@@ -226,11 +293,46 @@ pub(super) fn has_work(store: &Store, selection: Option<&HashSet<TaskId>>) -> Re
     Ok(waiting.iter().any(|t| selected(&t.id)))
 }
 
-/// The ready tasks in the order a batch would start them.
-pub(super) fn schedule(store: &Store, selection: Option<&HashSet<TaskId>>) -> Result<Vec<TaskId>> {
-    Ok(store
-        .ready_tasks()?
+/// The ready tasks in the order a batch of `workers` would start them, and those it would hold
+/// back: a task whose paths overlap those of a task running, waiting to land (in progress or in
+/// review), or starting before it waits for that one (see `overlap::plan_starts`).
+pub(super) fn schedule(
+    store: &Store,
+    selection: Option<&HashSet<TaskId>>,
+    workers: usize,
+) -> Result<(Vec<TaskId>, Vec<Held>)> {
+    let mut ready = Vec::new();
+    for task in store.ready_task_rows()? {
+        if selection.is_none_or(|s| s.contains(&task.id)) {
+            ready.push(footprint(store, &task)?);
+        }
+    }
+    let mut busy = Vec::new();
+    for task in store.tasks(&TaskFilter {
+        statuses: vec![TaskStatus::InProgress, TaskStatus::NeedsReview],
+        parent: None,
+    })? {
+        busy.push(footprint(store, &task)?);
+    }
+    let plan = overlap::plan_starts(&ready, &busy, workers);
+    let order = ready
         .into_iter()
-        .filter(|id| selection.is_none_or(|s| s.contains(id)))
-        .collect())
+        .map(|f| f.task)
+        .filter(|id| !plan.held.iter().any(|h| h.task == *id))
+        .collect();
+    Ok((order, plan.held))
+}
+
+/// What `task` is expected to touch: the paths it declared, then those its attempts touched.
+pub(super) fn footprint(store: &Store, task: &Task) -> Result<Footprint> {
+    let mut paths = task.paths.clone();
+    for path in store.learned_paths(&task.id)? {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    Ok(Footprint {
+        task: task.id.clone(),
+        paths,
+    })
 }

@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use super::{AGENT_PID_FILE, VANE_ERROR};
 use crate::agent::{self, Invocation, Profile, TemplateVars};
+use crate::git::conflict::conflict_marker_lines;
 use crate::git::Git;
 use crate::model::{Task, TaskId};
 use crate::orchestrator::bootstrap::Bootstrap;
 use crate::orchestrator::{gates, OrchestratorError, Result};
+use crate::prompt::{self, LandedChange, MergeToResolve};
 use crate::store::{Attempt, AttemptResult};
 
 /// The outcome of an attempt stopped because vane was interrupted; never charged to the task.
@@ -34,6 +36,22 @@ pub(super) struct Job {
     pub(super) prompt: String,
     /// How much of each of the agent's output streams its log keeps.
     pub(super) log_limit: Option<u64>,
+    /// Where the attempt starts when its task's last attempt conflicted with base: from the merge
+    /// of that attempt's work with base, instead of from base. None to start from base.
+    pub(super) resume: Option<Resume>,
+}
+
+/// The work an attempt resumes: the branch of an attempt the merge queue found conflicting with
+/// base, which the worker checks out and merges base into, leaving the conflict markers for the
+/// agent (see `Git::start_from_merge`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Resume {
+    /// The number of the attempt that conflicted.
+    pub(super) attempt: u32,
+    /// The head it left, which the merge queue found conflicting.
+    pub(super) head: String,
+    /// The base it started from: what landed on base since is what it conflicts with.
+    pub(super) since: String,
 }
 
 /// What a worker reports back.
@@ -49,7 +67,6 @@ pub(super) struct Done {
 pub(super) struct Pool {
     pub(super) job_senders: Vec<mpsc::Sender<Job>>,
     pub(super) handles: Vec<std::thread::JoinHandle<()>>,
-    pub(super) done_rx: mpsc::Receiver<Done>,
     /// Jobs handed to workers whose report has not come back.
     pub(super) in_flight: usize,
 }
@@ -96,12 +113,27 @@ fn run_job_inner(
         // Made again (or for the first time): whatever was set up before is gone.
         bootstrap.forget_setup(worktree)?;
     }
-    git.start_task_branch(worktree, &job.task.id.branch(), &job.base_sha)?;
+    let branch = job.task.id.branch();
+    let mut prompt = job.prompt.clone();
+    let (start, conflicts) = match &job.resume {
+        Some(resume) => {
+            let conflicts = git.start_from_merge(worktree, &branch, &resume.head, &job.base_sha)?;
+            // Known only now that the merge is made: the prompt gets the section that says so.
+            prompt.push_str(&merge_section(git, resume, &job.base_sha, &conflicts)?);
+            std::fs::write(&job.prompt_file, &prompt)
+                .map_err(|e| OrchestratorError::io(&job.prompt_file, e))?;
+            (resume.head.as_str(), conflicts)
+        }
+        None => {
+            git.start_task_branch(worktree, &branch, &job.base_sha)?;
+            (job.base_sha.as_str(), Vec::new())
+        }
+    };
     // Every task, after the clean of `start_task_branch`: a change to them reaches the next task.
     bootstrap.copy_includes(worktree)?;
     if let Some(feedback) = bootstrap.ensure_setup(worktree)? {
         // Let go of the branch, as after an agent, so that a retry may check it out elsewhere.
-        git.detach_head(worktree, &job.base_sha)?;
+        git.detach_head(worktree, start)?;
         return Ok(AttemptResult {
             outcome: "failed".to_string(),
             feedback: Some(feedback),
@@ -109,7 +141,7 @@ fn run_job_inner(
         });
     }
     let vars = TemplateVars {
-        prompt: &job.prompt,
+        prompt: &prompt,
         prompt_file: &job.prompt_file,
         task_id: job.task.id.as_str(),
         worktree,
@@ -170,7 +202,6 @@ fn run_job_inner(
     if strays > 0 {
         tracing::info!(worktree = %worktree.display(), strays, "stopped processes the agent left running");
     }
-    let branch = job.task.id.branch();
     if let Err(crate::git::GitError::ForeignWorktree { found, .. }) = git.worktree_git_dir(worktree)
     {
         // The agent wrecked its worktree: that is its doing, so the attempt counts. A `.git` file
@@ -221,7 +252,8 @@ fn run_job_inner(
         "{}\n\nVane-Task: {}\nVane-Attempt: {}",
         job.task.title, job.task.id, job.attempt.number
     );
-    // Whatever the agent left is kept on its branch, whether it succeeded or not.
+    // Whatever the agent left is kept on its branch, whether it succeeded or not (with a merge in
+    // progress, as the merge commit of the branch's earlier work and base).
     // Never the files `include` copied in (see `bootstrap`).
     git.commit_all_except(worktree, &message, &bootstrap.include)?;
     let head = git.head(worktree)?;
@@ -306,6 +338,13 @@ fn run_job_inner(
             },
             tail_both(&job.run_dir)
         ));
+    } else if let Some(left) = markers_left(worktree, &conflicts) {
+        result.outcome = "failed".to_string();
+        result.feedback = Some(format!(
+            "the conflict markers the merge left are still in {left}; resolve every conflict, \
+             keeping the intent of both sides, and remove its markers (`<<<<<<<`, `=======`, \
+             `>>>>>>>`)"
+        ));
     } else if head == job.base_sha {
         result.outcome = "unchanged".to_string();
         result.feedback = Some("the agent finished without changing anything".to_string());
@@ -313,6 +352,54 @@ fn run_job_inner(
         result.outcome = "changed".to_string();
     }
     Ok(result)
+}
+
+/// The section of the prompt for an attempt that resumes `resume` from its merge with `base`,
+/// which conflicted in `conflicts`: what the task's branch holds of its own, and what landed on
+/// base since the conflicting attempt started that touched those paths.
+fn merge_section(git: &Git, resume: &Resume, base: &str, conflicts: &[String]) -> Result<String> {
+    let own_subjects = git.own_subjects(base, &resume.head)?;
+    let own_stat = git.diff_stat(base, &resume.head)?;
+    let landed: Vec<LandedChange> = git
+        .landed_touching(&resume.since, base, conflicts)?
+        .into_iter()
+        .map(|c| LandedChange {
+            subject: c.subject,
+            tasks: c.tasks,
+        })
+        .collect();
+    Ok(prompt::merge_section(&MergeToResolve {
+        conflicted_attempt: resume.attempt,
+        paths: conflicts,
+        own_subjects: &own_subjects,
+        own_stat: &own_stat,
+        landed: &landed,
+    }))
+}
+
+/// Where conflict markers are left in `conflicts` (paths of the worktree, as the agent left them
+/// and they were just committed): `a.txt (lines 2, 4, 6), b.txt (line 3)`; None when none is.
+/// A file the agent removed, or one that is not text, holds none.
+fn markers_left(worktree: &Path, conflicts: &[String]) -> Option<String> {
+    let found: Vec<String> = conflicts
+        .iter()
+        .filter_map(|path| {
+            let bytes = std::fs::read(worktree.join(path)).ok()?;
+            let lines = conflict_marker_lines(&String::from_utf8_lossy(&bytes));
+            match lines.as_slice() {
+                [] => None,
+                [one] => Some(format!("{path} (line {one})")),
+                many => Some(format!(
+                    "{path} (lines {})",
+                    many.iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        })
+        .collect();
+    (!found.is_empty()).then(|| found.join(", "))
 }
 
 /// Moves the nested repositories an agent made out of its worktree, whole, to

@@ -2,7 +2,8 @@ use crate::cli::CommandEnv;
 use crate::config::Config;
 use crate::error::CliError;
 use crate::model::{
-    check_title, Complexity, DepKind, TaskId, TaskType, TextProblem, MAX_TITLE_BYTES,
+    check_path_pattern, check_title, Complexity, DepKind, PathProblem, TaskId, TaskType,
+    TextProblem, MAX_TITLE_BYTES,
 };
 use crate::orchestrator::profiles;
 use crate::store::NewTask;
@@ -11,11 +12,14 @@ use crate::store::NewTask;
 ///
 /// The task starts as pending. Without `--id` it gets the next free id of the form `T<n>`.
 /// Dependencies given with `--deps` are of kind `blocks` (the task waits for them); use
-/// `vane task dep add --kind` for the others.
+/// `vane task dep add --kind` for the others. Paths given with `--paths` say what the task expects
+/// to change: `vane work` does not start it while a task whose paths overlap runs or waits to land,
+/// since their branches would conflict.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   vane task add \"Set up the project\" --id setup --run 'cargo init'
   vane task add \"Add a login form\" --parent auth --deps setup --complexity 3
+  vane task add \"Rework sign-in\" --paths 'src/auth/**,docs/auth.md'
   vane task add \"Authentication\" --type epic --id auth")]
 pub struct Args {
     /// The task's title: one line saying what is to be done
@@ -52,6 +56,36 @@ pub struct Args {
     /// The agent profile that works on it (default: `default_agent` of vane.toml)
     #[arg(long, value_name = "PROFILE")]
     agent: Option<String>,
+
+    /// Paths it expects to change, comma-separated, from the repository's root: files, folders
+    /// (`src/auth/`) and globs (`*`, `?`, `**`); repeatable
+    #[arg(long, value_delimiter = ',', value_name = "PATHS", value_parser = parse_path)]
+    paths: Vec<String>,
+}
+
+/// One item of `--paths`, without the spaces around it (`--paths 'src/a, docs/b'`).
+fn parse_path(s: &str) -> Result<String, String> {
+    let path = s.trim();
+    match check_path_pattern(path) {
+        Ok(()) => Ok(path.to_string()),
+        Err(PathProblem::Empty) => Err(
+            "an empty path (two commas in a row, or one at an end); give paths like \
+             `src/auth/**,docs/auth.md`"
+                .to_string(),
+        ),
+        Err(problem) => Err(format!("the path `{path}` {problem}")),
+    }
+}
+
+/// `paths` in the order given, each once.
+fn distinct(paths: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(paths.len());
+    for path in paths {
+        if !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
 }
 
 fn parse_type(s: &str) -> Result<TaskType, String> {
@@ -98,6 +132,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 .collect(),
             run: args.run,
             agent: args.agent,
+            paths: distinct(args.paths),
         },
         &super::person(),
     )?;

@@ -57,6 +57,15 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     if let Some(run) = &task.run {
         let _ = writeln!(out, "run:         {}", printable(run));
     }
+    // What the scheduler keeps apart: the paths declared, and those its attempts touched.
+    for (label, paths) in [
+        ("paths:       ", &task.paths),
+        ("touched:     ", &detail.learned_paths),
+    ] {
+        if !paths.is_empty() {
+            let _ = writeln!(out, "{label}{}", printable(&paths.join(", ")));
+        }
+    }
     for (label, value) in [
         ("branch:      ", &task.branch),
         ("base:        ", &task.base_sha),
@@ -66,6 +75,12 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         if let Some(value) = value {
             let _ = writeln!(out, "{label}{value}");
         }
+    }
+    if detail.fresh_start {
+        let _ = writeln!(
+            out,
+            "next start:  from the base branch, not from a merge (`vane task retry --fresh`)"
+        );
     }
     let _ = writeln!(out, "created:     {}", render::time(task.created_at));
     if !task.description.is_empty() {
