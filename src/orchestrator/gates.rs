@@ -78,6 +78,19 @@ impl GateReport {
         out
     }
 
+    /// The report of a candidate with no gates to pass: it passes.
+    pub fn ungated(threshold: f64) -> GateReport {
+        GateReport {
+            gates: Vec::new(),
+            decision: Decision {
+                overall: 1.0,
+                threshold,
+                passed: true,
+                failed_required: Vec::new(),
+            },
+        }
+    }
+
     pub fn records(&self) -> Vec<GateRecord> {
         self.gates.iter().map(|g| g.record.clone()).collect()
     }

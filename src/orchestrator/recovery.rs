@@ -147,8 +147,7 @@ pub(super) fn stale_locks(git: &Git, base: &str) -> Result<Vec<PathBuf>> {
     }
     if let Ok(entries) = std::fs::read_dir(common.join("worktrees")) {
         for entry in entries.flatten() {
-            locks.push(entry.path().join("index.lock"));
-            locks.push(entry.path().join("HEAD.lock"));
+            collect_locks(&entry.path(), &mut locks);
         }
     }
     // git holds a lock file open for as long as it holds the lock: one that no process has open

@@ -31,8 +31,8 @@ pub use quality::{GateRecord, QualityRow, StoredGateResult, TaskScore};
 pub use status::{CheckpointSummary, EpicProgress, StatusSummary};
 pub use tasks::{DependencyView, NewTask, TaskDetail, TaskFilter};
 pub use work::{
-    batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Claim, Recovery,
-    LandedMember, RefMove, SnapshotEntry, WORK_LOOP,
+    batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Claim, LandedMember,
+    Recovery, RefMove, SnapshotEntry, WORK_LOOP,
 };
 
 /// How long a writer waits for another vane process to finish its transaction.

@@ -2,14 +2,32 @@
 //! and a gate that take a few steps each, and `vane work` killed at random moments and resumed, over
 //! and over; then the batch runs to the end and every promise is checked.
 //!
-//! Only the kill times are random; the task graph is always the same. The seed is printed at the
-//! start, so a failure replays with the same kill times:
+//! Two tests share the machinery, each a [`Scenario`]:
+//!
+//! - `random_kills_never_break_a_promise`: vane.toml's defaults for the merge queue (candidates
+//!   gated speculatively, `merge_window = 8`, one candidate per landing), and every agent correct:
+//!   no attempt may fail.
+//! - `random_kills_with_batches_failures_and_conflicts`: `batch = 3` and `merge_window = 4`, and a
+//!   graph with trouble in it (see [`Role`]): tasks whose first attempt to get to its end leaves a
+//!   file the gate refuses (a marker outside the repository, `<root>/failed-once/<task>`, says it
+//!   did), so that batches and speculative trees fail and are split down to the culprit; and pairs
+//!   of tasks that each add a line to the same file, with no paths declared, so that one of them
+//!   conflicts and its next attempt starts from the merge with the markers in place, which its
+//!   agent resolves. Exactly those failures are accepted: `gate_failed` at most once for each
+//!   such task (its own file named), `conflict` at most once in each pair; the resumed attempt
+//!   must land the merge with the conflicting attempt's work, and the shared file must hold both
+//!   lines and no marker. The test also fails when the run had no such failure at all.
+//!
+//! Only the kill times are random; the task graphs are always the same. The seed is printed at
+//! the start, so a failure replays with the same kill times:
 //!
 //! ```text
-//! VANE_CHAOS_SEED=<seed> VANE_CHAOS_KILLS=30 cargo test --test it chaos -- --nocapture
+//! VANE_CHAOS_SEED=<seed> VANE_CHAOS_KILLS=30 cargo test --test it random_kills_never -- --nocapture
+//! VANE_CHAOS_SEED=<seed> VANE_CHAOS_KILLS=30 cargo test --test it random_kills_with -- --nocapture
 //! ```
 //!
-//! - `VANE_CHAOS_KILLS`: how many times `vane work` is killed (default 100).
+//! - `VANE_CHAOS_KILLS`: how many times `vane work` is killed, in either test (default 100 for the
+//!   first, 40 for the second).
 //! - `VANE_CHAOS_SEED`: the seed of the kill times (default: from the clock).
 //! - `VANE_CHAOS_MAX_DELAY_MS`: the longest time a run lives before it is killed (default 700: a
 //!   bit more than a debug vane's start-up, recovery and one task through its agent and the gate).
@@ -20,12 +38,13 @@
 //! graph (ids moved along by [`ROUND`]) is imported, so that every kill hits a batch at work. When
 //! `vane work` ends by itself the same way [`REFUSALS_TO_GIVE_UP`] times in a row, it is stuck, and
 //! the kill phase ends early. Then `vane work` runs to the end, and the checks follow: every task
-//! done and landed exactly once and whole, no attempt failed (every agent here is correct), the
-//! event log explains every status, database and git agree, the person's checkout is clean and on
-//! main, `git fsck` is clean, no process of the test is left (nor ran beside a recovered run), and
-//! `vane doctor` passes. Every problem found is reported, not only the first.
+//! done and landed exactly once and whole, no attempt failed but those the scenario means to fail,
+//! no attempt a kill ended charged to its task, the event log explains every status, database and
+//! git agree, the person's checkout is clean and on main, `git fsck` is clean, no process of the
+//! test is left (nor ran beside a recovered run), and `vane doctor` passes. Every problem found is
+//! reported, not only the first.
 //!
-//! The long run, on the release build:
+//! The long run, on the release build (both tests):
 //!
 //! ```text
 //! VANE_CHAOS_KILLS=1000 cargo test --release --test it chaos -- --nocapture
@@ -91,22 +110,138 @@ fn whole_content(n: usize) -> String {
     format!("{id} part 1\n{id} part 2\n{id} part 3 end\n")
 }
 
+/// What a test of the kill machinery puts vane through.
+struct Scenario {
+    /// Its name in what the test prints.
+    name: &'static str,
+    /// How many kills when `VANE_CHAOS_KILLS` is not set.
+    default_kills: u64,
+    /// vane.toml's lines for the merge queue.
+    settings: &'static str,
+    /// Whether the graph holds tasks that fail the gate once and pairs of tasks that conflict
+    /// (see [`Role`]); without, every task is [`Role::Plain`].
+    troubled: bool,
+}
+
+/// vane.toml's defaults, every agent correct.
+const DEFAULTS: Scenario = Scenario {
+    name: "defaults",
+    default_kills: 100,
+    settings: "",
+    troubled: false,
+};
+
+/// Batches of three, a smaller window, gate failures and conflicts.
+const TROUBLED: Scenario = Scenario {
+    name: "batches",
+    default_kills: 40,
+    settings: "batch = 3\nmerge_window = 4\n",
+    troubled: true,
+};
+
+/// What a task does besides writing its file in three steps, by its place `k` in a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Nothing more: its first attempt lands.
+    Plain,
+    /// The first of its attempts to get to its end also leaves `c<n>.reject`, which the gate
+    /// refuses, and a marker outside the repository that says it did: that attempt, and every
+    /// batch or speculative tree holding it, fails the gate; the next attempt (from base) lands.
+    FailsOnce,
+    /// Adds its line to `s<m>.txt`, where `m` is the first task of its pair (the pairs are `k`
+    /// and `k + 1` for `k` in [`PAIRS`]); the other adds its own, no paths declared, so the one
+    /// that lands second conflicts. Where the file holds conflict markers (an attempt resumed from
+    /// the merge), its agent drops them first, keeping both lines.
+    Shares { first: usize },
+}
+
+/// The places in a round of the tasks that fail the gate once (none is in a pair). Most are among
+/// the first tasks started, so that a short kill phase hits them too; 3 also holds back the chain
+/// 51..55.
+const FAILS_ONCE: [usize; 5] = [3, 8, 13, 29, 53];
+/// The first places of the pairs of tasks that share a file: each with the task after it, both
+/// ready at once (neither waits for anything).
+const PAIRS: [usize; 5] = [1, 6, 11, 23, 42];
+
+/// The role of task `n` (numbered across rounds).
+fn role_of(n: usize, troubled: bool) -> Role {
+    if !troubled {
+        return Role::Plain;
+    }
+    let offset = (n - 1) / ROUND * ROUND;
+    let k = n - offset;
+    if FAILS_ONCE.contains(&k) {
+        Role::FailsOnce
+    } else if let Some(first) = PAIRS.iter().find(|&&f| k == f || k == f + 1) {
+        Role::Shares {
+            first: offset + first,
+        }
+    } else {
+        Role::Plain
+    }
+}
+
+/// The file the tasks of the pair whose first task is `first` share.
+fn shared_file(first: usize) -> String {
+    format!("s{first}.txt")
+}
+
+/// The line task `n` adds to the file it shares.
+fn shared_line(n: usize) -> String {
+    format!("{} was here", task_id(n))
+}
+
+/// Where the agent of a [`Role::FailsOnce`] task writes down that it has left the file the gate
+/// refuses: outside the repository, so that no later attempt (from base, or after a kill) finds
+/// the file gone.
+fn failed_once_dir(env: &TestEnv) -> PathBuf {
+    env.root.join("failed-once")
+}
+
 /// The agent of task `n`: writes its file in three steps with short sleeps between, so that kills
-/// land in the middle of it.
-fn agent_command(n: usize) -> String {
+/// land in the middle of it; and what its role adds.
+fn agent_command(n: usize, role: Role, marks: &Path) -> String {
     let id = task_id(n);
     let first = 20 + (n % 3) * 20;
     let second = 30 + (n % 4) * 15;
+    let shares = match role {
+        Role::Shares { first } => {
+            let file = shared_file(first);
+            let line = shared_line(n);
+            // Drops the markers a merge left (keeping both sides' lines), then adds its own line
+            // unless it is there already.
+            format!(
+                "if grep -q '^<<<<<<< ' {file} 2>/dev/null; then \
+                   grep -v -e '^<<<<<<< ' -e '^=======$' -e '^>>>>>>> ' -e '^||||||| ' {file} > {file}.tmp; \
+                   mv {file}.tmp {file}; \
+                 fi; \
+                 grep -qxF '{line}' {file} 2>/dev/null || printf '{line}\\n' >> {file}; "
+            )
+        }
+        _ => String::new(),
+    };
+    let fails = match role {
+        Role::FailsOnce => {
+            let mark = marks.join(&id);
+            let mark = mark.display();
+            format!(
+                "; if [ ! -e '{mark}' ]; then printf '{id} fails the gate once\\n' > {id}.reject; \
+                 : > '{mark}'; fi"
+            )
+        }
+        _ => String::new(),
+    };
     format!(
         "printf '{id} part 1\\n' > {id}.txt; sleep 0.{first:03}; \
-         printf '{id} part 2\\n' >> {id}.txt; sleep 0.{second:03}; \
-         printf '{id} part 3 end\\n' >> {id}.txt"
+         printf '{id} part 2\\n' >> {id}.txt; {shares}sleep 0.{second:03}; \
+         printf '{id} part 3 end\\n' >> {id}.txt{fails}"
     )
 }
 
-/// The gate: every `c*.txt` in the candidate holds all three parts, in order, and nothing more;
-/// then a short sleep so that kills land while gating too. Shell builtins only, so that it stays
-/// quick when many rounds of files have landed.
+/// The gate: every `c*.txt` in the candidate holds all three parts, in order, and nothing more,
+/// and there is no `*.reject` (what a [`Role::FailsOnce`] task's first attempt leaves); then a
+/// short sleep so that kills land while gating too. Shell builtins only, so that it stays quick
+/// when many rounds of files have landed.
 const GATE: &str = r#"for f in c*.txt; do
   [ -e "$f" ] || continue
   n=${f%.txt}
@@ -116,7 +251,16 @@ const GATE: &str = r#"for f in c*.txt; do
     echo "$f is not whole:"; cat "$f"; exit 1
   fi
 done
+for f in *.reject; do
+  [ -e "$f" ] || continue
+  echo "$f: rejected on purpose"; exit 1
+done
 sleep 0.05"#;
+
+/// What the gate prints about the file task `id`'s failing attempt leaves.
+fn rejected_on_purpose(id: &str) -> String {
+    format!("{id}.reject: rejected on purpose")
+}
 
 /// The blocking dependencies of the `k`-th task of a round (1-based); the same in every round.
 /// Every fifth task waits for the one before it; 51..55 is a chain hanging off 3, and 56..60 one
@@ -132,7 +276,7 @@ fn deps_in_round(k: usize) -> Vec<usize> {
 }
 
 /// Round `round` (0-based) of the graph as a JSON roadmap.
-fn roadmap(round: usize) -> String {
+fn roadmap(round: usize, troubled: bool, marks: &Path) -> String {
     let offset = round * ROUND;
     let tasks: Vec<Value> = (1..=ROUND)
         .map(|k| {
@@ -144,7 +288,7 @@ fn roadmap(round: usize) -> String {
             json!({
                 "id": task_id(n),
                 "title": format!("Write {}.txt in three steps", task_id(n)),
-                "run": agent_command(n),
+                "run": agent_command(n, role_of(n, troubled), marks),
                 "deps": deps,
             })
         })
@@ -152,9 +296,9 @@ fn roadmap(round: usize) -> String {
     serde_json::to_string_pretty(&json!({ "tasks": tasks })).unwrap()
 }
 
-fn import_round(env: &TestEnv, round: usize) {
+fn import_round(env: &TestEnv, round: usize, troubled: bool) {
     let path = env.root.join(format!("roadmap-{round}.json"));
-    std::fs::write(&path, roadmap(round)).unwrap();
+    std::fs::write(&path, roadmap(round, troubled, &failed_once_dir(env))).unwrap();
     env.vane(&["import", path.to_str().unwrap()]).success();
 }
 
@@ -450,6 +594,8 @@ struct AttemptRow {
     outcome: String,
     started_at: i64,
     feedback: String,
+    head_sha: Option<String>,
+    charged: bool,
 }
 
 fn attempts(env: &TestEnv) -> Vec<AttemptRow> {
@@ -457,7 +603,7 @@ fn attempts(env: &TestEnv) -> Vec<AttemptRow> {
     let mut stmt = conn
         .prepare(
             "SELECT task_id, number, coalesce(outcome, '(open)'), started_at,
-                    coalesce(feedback, message, '')
+                    coalesce(feedback, message, ''), head_sha, charged
              FROM attempts ORDER BY id",
         )
         .unwrap();
@@ -469,6 +615,8 @@ fn attempts(env: &TestEnv) -> Vec<AttemptRow> {
                 outcome: r.get(2)?,
                 started_at: r.get(3)?,
                 feedback: r.get(4)?,
+                head_sha: r.get(5)?,
+                charged: r.get::<_, i64>(6)? != 0,
             })
         })
         .unwrap();
@@ -545,10 +693,217 @@ fn running_under(env: &TestEnv, pid: i32) -> String {
     }
 }
 
+/// The checks of [`TROUBLED`]'s own promises: the failures it means happened, each a bounded
+/// number of times; a conflicting task's next attempt resolved the merge rather than starting
+/// over; the shared files hold both lines and no marker; nothing a failing attempt left is on
+/// main. Also prints what the merge queue did: landings by size, failed verdicts taken on trees
+/// that held another candidate's culprit.
+fn troubled_checks(
+    env: &TestEnv,
+    tag: &str,
+    rounds: usize,
+    attempt_rows: &[AttemptRow],
+    meant: &dyn Fn(&AttemptRow) -> bool,
+    failures: &mut Vec<String>,
+) {
+    let number = |task: &str| task[1..].parse::<usize>().unwrap_or(0);
+    // The meant failures, counted: each task that fails once is refused at most once (its first
+    // attempt to get to its end: a kill before that leaves no `.reject` behind, one after it
+    // leaves the candidate in review, gated again), and each pair conflicts at most once (the
+    // task that lands second, whose next attempt resolves the conflict).
+    let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut conflicts: BTreeMap<usize, Vec<&AttemptRow>> = BTreeMap::new();
+    for a in attempt_rows.iter().filter(|a| meant(a)) {
+        match role_of(number(&a.task), true) {
+            Role::FailsOnce => *refused.entry(&a.task).or_default() += 1,
+            Role::Shares { first } => conflicts.entry(first).or_default().push(a),
+            Role::Plain => {}
+        }
+    }
+    let refused_again: Vec<String> = refused
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(task, n)| format!("{task} ({n} times)"))
+        .collect();
+    if !refused_again.is_empty() {
+        failures.push(format!(
+            "tasks failed the gate more than once, although their agent leaves the file the gate \
+             refuses only once: {}",
+            refused_again.join(", ")
+        ));
+    }
+    let conflicted_again: Vec<String> = conflicts
+        .iter()
+        .filter(|(_, found)| found.len() > 1)
+        .map(|(first, found)| {
+            format!(
+                "{}: {}",
+                shared_file(*first),
+                found
+                    .iter()
+                    .map(|a| format!("{} attempt {}", a.task, a.number))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    if !conflicted_again.is_empty() {
+        failures.push(format!(
+            "pairs conflicted more than once (the one that lands second conflicts once, and its \
+             next attempt resolves the conflict):\n  {}",
+            conflicted_again.join("\n  ")
+        ));
+    }
+
+    // After a conflict, the next attempt started from the merge of the conflicting work with base
+    // and its resolution landed: the task's head is that merge, the conflicting head its first
+    // parent (a kill during the resolving attempt starts it again from the same merge).
+    let heads: BTreeMap<String, Option<String>> = {
+        let conn = open_db(env);
+        let mut stmt = conn.prepare("SELECT id, head_sha FROM tasks").unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    let mut resumed = 0;
+    let mut not_resumed = Vec::new();
+    for a in conflicts.values().flatten() {
+        let head = heads.get(&a.task).cloned().flatten().unwrap_or_default();
+        let parents = env.git_try(&env.repo, &["rev-list", "--parents", "-n", "1", &head]);
+        let parents: Vec<&str> = parents.stdout.split_whitespace().skip(1).collect();
+        match (&a.head_sha, parents.as_slice()) {
+            (Some(conflicted), [first, _base]) if first == conflicted => resumed += 1,
+            (conflicted, _) => not_resumed.push(format!(
+                "{}: attempt {} conflicted at {}; the task's head {} has parents {parents:?}",
+                a.task,
+                a.number,
+                conflicted.as_deref().unwrap_or("(no head)"),
+                if head.is_empty() { "(none)" } else { &head }
+            )),
+        }
+    }
+    if !not_resumed.is_empty() {
+        failures.push(format!(
+            "conflicting tasks whose landed work is not the merge of the conflicting attempt with \
+             base (the next attempt must resume from it):\n  {}",
+            not_resumed.join("\n  ")
+        ));
+    }
+
+    // The shared files: both lines of their pair, once each, and no marker.
+    let mut shared_wrong = Vec::new();
+    for round in 0..rounds {
+        for k in PAIRS {
+            let first = round * ROUND + k;
+            let file = shared_file(first);
+            let shown = env.git_try(&env.repo, &["show", &format!("main:{file}")]);
+            let mut lines: Vec<&str> = shown.stdout.lines().collect();
+            lines.sort_unstable();
+            let mut wanted = [shared_line(first), shared_line(first + 1)];
+            wanted.sort_unstable();
+            if shown.code != 0 || lines != wanted {
+                shared_wrong.push(format!("{file} holds {:?}", shown.stdout));
+            }
+        }
+    }
+    if !shared_wrong.is_empty() {
+        failures.push(format!(
+            "shared files on main do not hold exactly both lines of their pair:\n  {}",
+            shared_wrong.join("\n  ")
+        ));
+    }
+    // Nothing a refused attempt or a resolution leaves behind is on main.
+    let files = env.git(&env.repo, &["ls-tree", "-r", "--name-only", "main"]);
+    let stray: Vec<&str> = files
+        .lines()
+        .filter(|f| f.ends_with(".reject") || f.ends_with(".tmp"))
+        .collect();
+    if !stray.is_empty() {
+        failures.push(format!(
+            "files that must not land are on main: {}",
+            stray.join(" ")
+        ));
+    }
+
+    // What the merge queue did. Landings by how many candidates each moved base by; failed
+    // verdicts recorded on a candidate for another one's `.reject` (the tree it was gated on held
+    // the culprit: in its batch, or ahead of it), each taken back without charging it.
+    let conn = open_db(env);
+    let mut by_size: BTreeMap<usize, usize> = BTreeMap::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT members FROM ref_moves WHERE purpose = 'land' AND state = 'done'")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Option<String>>(0))
+            .unwrap();
+        for members in rows.map(Result::unwrap) {
+            let size = members
+                .and_then(|m| serde_json::from_str::<Vec<Value>>(&m).ok())
+                .map_or(1, |m| m.len());
+            *by_size.entry(size).or_default() += 1;
+        }
+    }
+    let mut innocent = 0;
+    {
+        let mut stmt = conn
+            .prepare(
+                "SELECT task_id, details FROM quality_metrics
+                 WHERE passed = 0 AND task_id IS NOT NULL",
+            )
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap();
+        for (task, details) in rows.map(Result::unwrap) {
+            if details.contains(".reject: rejected on purpose")
+                && !details.contains(&rejected_on_purpose(&task))
+            {
+                innocent += 1;
+            }
+        }
+    }
+    let conflicts_total: usize = conflicts.values().map(Vec::len).sum();
+    let refused_total: usize = refused.values().sum();
+    eprintln!(
+        "{tag}: {refused_total} attempts refused by the gate as meant ({} tasks), {conflicts_total} \
+         conflicts ({} pairs of {}), {resumed} resolutions resumed from the merge landed",
+        refused.len(),
+        conflicts.len(),
+        rounds * PAIRS.len()
+    );
+    eprintln!(
+        "{tag}: landings by candidates per move of base: {by_size:?}; {innocent} failed verdicts \
+         recorded on a candidate for another's `.reject`"
+    );
+    if refused_total == 0 {
+        failures.push(
+            "no attempt failed the gate: this run did not exercise failed batches and bisection"
+                .to_string(),
+        );
+    }
+    if conflicts_total == 0 {
+        failures.push(
+            "no pair conflicted: this run did not exercise resuming from a conflict".to_string(),
+        );
+    }
+}
+
 #[test]
 fn random_kills_never_break_a_promise() {
+    random_kills(&DEFAULTS);
+}
+
+#[test]
+fn random_kills_with_batches_failures_and_conflicts() {
+    random_kills(&TROUBLED);
+}
+
+/// The kill phase, the runs to the end, the figures and the checks, for `scenario`.
+fn random_kills(scenario: &Scenario) {
     let started = Instant::now();
-    let kills_wanted = env_number("VANE_CHAOS_KILLS").unwrap_or(100) as usize;
+    let tag = format!("chaos {}", scenario.name);
+    let troubled = scenario.troubled;
+    let kills_wanted = env_number("VANE_CHAOS_KILLS").unwrap_or(scenario.default_kills) as usize;
     let max_delay = env_number("VANE_CHAOS_MAX_DELAY_MS").unwrap_or(700);
     let group_percent = env_number("VANE_CHAOS_GROUP_PERCENT").unwrap_or(50);
     let seed = env_number("VANE_CHAOS_SEED").unwrap_or_else(|| {
@@ -558,7 +913,7 @@ fn random_kills_never_break_a_promise() {
             .as_nanos() as u64
     });
     eprintln!(
-        "chaos: seed {seed}, {kills_wanted} kills, delays up to {max_delay} ms, {group_percent}% \
+        "{tag}: seed {seed}, {kills_wanted} kills, delays up to {max_delay} ms, {group_percent}% \
          of the kills on vane's process group (replay: VANE_CHAOS_SEED={seed} \
          VANE_CHAOS_KILLS={kills_wanted} VANE_CHAOS_MAX_DELAY_MS={max_delay} \
          VANE_CHAOS_GROUP_PERCENT={group_percent})"
@@ -566,15 +921,25 @@ fn random_kills_never_break_a_promise() {
     let mut rng = SplitMix64(seed);
 
     let env = TestEnv::initialised();
+    // Where the tasks that fail the gate once write down that they did, outside the repository:
+    // a confined agent may write there.
+    let marks = failed_once_dir(&env);
+    std::fs::create_dir_all(&marks).unwrap();
+    let agents = if troubled {
+        format!("\n[agents.shell]\nwritable = ['{}/']\n", marks.display())
+    } else {
+        String::new()
+    };
     env.write(
         "vane.toml",
         &format!(
-            "workers = 3\nmax_attempts = 3\n\n[[gate]]\nname = \"whole\"\ncommand = '''\n{GATE}\n'''\n"
+            "workers = 3\nmax_attempts = 3\n{}{agents}\n[[gate]]\nname = \"whole\"\ncommand = '''\n{GATE}\n'''\n",
+            scenario.settings
         ),
     );
     env.git(&env.repo, &["add", "vane.toml"]);
     env.git(&env.repo, &["commit", "-q", "-m", "Configure vane"]);
-    import_round(&env, 0);
+    import_round(&env, 0, troubled);
     let mut rounds = 1;
 
     // The kill phase.
@@ -677,7 +1042,7 @@ fn random_kills_never_break_a_promise() {
                     clean_exits += 1;
                     if not_done == 0 {
                         // Everything landed: give the kills that are left a new round to hit.
-                        import_round(&env, rounds);
+                        import_round(&env, rounds, troubled);
                         rounds += 1;
                         streak = (String::new(), 0);
                         continue;
@@ -695,7 +1060,7 @@ fn random_kills_never_break_a_promise() {
                     seen.0 += 1;
                     if seen.0 == 1 && message.contains(".lock") {
                         eprintln!(
-                            "chaos: cycle {cycles}: {}\nchaos:   lock files: {}\nchaos:   processes: {}",
+                            "{tag}: cycle {cycles}: {}\n{tag}:   lock files: {}\n{tag}:   processes: {}",
                             one_line(&message, 300),
                             lock_files(&env).join(", "),
                             test_processes(&env)
@@ -712,7 +1077,7 @@ fn random_kills_never_break_a_promise() {
                 streak.1 += 1;
                 if streak.1 >= REFUSALS_TO_GIVE_UP {
                     eprintln!(
-                        "chaos: `vane work` ended by itself {REFUSALS_TO_GIVE_UP} times in a row \
+                        "{tag}: `vane work` ended by itself {REFUSALS_TO_GIVE_UP} times in a row \
                          the same way ({}); the kill phase ends here",
                         one_line(&streak.0, 200)
                     );
@@ -725,7 +1090,7 @@ fn random_kills_never_break_a_promise() {
         if cycles % 25 == 0 {
             let done = statuses(&env).values().filter(|s| *s == "done").count();
             eprintln!(
-                "chaos: cycle {cycles}, {} kills, {done} tasks done, {:.1} s",
+                "{tag}: cycle {cycles}, {} kills, {done} tasks done, {:.1} s",
                 kills.len(),
                 started.elapsed().as_secs_f64()
             );
@@ -779,9 +1144,9 @@ fn random_kills_never_break_a_promise() {
         *phases.entry(phase_of(&kill.last_line)).or_default() += 1;
         *running.entry(kill.running.as_str()).or_default() += 1;
     }
-    eprintln!("chaos: seed {seed}");
+    eprintln!("{tag}: seed {seed}");
     eprintln!(
-        "chaos: {} kills in {cycles} cycles ({clean_exits} runs ended by themselves with 0, \
+        "{tag}: {} kills in {cycles} cycles ({clean_exits} runs ended by themselves with 0, \
          {} with a failure), kill phase {:.1} s, {:.3} s per cycle, mean delay {} ms",
         kills.len(),
         refusals.values().map(|(n, _, _)| n).sum::<usize>(),
@@ -789,39 +1154,39 @@ fn random_kills_never_break_a_promise() {
         kill_phase.as_secs_f64() / cycles.max(1) as f64,
         kills.iter().map(|k| k.delay).sum::<u64>() / kills.len().max(1) as u64
     );
-    eprintln!("chaos: kills by phase (from the last line the killed run printed):");
+    eprintln!("{tag}: kills by phase (from the last line the killed run printed):");
     for (phase, n) in &phases {
-        eprintln!("chaos:   {n:>5}  {phase}");
+        eprintln!("{tag}:   {n:>5}  {phase}");
     }
-    eprintln!("chaos: kills by what vane was running at that moment:");
+    eprintln!("{tag}: kills by what vane was running at that moment:");
     for (what, n) in &running {
-        eprintln!("chaos:   {n:>5}  {what}");
+        eprintln!("{tag}:   {n:>5}  {what}");
     }
     eprintln!(
-        "chaos: {} kills hit vane's whole process group, {} vane alone",
+        "{tag}: {} kills hit vane's whole process group, {} vane alone",
         kills.iter().filter(|k| k.group).count(),
         kills.iter().filter(|k| !k.group).count()
     );
     eprintln!(
-        "chaos: {done_in_kill_phase} of {tasks_total} tasks ({rounds} rounds of {ROUND}) landed within the kill phase"
+        "{tag}: {done_in_kill_phase} of {tasks_total} tasks ({rounds} rounds of {ROUND}) landed within the kill phase"
     );
     eprintln!(
-        "chaos: {} attempts recorded for {tasks_total} tasks, {abandoned} abandoned; by outcome: {outcomes:?}",
+        "{tag}: {} attempts recorded for {tasks_total} tasks, {abandoned} abandoned; by outcome: {outcomes:?}",
         attempt_rows.len()
     );
     eprintln!(
-        "chaos: runs after the kills: exit codes {:?}",
+        "{tag}: runs after the kills: exit codes {:?}",
         final_runs.iter().map(|(c, _)| *c).collect::<Vec<_>>()
     );
     eprintln!(
-        "chaos: processes of the killed run outlived {outlived} of {} kills; they still ran beside \
+        "{tag}: processes of the killed run outlived {outlived} of {} kills; they still ran beside \
          the next run after it recovered in {strangers_cycles} cycles",
         kills.len()
     );
     for example in &outlived_examples {
-        eprintln!("chaos:   e.g. {example}");
+        eprintln!("{tag}:   e.g. {example}");
     }
-    eprintln!("chaos: elapsed {:.1} s", elapsed.as_secs_f64());
+    eprintln!("{tag}: elapsed {:.1} s", elapsed.as_secs_f64());
 
     // The checks. Each failure is collected, so that one report shows them all.
     let mut failures: Vec<String> = Vec::new();
@@ -928,7 +1293,7 @@ fn random_kills_never_break_a_promise() {
         .collect();
     if !reasons_text.is_empty() {
         eprintln!(
-            "chaos: attempts that did not land, by reason:\n  {}",
+            "{tag}: attempts that did not land, by reason:\n  {}",
             reasons_text.join("\n  ")
         );
     }
@@ -1066,19 +1431,56 @@ fn random_kills_never_break_a_promise() {
         }
         failures.push(text);
     }
-    // Every agent here is correct: an attempt that neither landed nor was abandoned by a kill
-    // failed for vane's reasons, and was charged to its task for them (promise 9).
-    let charged = attempt_rows
+    // Every agent here is correct but where the scenario means it to fail: an attempt that neither
+    // landed nor was abandoned by a kill, nor failed as meant, failed for vane's reasons, and was
+    // charged to its task for them (promise 9).
+    let meant = |a: &AttemptRow| -> bool {
+        let role = a.task[1..]
+            .parse::<usize>()
+            .ok()
+            .map(|n| role_of(n, troubled));
+        match role {
+            // Refused by the gate, for its own file: not for another candidate's in its batch.
+            Some(Role::FailsOnce) => {
+                a.outcome == "gate_failed" && a.feedback.contains(&rejected_on_purpose(&a.task))
+            }
+            Some(Role::Shares { .. }) => a.outcome == "conflict",
+            _ => false,
+        }
+    };
+    let unmeant = attempt_rows
         .iter()
-        .filter(|a| a.outcome != "landed" && a.outcome != "abandoned")
+        .filter(|a| a.outcome != "landed" && a.outcome != "abandoned" && !meant(a))
         .count();
-    if charged > 0 || !not_done.is_empty() {
+    if unmeant > 0 || !not_done.is_empty() {
         failures.push(format!(
-            "{} attempts for {tasks_total} tasks, {charged} of them neither landed nor abandoned \
-             although every agent here is correct; the attempts that did not land, by reason:\n  {}",
+            "{} attempts for {tasks_total} tasks, {unmeant} of them neither landed nor abandoned{}; \
+             the attempts that did not land, by reason:\n  {}",
             attempt_rows.len(),
+            if troubled {
+                " nor failed as the scenario means (the gate refusing a task's own `.reject`, a \
+                 conflict in a pair's shared file)"
+            } else {
+                " although every agent here is correct"
+            },
             reasons_text.join("\n  ")
         ));
+    }
+    // An attempt a kill ended is never charged to its task (promise 9).
+    let charged_kills: Vec<String> = attempt_rows
+        .iter()
+        .filter(|a| a.outcome == "abandoned" && a.charged)
+        .map(|a| format!("{} attempt {}", a.task, a.number))
+        .collect();
+    if !charged_kills.is_empty() {
+        failures.push(format!(
+            "{} attempts a kill ended are charged to their task: {}",
+            charged_kills.len(),
+            charged_kills.join(", ")
+        ));
+    }
+    if troubled {
+        troubled_checks(&env, &tag, rounds, &attempt_rows, &meant, &mut failures);
     }
 
     // Each task landed exactly once, whole.
@@ -1226,7 +1628,7 @@ fn random_kills_never_break_a_promise() {
 
     assert!(
         failures.is_empty(),
-        "chaos (seed {seed}, {} kills): {} problems\n\n{}\n\nstderr of the last `vane work`:\n{}",
+        "{tag} (seed {seed}, {} kills): {} problems\n\n{}\n\nstderr of the last `vane work`:\n{}",
         kills.len(),
         failures.len(),
         failures

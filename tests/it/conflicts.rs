@@ -61,7 +61,7 @@ fn base_file(env: &TestEnv, name: &str) -> String {
 
 #[test]
 fn a_conflicting_task_resumes_from_the_merge_with_its_markers_and_lands_both_lines() {
-    let env = two_appending_tasks("", |line| resolving_agent(line));
+    let env = two_appending_tasks("", resolving_agent);
     let run = env.vane(&["work"]).success();
     assert!(
         run.stderr.contains("conflicts in: same.txt"),
@@ -169,7 +169,7 @@ fn a_resolution_that_leaves_the_markers_is_refused_and_kept() {
 #[test]
 fn retry_fresh_starts_the_next_attempt_from_base_without_markers() {
     // One attempt each: the conflicting task is blocked at once, for a person to decide.
-    let env = two_appending_tasks("max_attempts = 1\n", |line| resolving_agent(line));
+    let env = two_appending_tasks("max_attempts = 1\n", resolving_agent);
     env.vane(&["work"]).failure(1);
     let blocked: Vec<&str> = ["one", "two"]
         .into_iter()

@@ -44,12 +44,15 @@ fn text(value: &Value) -> &str {
 }
 
 /// The directories of vane's worktrees for `repo`'s repository folder, under the test HOME.
+/// The workers' worktrees of every repository (`w<N>`; the gate pool's `g<N>` aside).
 fn worktree_dirs(env: &TestEnv) -> Vec<PathBuf> {
     let base = env.home.join(".local/share/vane/worktrees");
     let mut dirs = Vec::new();
     for folder in std::fs::read_dir(&base).unwrap().flatten() {
         for dir in std::fs::read_dir(folder.path()).unwrap().flatten() {
-            dirs.push(dir.path());
+            if dir.file_name().to_string_lossy().starts_with('w') {
+                dirs.push(dir.path());
+            }
         }
     }
     dirs.sort();

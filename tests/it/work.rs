@@ -432,7 +432,12 @@ fn untracked_files_in_the_checkout_do_not_stop_a_batch() {
 fn merging_pauses_while_the_checkout_of_base_is_dirty_where_the_change_goes_and_goes_on_after() {
     use std::io::{BufRead, BufReader};
     let env = TestEnv::configured("");
-    add(&env, "slow", "sleep 2; echo s > s.txt; echo agent > README.md", &[]);
+    add(
+        &env,
+        "slow",
+        "sleep 2; echo s > s.txt; echo agent > README.md",
+        &[],
+    );
     let mut child = env
         .vane_command(&["work"])
         .stderr(std::process::Stdio::piped())

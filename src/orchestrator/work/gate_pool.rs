@@ -43,17 +43,7 @@ pub(super) enum GateEvent {
         unchanged: Vec<CandidateId>,
     },
     /// The gates ran on the chain's last commit.
-    Gated {
-        slot: usize,
-        job: JobId,
-        /// The last member's, whose run directory holds the logs.
-        task: Task,
-        attempt: Attempt,
-        report: gates::GateReport,
-        /// When the candidate failed only command gates: the same gates on the tree it was built
-        /// on, and whether that fails every one of them the same way.
-        below: Option<Below>,
-    },
+    Gated(Box<Gated>),
     /// The job ended without a verdict: its merges conflicted (error None), or vane could not run
     /// it (a git failure, a full disk, a failing `setup`).
     Ended {
@@ -61,6 +51,19 @@ pub(super) enum GateEvent {
         job: JobId,
         error: Option<String>,
     },
+}
+
+/// A gate job's verdict.
+pub(super) struct Gated {
+    pub(super) slot: usize,
+    pub(super) job: JobId,
+    /// The last member's, whose run directory holds the logs.
+    pub(super) task: Task,
+    pub(super) attempt: Attempt,
+    pub(super) report: gates::GateReport,
+    /// When the candidate failed only command gates: the same gates on the tree it was built
+    /// on, and whether that fails every one of them the same way.
+    pub(super) below: Option<Below>,
 }
 
 /// The gates that failed a candidate, run on the tree below it.
@@ -222,6 +225,19 @@ fn run(
     let Some(last) = job.members.last() else {
         return Ok(());
     };
+    if context.config.gates.is_empty() {
+        // No gates: nothing to check out or set up; the chain lands as it is.
+        let gated = GateEvent::Gated(Box::new(Gated {
+            slot,
+            job: job.job,
+            task: last.task.clone(),
+            attempt: last.attempt.clone(),
+            report: gates::GateReport::ungated(context.config.threshold),
+            below: None,
+        }));
+        let _ = events.send(Event::Gate(gated));
+        return Ok(());
+    }
     let store = match store {
         Some(store) => store,
         None => store.insert(Store::open(&context.database, false)?),
@@ -240,14 +256,14 @@ fn run(
     } else {
         below_verdict(context, store, worktree, &report, &job.onto)?
     };
-    let gated = GateEvent::Gated {
+    let gated = GateEvent::Gated(Box::new(Gated {
         slot,
         job: job.job,
         task: last.task.clone(),
         attempt: last.attempt.clone(),
         report,
         below,
-    };
+    }));
     let _ = events.send(Event::Gate(gated));
     Ok(())
 }

@@ -97,7 +97,12 @@ pub(crate) fn checkpoint(
 
 /// Points a checkpoint's ref at its commit.
 pub(crate) fn pin(git: &Git, checkpoint: &Checkpoint) -> Result<()> {
-    git.update_ref(&checkpoint.refname, &checkpoint.sha, None, "vane: checkpoint")?;
+    git.update_ref(
+        &checkpoint.refname,
+        &checkpoint.sha,
+        None,
+        "vane: checkpoint",
+    )?;
     Ok(())
 }
 

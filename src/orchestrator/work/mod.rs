@@ -34,7 +34,7 @@ mod worker_pool;
 
 mod gate_pool;
 
-use gate_pool::{Below, GateContext, GateEvent, GateJob, GateMember, GatePool};
+use gate_pool::{Below, GateContext, GateEvent, GateJob, GateMember, GatePool, Gated};
 use landing::{CheckoutFollowed, LandMove, Landed};
 use merge_queue::{Action, CandidateId, JobId, MergeQueue, Rejection, Settings};
 use scheduler::{has_work, schedule, select};
@@ -42,7 +42,7 @@ use worker_pool::{run_job, Done, Job, Pool};
 
 /// What the coordinator hears, from the workers and the gate pool alike.
 enum Event {
-    Agent(Done),
+    Agent(Box<Done>),
     Gate(GateEvent),
 }
 
@@ -392,7 +392,7 @@ impl Batch<'_> {
             workers.handles.push(std::thread::spawn(move || {
                 for job in job_rx {
                     let done = run_job(&git, &bootstrap, index, &path, job);
-                    if events_tx.send(Event::Agent(done)).is_err() {
+                    if events_tx.send(Event::Agent(Box::new(done))).is_err() {
                         break;
                     }
                 }
@@ -406,7 +406,8 @@ impl Batch<'_> {
             runs: self.state_dir.join("runs"),
         });
         let gate_workers = self.config.gate_pool_size(self.worktrees.len());
-        let mut gate_pool = GatePool::start(gate_workers, &self.worktree_root, &context, &events_tx);
+        let mut gate_pool =
+            GatePool::start(gate_workers, &self.worktree_root, &context, &events_tx);
         drop(events_tx);
         let result = self.coordinate(
             &mut workers,
@@ -518,7 +519,13 @@ impl Batch<'_> {
                     acted = true;
                     match action {
                         Action::Gate { job, onto, members } => {
-                            tracing::debug!(job, onto, window = queue.window(), candidates = members.len(), "gate job");
+                            tracing::debug!(
+                                job,
+                                onto,
+                                window = queue.window(),
+                                candidates = members.len(),
+                                "gate job"
+                            );
                             let order = queue.candidates();
                             let ahead = members
                                 .first()
@@ -589,7 +596,7 @@ impl Batch<'_> {
                     if agent::interrupted() {
                         continue;
                     }
-                    if let Some((attempt, head)) = self.finished(done)? {
+                    if let Some((attempt, head)) = self.finished(*done)? {
                         queue.push(attempt.id, &head);
                         queued.insert(attempt.id, attempt);
                     }
@@ -614,14 +621,15 @@ impl Batch<'_> {
                     }
                     queue.merged(job, outcome);
                 }
-                Event::Gate(GateEvent::Gated {
-                    slot,
-                    job,
-                    task,
-                    attempt,
-                    report,
-                    below,
-                }) => {
+                Event::Gate(GateEvent::Gated(gated)) => {
+                    let Gated {
+                        slot,
+                        job,
+                        task,
+                        attempt,
+                        report,
+                        below,
+                    } = *gated;
                     gate_pool.finished(slot);
                     gate_jobs.remove(&job);
                     if agent::interrupted() {
@@ -694,7 +702,9 @@ impl Batch<'_> {
         below: Option<&Below>,
     ) -> Result<()> {
         let current = queue.awaits(job);
-        if current {
+        if report.gates.is_empty() {
+            // Nothing was gated (vane.toml has no gate).
+        } else if current {
             self.store.record_gate_results(
                 Some(&task.id),
                 Some(attempt.id),
@@ -935,9 +945,8 @@ fn drain(workers: &mut Pool, gate_pool: &mut GatePool, events: &mpsc::Receiver<E
     while workers.in_flight > 0 || gate_pool.in_flight > 0 {
         match events.recv_timeout(Duration::from_secs(60)) {
             Ok(Event::Agent(_)) => workers.in_flight = workers.in_flight.saturating_sub(1),
-            Ok(Event::Gate(GateEvent::Gated { slot, .. } | GateEvent::Ended { slot, .. })) => {
-                gate_pool.finished(slot)
-            }
+            Ok(Event::Gate(GateEvent::Gated(gated))) => gate_pool.finished(gated.slot),
+            Ok(Event::Gate(GateEvent::Ended { slot, .. })) => gate_pool.finished(slot),
             Ok(Event::Gate(GateEvent::Merged { .. })) => {}
             Err(_) => return,
         }
@@ -1016,7 +1025,10 @@ impl Batch<'_> {
             .map_or_else(|| from.to_string(), |b| b.files_at.clone());
         let mut blocked = false;
         for checkout in &checkouts {
-            blocked |= !self.git.checkout_blockers(checkout, &files_at, &to)?.is_empty();
+            blocked |= !self
+                .git
+                .checkout_blockers(checkout, &files_at, &to)?
+                .is_empty();
         }
         if blocked && self.behind.is_some() {
             // Where the checks cannot look past the files alone (git's own, which compare the

@@ -267,6 +267,9 @@ fn run_job_inner(
         input_tokens: report.input_tokens.map(|t| t as i64),
         output_tokens: report.output_tokens.map(|t| t as i64),
         message: report.message.clone(),
+        // What the branch changes over base: learned, so that the task's next attempts are not
+        // run beside a task that touches the same paths.
+        touched: Some(git.changed_paths(&job.base_sha, &head)?),
         ..AttemptResult::default()
     };
     let changed = job.guarded.restore_changes();
