@@ -55,7 +55,7 @@ impl Git {
         self.worktree_git_dir(workdir)?;
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
-        if !self.in_process_worktrees() {
+        if !self.in_process_checkout_moves() {
             return self.advance_checkout(workdir, &old, &new);
         }
         let repo = Repository::open(workdir)?;
@@ -94,7 +94,7 @@ impl Git {
         self.worktree_git_dir(workdir)?;
         let old = self.resolve_commit(old)?;
         let new = self.resolve_commit(new)?;
-        if self.in_process_worktrees() {
+        if self.in_process_checkout_moves() {
             let repo = Repository::open(workdir)?;
             match plan(&repo, workdir, &old, &new) {
                 Ok(Some(_)) => return Ok(Vec::new()),

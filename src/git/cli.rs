@@ -56,6 +56,8 @@ pub struct Git {
     /// probed the first time one of them asks (most commands never do), once for every clone;
     /// tests set it to check both paths.
     plain: Arc<OnceLock<bool>>,
+    /// `plain` whatever the repository's size (see `in_process_checkout_moves`).
+    plain_any_size: Arc<OnceLock<bool>>,
     /// `user.name` and `user.email` as git resolves them for this repository, or vane's fallbacks:
     /// what in-process commits sign with when `GIT_AUTHOR_*`/`GIT_COMMITTER_*` do not say.
     pub(crate) identity: (String, String),
@@ -120,6 +122,7 @@ impl Git {
             env,
             in_process_merges: true,
             plain: Arc::new(OnceLock::new()),
+            plain_any_size: Arc::new(OnceLock::new()),
             identity: (FALLBACK_NAME.to_string(), FALLBACK_EMAIL.to_string()),
         };
         let common = probe.output(
@@ -185,10 +188,19 @@ impl Git {
             .get_or_init(|| super::inproc::worktree::Plain::probe(&self.dir, &self.common_dir).0)
     }
 
+    /// Whether a person's checkout may be brought along in process here (the files a change
+    /// touches written by libgit2), whatever the repository's size.
+    pub(crate) fn in_process_checkout_moves(&self) -> bool {
+        *self.plain_any_size.get_or_init(|| {
+            super::inproc::worktree::Plain::probe_any_size(&self.dir, &self.common_dir)
+        })
+    }
+
     /// Decides `in_process_worktrees` instead of probing (tests check both paths with it).
     #[cfg(test)]
     pub(crate) fn set_in_process_worktrees(&mut self, on: bool) {
         self.plain = Arc::new(OnceLock::from(on));
+        self.plain_any_size = Arc::new(OnceLock::from(on));
     }
 
     /// The git directory of `dir`, a working tree of this repository: the common directory for the

@@ -18,6 +18,7 @@ mod integrity;
 mod output;
 mod preflight;
 mod quality;
+mod queue;
 mod real_cli;
 mod roadmap;
 mod state;

@@ -50,12 +50,25 @@ impl Plain {
         let Ok(repo) = Repository::open(dir) else {
             return Plain(false);
         };
-        Plain(probe(&repo, common_dir).unwrap_or(false))
+        Plain(probe(&repo, common_dir, Some(IN_PROCESS_WORKTREE_MAX_FILES)).unwrap_or(false))
+    }
+
+    /// `probe` whatever the index's size: whether libgit2 writes files as git would here. Moves
+    /// that touch only the paths a change touches (bringing a person's checkout along) cost what
+    /// the change costs in process, where git's commands each read the whole index.
+    pub(crate) fn probe_any_size(dir: &Path, common_dir: &Path) -> bool {
+        Repository::open(dir)
+            .and_then(|repo| probe(&repo, common_dir, None))
+            .unwrap_or(false)
     }
 }
 
-fn probe(repo: &Repository, common_dir: &Path) -> Result<bool, git2::Error> {
-    if repo.is_bare() || repo.index()?.len() > IN_PROCESS_WORKTREE_MAX_FILES {
+fn probe(
+    repo: &Repository,
+    common_dir: &Path,
+    max_files: Option<usize>,
+) -> Result<bool, git2::Error> {
+    if repo.is_bare() || max_files.is_some_and(|max| repo.index().map_or(0, |i| i.len()) > max) {
         return Ok(false);
     }
     let config = repo.config()?.snapshot()?;
