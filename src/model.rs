@@ -1,4 +1,5 @@
-//! The words of vane as types: task ids, statuses, kinds of task and of dependency, context entries.
+//! The words of vane as types: task ids, statuses, kinds of task and of dependency, context entries,
+//! attempt outcomes, checkpoint kinds, ref-move purposes and commit ids.
 //!
 //! Everything here is plain data with parsing and display; no I/O. Every other layer speaks these types,
 //! so a status or an id is validated once, where it enters, and trusted afterwards.
@@ -112,11 +113,14 @@ impl AsRef<str> for TaskId {
 
 /// Declares a closed set of words stored as text in the database and typed on the command line.
 macro_rules! word_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])* $name:ident, $what:literal {
+            $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)?
+        }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* #[serde(rename = $text)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -184,6 +188,132 @@ word_enum!(
         Learning => "learning",
     }
 );
+
+word_enum!(
+    /// How an attempt at a task ended, as its `attempts.outcome` records it. An attempt that counts
+    /// toward `max_attempts` is charged (see `is_charged`); one vane or its environment cut short
+    /// never is (promise 9).
+    AttemptOutcome, "attempt outcome" {
+        /// The agent left a change on the task branch, which waits for the merge queue. Charged.
+        Changed => "changed",
+        /// The agent finished without changing anything, or its branch adds nothing over base
+        /// (the merge queue found it so). Charged.
+        Unchanged => "unchanged",
+        /// The agent failed: it exited with an error, broke its worktree, left its branch, left
+        /// conflict markers, or its worktree could not be set up. Charged.
+        Failed => "failed",
+        /// The agent did not finish within its profile's timeout and was stopped. Charged.
+        TimedOut => "timed_out",
+        /// The merge queue found the branch conflicting with base; the next attempt starts from
+        /// the merge. Charged.
+        Conflict => "conflict",
+        /// The candidate failed its gates on the merge with base. Charged.
+        GateFailed => "gate_failed",
+        /// The candidate landed on base. Charged.
+        Landed => "landed",
+        /// A person sent the reviewed candidate back (`vane reject`). Charged.
+        Rejected => "rejected",
+        /// The run working on it died before it finished; recovery ended it. Not charged.
+        Abandoned => "abandoned",
+        /// vane was stopped (an interrupt) while the agent ran. Not charged.
+        Interrupted => "interrupted",
+        /// vane, or its environment (a full disk, read-only objects), could not run the attempt.
+        /// Not charged.
+        VaneError => "vane_error",
+    }
+);
+
+impl AttemptOutcome {
+    /// Whether an attempt that ended so counts toward `max_attempts`: false when vane, its
+    /// environment or an interrupt cut it short, which says nothing about the task.
+    pub fn is_charged(self) -> bool {
+        !matches!(
+            self,
+            AttemptOutcome::Abandoned | AttemptOutcome::Interrupted | AttemptOutcome::VaneError
+        )
+    }
+}
+
+word_enum!(
+    /// Why a checkpoint of the base branch and the task states was recorded.
+    CheckpointKind, "checkpoint kind" {
+        /// At the start of a batch, before anything of it lands.
+        BatchStart => "batch_start",
+        /// After a landing: base at the merge commit.
+        Merge => "merge",
+        /// Before a rollback, so that rolling back to it undoes the rollback.
+        PreRollback => "pre_rollback",
+        /// Asked for by a person; the schema has room for it, though no command records one yet.
+        Manual => "manual",
+    }
+);
+
+word_enum!(
+    /// What a move of a ref, written down before git makes it (`ref_moves`), is for; recovery
+    /// finishes each kind its own way.
+    RefMovePurpose, "ref move purpose" {
+        /// Base moves to a merge commit that passed its gates.
+        Land => "land",
+        /// Base moves back to a checkpoint's commit.
+        Rollback => "rollback",
+    }
+);
+
+/// A git commit id, as vane reports one: the full hexadecimal object name. Shown to a person as
+/// `short()`, in JSON and in the database as the plain string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CommitId(String);
+
+impl CommitId {
+    /// How many hex digits `short()` keeps.
+    pub const SHORT_LEN: usize = 12;
+
+    /// Takes an id as git wrote it; not checked, since every id vane holds came from git or from
+    /// its own database.
+    pub fn new(hex: impl Into<String>) -> Self {
+        CommitId(hex.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 hex digits, as vane shows a commit to a person.
+    pub fn short(&self) -> &str {
+        short_commit(&self.0)
+    }
+}
+
+/// The first 12 hex digits of a commit id still held as a plain string (see `CommitId::short`);
+/// all of it when shorter.
+pub fn short_commit(sha: &str) -> &str {
+    prefix_within(sha, CommitId::SHORT_LEN)
+}
+
+impl fmt::Display for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for CommitId {
+    fn from(hex: String) -> Self {
+        CommitId(hex)
+    }
+}
+
+impl From<CommitId> for String {
+    fn from(id: CommitId) -> Self {
+        id.0
+    }
+}
+
+impl AsRef<str> for CommitId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// A task's estimated complexity, 1 (trivial) to 10 (hardest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -510,11 +640,78 @@ mod tests {
         for k in DepKind::ALL {
             assert_eq!(k.as_str().parse::<DepKind>(), Ok(*k));
         }
+        for o in AttemptOutcome::ALL {
+            assert_eq!(o.as_str().parse::<AttemptOutcome>(), Ok(*o));
+        }
+        for k in CheckpointKind::ALL {
+            assert_eq!(k.as_str().parse::<CheckpointKind>(), Ok(*k));
+        }
+        for p in RefMovePurpose::ALL {
+            assert_eq!(p.as_str().parse::<RefMovePurpose>(), Ok(*p));
+        }
         let err = "finished".parse::<TaskStatus>().unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid status `finished`: expected one of pending, in_progress, needs_review, needs_improvement, done, blocked"
         );
+    }
+
+    #[test]
+    fn words_serialize_as_the_text_the_database_holds() {
+        fn json(value: impl Serialize) -> String {
+            serde_json::to_string(&value).unwrap()
+        }
+        let mut words: Vec<(String, &str)> = Vec::new();
+        words.extend(TaskStatus::ALL.iter().map(|w| (json(w), w.as_str())));
+        words.extend(TaskType::ALL.iter().map(|w| (json(w), w.as_str())));
+        words.extend(DepKind::ALL.iter().map(|w| (json(w), w.as_str())));
+        words.extend(ContextKind::ALL.iter().map(|w| (json(w), w.as_str())));
+        words.extend(AttemptOutcome::ALL.iter().map(|w| (json(w), w.as_str())));
+        words.extend(CheckpointKind::ALL.iter().map(|w| (json(w), w.as_str())));
+        words.extend(RefMovePurpose::ALL.iter().map(|w| (json(w), w.as_str())));
+        for (serialized, text) in words {
+            assert_eq!(serialized, format!("\"{text}\""));
+        }
+        assert_eq!(
+            serde_json::from_str::<AttemptOutcome>("\"gate_failed\"").unwrap(),
+            AttemptOutcome::GateFailed
+        );
+        assert_eq!(
+            "merged".parse::<CheckpointKind>().unwrap_err().to_string(),
+            "invalid checkpoint kind `merged`: expected one of batch_start, merge, pre_rollback, manual"
+        );
+    }
+
+    #[test]
+    fn only_attempts_that_vane_or_an_interrupt_cut_short_go_uncharged() {
+        let uncharged: Vec<AttemptOutcome> = AttemptOutcome::ALL
+            .iter()
+            .copied()
+            .filter(|o| !o.is_charged())
+            .collect();
+        assert_eq!(
+            uncharged,
+            [
+                AttemptOutcome::Abandoned,
+                AttemptOutcome::Interrupted,
+                AttemptOutcome::VaneError
+            ]
+        );
+    }
+
+    #[test]
+    fn a_commit_is_shown_by_its_first_12_hex_digits_and_serialized_whole() {
+        let id = CommitId::new("0123456789abcdef0123456789abcdef01234567");
+        assert_eq!(id.short(), "0123456789ab");
+        assert_eq!(id.to_string(), id.as_str());
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"0123456789abcdef0123456789abcdef01234567\""
+        );
+        assert_eq!(CommitId::new("abc").short(), "abc");
+        assert_eq!(short_commit("0123456789abcdef"), "0123456789ab");
+        // Never cut inside a character, whatever a database holds.
+        assert_eq!(short_commit("0123456789aé"), "0123456789a");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{ContextEntry, Task, TaskId};
+use crate::model::{AttemptOutcome, ContextEntry, Task, TaskId};
 
 /// A dependency that has landed, with the subjects of the commits it brought.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +20,8 @@ pub struct LandedDependency {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EarlierAttempt {
     pub number: u32,
-    pub outcome: String,
+    /// None when it never finished.
+    pub outcome: Option<AttemptOutcome>,
     pub feedback: Option<String>,
 }
 
@@ -130,7 +131,10 @@ pub fn build(input: &PromptInput<'_>) -> String {
                 out,
                 "- Attempt {} ({}): {}",
                 earlier.number,
-                earlier.outcome.replace('_', " "),
+                earlier
+                    .outcome
+                    .map_or("unfinished", AttemptOutcome::as_str)
+                    .replace('_', " "),
                 feedback.trim().replace('\n', "\n  ")
             );
         }
@@ -265,7 +269,7 @@ mod tests {
         ];
         let earlier = [EarlierAttempt {
             number: 1,
-            outcome: "gate_failed".to_string(),
+            outcome: Some(AttemptOutcome::GateFailed),
             feedback: Some("gate `tests` failed:\nexpected 200".to_string()),
         }];
         let prompt = build(&PromptInput {

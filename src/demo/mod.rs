@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
 use crate::git::{self, GitError};
-use crate::model::TaskId;
+use crate::model::{CheckpointKind, TaskId};
 use crate::orchestrator::{
     self, OrchestratorError, Progress, RollbackOptions, RollbackSummary, WorkOptions, WorkSummary,
 };
@@ -133,7 +133,7 @@ pub fn run(demo: &mut Demo, step: &dyn Fn(Step<'_>)) -> Result<DemoRun, DemoErro
         .store
         .checkpoints()?
         .into_iter()
-        .find(|c| c.kind == "batch_start")
+        .find(|c| c.kind == CheckpointKind::BatchStart)
         .map(|c| c.id)
         .unwrap_or(1);
     let rollback = orchestrator::rollback(

@@ -418,7 +418,7 @@ impl Git {
     /// never a global prune.
     pub fn remove_worktree(&self, path: &Path) -> Result<(), GitError> {
         let path = comparable_path(path);
-        if self.find_worktree(&path)?.is_none() {
+        if matches!(self.find_worktree(&path), Ok(None)) {
             return Ok(());
         }
         self.remove_registration(&path)

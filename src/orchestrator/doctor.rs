@@ -15,7 +15,7 @@ use crate::config::{self, Config};
 use crate::git::cli::comparable_path;
 use crate::git::integrity::{classify_worktree_dir, vane_refs, WorktreeState, BROKEN_PREFIX};
 use crate::git::{Git, RepoLocation};
-use crate::model::{format_bytes, TaskStatus};
+use crate::model::{format_bytes, short_commit, CheckpointKind, TaskStatus};
 use crate::store::{Store, StoreError, TaskFilter, Unusable, SCHEMA_VERSION};
 use crate::workspace::{self, DATABASE_FILE};
 
@@ -472,7 +472,7 @@ fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut 
     let rollback_to = checkpoints
         .iter()
         .rev()
-        .find(|c| c.sha == tip)
+        .find(|c| c.sha.as_str() == tip)
         .map(|c| c.id);
     let mut landing_problems = 0;
     for task in &done {
@@ -489,7 +489,7 @@ fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut 
                 Ok(Landing::Gone) => Some((
                     format!(
                         "`{id}` is done, but its landing commit {} is not in the repository",
-                        short(sha)
+                        short_commit(sha)
                     ),
                     "roll back to a checkpoint from before it landed (`vane checkpoints`, \
                      `vane rollback <n>`); it becomes pending and lands again"
@@ -499,7 +499,7 @@ fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut 
                     format!(
                         "`{id}` is done, but its landing commit {} is not on {base}: {base} \
                          was moved back or rewritten outside vane",
-                        short(sha)
+                        short_commit(sha)
                     ),
                     match rollback_to {
                         Some(n) => format!(
@@ -507,14 +507,14 @@ fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut 
                              checkpoint {base} is at now) makes the task states match it and \
                              `{id}` lands again in the next batch; if by mistake, `git merge {}` \
                              on {base} brings the landing back",
-                            short(sha)
+                            short_commit(sha)
                         ),
                         None => format!(
                             "if {base} was moved back by mistake, `git merge {}` on {base} brings \
                              the landing back; otherwise roll back to a checkpoint from before it \
                              landed (`vane checkpoints`, `vane rollback <n>`), which makes `{id}` \
                              pending again",
-                            short(sha)
+                            short_commit(sha)
                         ),
                     },
                 )),
@@ -541,14 +541,14 @@ fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut 
     }
     let mut checkpoint_problems = 0;
     for checkpoint in &checkpoints {
-        let (id, refname, sha) = (checkpoint.id, &checkpoint.refname, &checkpoint.sha);
+        let (id, refname, sha) = (checkpoint.id, &checkpoint.refname, checkpoint.sha.as_str());
         let problem = match git.rev_parse(refname) {
-            Ok(Some(at)) if at == *sha => None,
+            Ok(Some(at)) if at == sha => None,
             Ok(Some(at)) => Some((
                 format!(
                     "{refname} points at {}, not at the checkpoint's commit {}",
-                    short(&at),
-                    short(sha)
+                    short_commit(&at),
+                    short_commit(sha)
                 ),
                 format!("`git update-ref {refname} {sha}` puts it back"),
             )),
@@ -556,7 +556,7 @@ fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut 
                 Ok(Landing::Gone) => (
                     format!(
                         "{refname} is missing, and its commit {} is gone from the repository",
-                        short(sha)
+                        short_commit(sha)
                     ),
                     format!(
                         "nothing brings the commit back: a rollback to checkpoint {id} is no \
@@ -566,7 +566,7 @@ fn check_agreement(store: &Store, git: &Git, base: Option<String>, checks: &mut 
                 _ => (
                     format!(
                         "{refname} is missing; git may drop its commit {}",
-                        short(sha)
+                        short_commit(sha)
                     ),
                     format!(
                         "run `vane work`, which re-creates missing checkpoint refs when it \
@@ -649,7 +649,7 @@ fn check_checkpoint_refs(store: &Store, git: &Git, checks: &mut Vec<Check>) {
                 "{refname} (at {}) names no checkpoint the database knows (was the database \
                  put back from an older copy?); the next checkpoint with that number could not \
                  be recorded",
-                short(sha)
+                short_commit(sha)
             ),
             format!(
                 "if the database is the right one, keep the commit under another name and free \
@@ -826,14 +826,17 @@ fn check_stale_locks(git: &Git, base: &str) -> Check {
 fn check_base_history(store: &Store, git: &Git, base: &str, state_dir: &Path) -> Check {
     let found = (|| -> Result<Vec<String>> {
         let checkpoints = store.checkpoints()?;
-        let Some(first) = checkpoints.iter().find(|c| c.kind == "batch_start") else {
+        let Some(first) = checkpoints
+            .iter()
+            .find(|c| c.kind == CheckpointKind::BatchStart)
+        else {
             return Ok(Vec::new());
         };
         let Some(tip) = git.branch_tip(base)? else {
             return Ok(Vec::new());
         };
         let mut explained: std::collections::HashSet<String> =
-            checkpoints.iter().map(|c| c.sha.clone()).collect();
+            checkpoints.iter().map(|c| c.sha.to_string()).collect();
         explained.extend(
             store
                 .tasks(&TaskFilter::default())?
@@ -851,7 +854,7 @@ fn check_base_history(store: &Store, git: &Git, base: &str, state_dir: &Path) ->
             }
         }
         Ok(git
-            .first_parent_commits(&first.sha, &tip)?
+            .first_parent_commits(first.sha.as_str(), &tip)?
             .into_iter()
             .filter(|c| !explained.contains(c))
             .collect())
@@ -864,7 +867,7 @@ fn check_base_history(store: &Store, git: &Git, base: &str, state_dir: &Path) ->
         Ok(unexplained) => {
             let short: Vec<String> = unexplained
                 .iter()
-                .map(|c| c[..c.len().min(12)].to_string())
+                .map(|c| short_commit(c).to_string())
                 .collect();
             Check::problem(
                 "base history",
@@ -905,8 +908,8 @@ fn check_checkout_moves(store: &Store, batch_running: bool, checks: &mut Vec<Che
                     format!(
                         "{} from {} to {}",
                         m.workdir.display(),
-                        &m.old_sha[..m.old_sha.len().min(12)],
-                        &m.new_sha[..m.new_sha.len().min(12)]
+                        short_commit(&m.old_sha),
+                        short_commit(&m.new_sha)
                     )
                 })
                 .collect();
@@ -1113,10 +1116,6 @@ fn list_some(items: &[String]) -> String {
         items[..SHOWN].join(", "),
         items.len() - SHOWN
     )
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
 }
 
 fn plural(n: usize) -> &'static str {

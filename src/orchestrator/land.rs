@@ -11,7 +11,7 @@ use super::work::landing::{self, LandMove, Landed};
 use super::{OrchestratorError, Result};
 use crate::config::Config;
 use crate::git::Git;
-use crate::model::{TaskId, TaskStatus};
+use crate::model::{CommitId, TaskId, TaskStatus};
 use crate::store::LandedMember;
 use crate::workspace::{self, Workspace};
 
@@ -20,7 +20,7 @@ pub struct LandSummary {
     pub task: TaskId,
     pub base: String,
     /// The merge commit base moved to.
-    pub sha: String,
+    pub sha: CommitId,
     pub checkpoint: i64,
     pub report: GateReport,
 }
@@ -62,7 +62,7 @@ pub fn land(workspace: &mut Workspace, config: &Config, id: &TaskId) -> Result<L
     let members = [LandedMember {
         task: id.clone(),
         attempt: attempt.map(|a| a.id),
-        sha: merge.clone(),
+        sha: CommitId::new(merge.clone()),
     }];
     let landed = landing::land(
         &mut workspace.store,
@@ -92,7 +92,7 @@ pub fn land(workspace: &mut Workspace, config: &Config, id: &TaskId) -> Result<L
     Ok(LandSummary {
         task: id.clone(),
         base,
-        sha: merge,
+        sha: CommitId::new(merge),
         checkpoint: checkpoint.id,
         report: gated.report,
     })

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use super::Result;
 use crate::agent::strays::{self, AgentPid};
 use crate::git::{Git, GitError};
+use crate::model::RefMovePurpose;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Default)]
@@ -70,12 +71,12 @@ pub fn recover(
         // The ref moved; the rest did not happen. A person's checkout of the branch may still
         // hold the old files, or some of the new ones (it was being brought along): a landing
         // wrote down a checkout move before the ref moved, finished below; a rollback did not.
-        match intent.purpose.as_str() {
-            "land" => {
+        match intent.purpose {
+            RefMovePurpose::Land => {
                 super::work::landing::finish_landing(store, git, &intent, "recovery")?;
                 recovered.landings_completed += 1;
             }
-            _ => {
+            RefMovePurpose::Rollback => {
                 if intent.refname == base_ref {
                     for checkout in git.checkout_paths_of(base)? {
                         finish_checkout(store, git, &checkout, &intent.old_sha, &intent.new_sha)?;

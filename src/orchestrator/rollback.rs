@@ -10,7 +10,7 @@ use super::work::landing::{self, CheckoutFollowed};
 use super::{OrchestratorError, Result};
 use crate::config::Config;
 use crate::git::Git;
-use crate::model::TaskId;
+use crate::model::{CheckpointKind, CommitId, RefMovePurpose, TaskId};
 use crate::workspace::{self, Workspace};
 
 #[derive(Debug, Clone, Default)]
@@ -25,8 +25,8 @@ pub struct RollbackSummary {
     /// Roll back to this one to undo the rollback.
     pub undo_checkpoint: i64,
     pub base: String,
-    pub from: String,
-    pub to: String,
+    pub from: CommitId,
+    pub to: CommitId,
     pub tasks_changed: Vec<TaskId>,
     /// Checkouts whose changes were saved with `git stash` (`git stash pop` brings them back).
     pub stashed: Vec<PathBuf>,
@@ -65,10 +65,11 @@ pub fn rollback(
     let tip = git
         .branch_tip(&base)?
         .ok_or_else(|| OrchestratorError::NoBaseBranch(base.clone()))?;
+    let to = checkpoint.sha.as_str();
     // Everything in the way of the checkouts' move, untracked files included, is found before any
     // ref moves: a rollback either happens whole or not at all.
     for (checkout, _) in &checkouts {
-        let paths = git.checkout_blockers(checkout, &tip, &checkpoint.sha)?;
+        let paths = git.checkout_blockers(checkout, &tip, to)?;
         if !paths.is_empty() {
             return Err(crate::git::GitError::CheckoutInTheWay {
                 workdir: checkout.clone(),
@@ -81,18 +82,24 @@ pub fn rollback(
     let undo = landing::checkpoint(
         store,
         &git,
-        "pre_rollback",
+        CheckpointKind::PreRollback,
         &tip,
         &correlation,
         Some(&format!("before rolling back to checkpoint {id}")),
     )?;
     let base_ref = format!("refs/heads/{base}");
-    let intent =
-        store.record_ref_intent(&base_ref, &tip, &checkpoint.sha, "rollback", None, Some(id))?;
-    if tip != checkpoint.sha {
+    let intent = store.record_ref_intent(
+        &base_ref,
+        &tip,
+        to,
+        RefMovePurpose::Rollback,
+        None,
+        Some(id),
+    )?;
+    if tip != to {
         git.update_ref(
             &base_ref,
-            &checkpoint.sha,
+            to,
             Some(&tip),
             &format!("vane: rollback to checkpoint {id}"),
         )?;
@@ -100,10 +107,9 @@ pub fn rollback(
     // The task states follow base whatever happens to the checkouts below: base has moved.
     let tasks_changed = store.restore_snapshot(&checkpoint, &correlation)?;
     let mut behind = Vec::new();
-    if tip != checkpoint.sha {
+    if tip != to {
         for (checkout, _) in &checkouts {
-            match landing::bring_checkout_along(store, &git, checkout, &tip, &checkpoint.sha, None)?
-            {
+            match landing::bring_checkout_along(store, &git, checkout, &tip, to, None)? {
                 CheckoutFollowed::Done => {}
                 // Left open on a failure underneath: the next `vane work` finishes it.
                 CheckoutFollowed::InTheWay(e) | CheckoutFollowed::Failed(e) => {
@@ -117,8 +123,8 @@ pub fn rollback(
         checkpoint: id,
         undo_checkpoint: undo.id,
         base,
-        from: tip,
-        to: checkpoint.sha,
+        from: CommitId::new(tip),
+        to: checkpoint.sha.clone(),
         tasks_changed,
         stashed,
         checkouts_behind: behind,

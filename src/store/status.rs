@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use super::{Result, Store};
-use crate::model::{TaskId, TaskStatus};
+use super::{Result, Store, StoreError};
+use crate::model::{CheckpointKind, CommitId, TaskId, TaskStatus};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskBrief {
@@ -32,8 +32,8 @@ pub struct EpicProgress {
 pub struct CheckpointSummary {
     pub id: i64,
     pub at: i64,
-    pub kind: String,
-    pub sha: String,
+    pub kind: CheckpointKind,
+    pub sha: CommitId,
     pub task: Option<TaskId>,
 }
 
@@ -223,8 +223,10 @@ impl Store {
             Ok(CheckpointSummary {
                 id,
                 at,
-                kind,
-                sha,
+                kind: kind.parse().map_err(|e| {
+                    StoreError::Corrupt(format!("the kind of checkpoint {id}: {e}"))
+                })?,
+                sha: CommitId::new(sha),
                 task: task.map(TaskId::new).transpose()?,
             })
         })

@@ -6,7 +6,7 @@ use tempfile::TempDir;
 use super::*;
 use crate::graph::{Graph, Node};
 use crate::lifecycle::Mover;
-use crate::model::{Complexity, DepKind, TaskStatus, TaskType};
+use crate::model::{AttemptOutcome, Complexity, DepKind, TaskStatus, TaskType};
 
 fn temp_store() -> (TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -463,10 +463,9 @@ fn learned_paths_are_the_sorted_union_of_what_the_attempts_touched() {
         .finish_attempt(
             &first,
             &AttemptResult {
-                outcome: "changed".to_string(),
                 head_sha: Some("head1".to_string()),
                 touched: Some(strings(&["src/b.rs", "src/a.rs"])),
-                ..AttemptResult::default()
+                ..AttemptResult::new(AttemptOutcome::Changed)
             },
             TaskStatus::NeedsReview,
             None,
@@ -474,24 +473,19 @@ fn learned_paths_are_the_sorted_union_of_what_the_attempts_touched() {
         .unwrap();
     // A later write of its result that knows no paths keeps those recorded.
     store
-        .record_attempt_only(
-            &first,
-            &AttemptResult {
-                outcome: "changed".to_string(),
-                ..AttemptResult::default()
-            },
-        )
+        .record_attempt_only(&first, &AttemptResult::new(AttemptOutcome::Changed))
         .unwrap();
-    store.reject(&first, "conflict", "it conflicts").unwrap();
+    store
+        .reject(&first, AttemptOutcome::Conflict, "it conflicts")
+        .unwrap();
     // The second is cut short by vane, having touched one more.
     let second = store.claim(&id("a"), &claim).unwrap();
     store
         .release_attempt(
             &second,
             &AttemptResult {
-                outcome: "vane_error".to_string(),
                 touched: Some(strings(&["src/a.rs", "docs/x.md"])),
-                ..AttemptResult::default()
+                ..AttemptResult::new(AttemptOutcome::VaneError)
             },
             "the disk is full",
         )
@@ -502,9 +496,8 @@ fn learned_paths_are_the_sorted_union_of_what_the_attempts_touched() {
         .finish_attempt(
             &third,
             &AttemptResult {
-                outcome: "unchanged".to_string(),
                 touched: Some(Vec::new()),
-                ..AttemptResult::default()
+                ..AttemptResult::new(AttemptOutcome::Unchanged)
             },
             TaskStatus::NeedsImprovement,
             None,
@@ -523,4 +516,74 @@ fn learned_paths_are_the_sorted_union_of_what_the_attempts_touched() {
         store.learned_paths(&id("nope")),
         Err(StoreError::TaskNotFound(_))
     ));
+}
+
+#[test]
+fn attempt_outcomes_are_stored_as_their_words_and_an_unknown_word_is_corruption() {
+    let (_dir, mut store) = temp_store();
+    store
+        .add_task(&new_task("a", TaskType::Task, None, &[]), "test")
+        .unwrap();
+    let batch = store.start_batch("main").unwrap();
+    let claim = Claim {
+        batch,
+        worker: "w1",
+        profile: "shell",
+        base_sha: "base",
+        note: None,
+        agent_reason: None,
+    };
+    let attempt = store.claim(&id("a"), &claim).unwrap();
+    assert_eq!(attempt.outcome, None);
+    store
+        .finish_attempt(
+            &attempt,
+            &AttemptResult::new(AttemptOutcome::TimedOut),
+            TaskStatus::NeedsImprovement,
+            None,
+        )
+        .unwrap();
+    let stored: String = store
+        .conn
+        .query_row(
+            "SELECT outcome FROM attempts WHERE id = ?1",
+            [attempt.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, "timed_out");
+    assert_eq!(
+        store.attempts(&id("a")).unwrap()[0].outcome,
+        Some(AttemptOutcome::TimedOut)
+    );
+
+    store
+        .conn
+        .execute(
+            "UPDATE attempts SET outcome = 'exploded' WHERE id = ?1",
+            [attempt.id],
+        )
+        .unwrap();
+    match store.attempts(&id("a")) {
+        Err(StoreError::Corrupt(message)) => assert_eq!(
+            message,
+            format!(
+                "the outcome of attempt {} at `a`: invalid attempt outcome `exploded`: expected one of \
+                 changed, unchanged, failed, timed_out, conflict, gate_failed, landed, rejected, \
+                 abandoned, interrupted, vane_error",
+                attempt.id
+            )
+        ),
+        other => panic!("expected a corrupt database, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_result_vane_or_an_interrupt_cut_short_is_not_charged() {
+    for outcome in [AttemptOutcome::VaneError, AttemptOutcome::Interrupted] {
+        assert!(!AttemptResult::new(outcome).charged, "{outcome}");
+    }
+    for outcome in [AttemptOutcome::Failed, AttemptOutcome::TimedOut] {
+        assert!(AttemptResult::new(outcome).charged, "{outcome}");
+    }
 }

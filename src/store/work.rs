@@ -10,7 +10,9 @@ use super::events::{append, NewEvent};
 use super::tasks::{get_task, transition};
 use super::{Result, Store, StoreError};
 use crate::lifecycle::Mover;
-use crate::model::{now_millis, Task, TaskId, TaskStatus};
+use crate::model::{
+    now_millis, AttemptOutcome, CheckpointKind, CommitId, RefMovePurpose, Task, TaskId, TaskStatus,
+};
 
 /// The actor name of the work loop in the event log.
 pub const WORK_LOOP: &str = "vane";
@@ -26,7 +28,8 @@ pub struct Attempt {
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub exit_code: Option<i32>,
-    pub outcome: Option<String>,
+    /// None while its agent runs (or after a crash, until recovery).
+    pub outcome: Option<AttemptOutcome>,
     pub base_sha: Option<String>,
     pub head_sha: Option<String>,
     pub session_id: Option<String>,
@@ -49,13 +52,24 @@ const ATTEMPT_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, s
     finished_at, exit_code, outcome, base_sha, head_sha, session_id, cost_usd, input_tokens, \
     output_tokens, message, feedback, correlation_id, score, agent_reason, charged";
 
-fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
+fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
+    let id: i64 = row.get(0)?;
     let task: String = row.get(1)?;
-    let task = TaskId::new(task).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    Ok(Attempt {
-        id: row.get(0)?,
+    let outcome: Option<String> = row.get(9)?;
+    let task = match TaskId::new(task) {
+        Ok(task) => task,
+        Err(e) => return Ok(Err(StoreError::Corrupt(format!("attempt {id}: {e}")))),
+    };
+    let outcome = match outcome.map(|o| o.parse::<AttemptOutcome>()).transpose() {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            return Ok(Err(StoreError::Corrupt(format!(
+                "the outcome of attempt {id} at `{task}`: {e}"
+            ))))
+        }
+    };
+    Ok(Ok(Attempt {
+        id,
         task,
         number: row.get(2)?,
         batch: row.get(3)?,
@@ -64,7 +78,7 @@ fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
         started_at: row.get(6)?,
         finished_at: row.get(7)?,
         exit_code: row.get(8)?,
-        outcome: row.get(9)?,
+        outcome,
         base_sha: row.get(10)?,
         head_sha: row.get(11)?,
         session_id: row.get(12)?,
@@ -77,7 +91,7 @@ fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Attempt> {
         score: row.get(19)?,
         agent_reason: row.get(20)?,
         charged: row.get(21)?,
-    })
+    }))
 }
 
 fn read_attempts(
@@ -87,15 +101,14 @@ fn read_attempts(
 ) -> Result<Vec<Attempt>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(args, attempt_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows.map(|row| row?).collect()
 }
 
 /// How an agent's run ended, as the work loop records it on the attempt.
 #[derive(Debug, Clone)]
 pub struct AttemptResult {
     pub exit_code: Option<i32>,
-    /// changed, unchanged, failed, timed_out, no_agent, abandoned, conflict, gate_failed, landed.
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
     pub head_sha: Option<String>,
     pub session_id: Option<String>,
     pub cost_usd: Option<f64>,
@@ -110,11 +123,13 @@ pub struct AttemptResult {
     pub touched: Option<Vec<String>>,
 }
 
-impl Default for AttemptResult {
-    fn default() -> Self {
+impl AttemptResult {
+    /// A result that ended with `outcome` and nothing else known yet; charged as the outcome is
+    /// (see `AttemptOutcome::is_charged`).
+    pub fn new(outcome: AttemptOutcome) -> Self {
         AttemptResult {
             exit_code: None,
-            outcome: String::new(),
+            outcome,
             head_sha: None,
             session_id: None,
             cost_usd: None,
@@ -122,7 +137,7 @@ impl Default for AttemptResult {
             output_tokens: None,
             message: None,
             feedback: None,
-            charged: true,
+            charged: outcome.is_charged(),
             touched: None,
         }
     }
@@ -158,7 +173,7 @@ pub struct RefMove {
     pub refname: String,
     pub old_sha: String,
     pub new_sha: String,
-    pub purpose: String,
+    pub purpose: RefMovePurpose,
     pub task: Option<TaskId>,
     pub attempt: Option<i64>,
     pub checkpoint: Option<i64>,
@@ -173,7 +188,7 @@ pub struct LandedMember {
     pub task: TaskId,
     pub attempt: Option<i64>,
     /// Its merge commit in the chain; the last member's is the tree that was gated.
-    pub sha: String,
+    pub sha: CommitId,
 }
 
 /// One task's state as a checkpoint remembers it.
@@ -190,9 +205,9 @@ pub struct Checkpoint {
     pub id: i64,
     pub at: i64,
     pub batch: String,
-    pub kind: String,
+    pub kind: CheckpointKind,
     pub task: Option<TaskId>,
-    pub sha: String,
+    pub sha: CommitId,
     pub refname: String,
     pub notes: Option<String>,
     #[serde(skip)]
@@ -223,7 +238,7 @@ fn snapshot(conn: &Connection) -> Result<Vec<SnapshotEntry>> {
 
 fn insert_checkpoint(
     conn: &Connection,
-    kind: &str,
+    kind: CheckpointKind,
     task: Option<&TaskId>,
     sha: &str,
     batch: &str,
@@ -237,7 +252,7 @@ fn insert_checkpoint(
         "INSERT INTO checkpoints (timestamp, session_id, kind, task_id, git_sha, ref_name, state_snapshot, notes)
          VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7)",
     )?
-    .execute(params![now, batch, kind, task.map(TaskId::as_str), sha, text, notes])?;
+    .execute(params![now, batch, kind.as_str(), task.map(TaskId::as_str), sha, text, notes])?;
     let id = conn.last_insert_rowid();
     let refname = checkpoint_ref(id);
     conn.execute(
@@ -258,9 +273,9 @@ fn insert_checkpoint(
         id,
         at: now,
         batch: batch.to_string(),
-        kind: kind.to_string(),
+        kind,
         task: task.cloned(),
-        sha: sha.to_string(),
+        sha: CommitId::new(sha),
         refname,
         notes: notes.map(str::to_string),
         snapshot: entries,
@@ -394,11 +409,16 @@ impl Store {
 
     /// A branch that fell short at the merge queue (a conflict, a failed gate): the task goes to
     /// needs_improvement with the feedback on its attempt.
-    pub fn reject(&mut self, attempt: &Attempt, outcome: &str, feedback: &str) -> Result<Task> {
+    pub fn reject(
+        &mut self,
+        attempt: &Attempt,
+        outcome: AttemptOutcome,
+        feedback: &str,
+    ) -> Result<Task> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE attempts SET outcome = ?2, feedback = ?3 WHERE id = ?1",
-                params![attempt.id, outcome, feedback],
+                params![attempt.id, outcome.as_str(), feedback],
             )?;
             let current = get_task(tx, &attempt.task)?;
             if current.status != TaskStatus::NeedsReview {
@@ -426,8 +446,8 @@ impl Store {
     ) -> Result<Task> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE attempts SET outcome = 'rejected', feedback = ?2 WHERE id = ?1",
-                params![attempt.id, feedback],
+                "UPDATE attempts SET outcome = ?2, feedback = ?3 WHERE id = ?1",
+                params![attempt.id, AttemptOutcome::Rejected.as_str(), feedback],
             )?;
             transition(
                 tx,
@@ -502,7 +522,7 @@ impl Store {
         refname: &str,
         old: &str,
         new: &str,
-        purpose: &str,
+        purpose: RefMovePurpose,
         attempt: Option<&Attempt>,
         checkpoint: Option<i64>,
     ) -> Result<RefMove> {
@@ -526,7 +546,7 @@ impl Store {
         refname: &str,
         old: &str,
         new: &str,
-        purpose: &str,
+        purpose: RefMovePurpose,
         task: Option<&TaskId>,
         attempt: Option<&Attempt>,
         checkpoint: Option<i64>,
@@ -535,7 +555,7 @@ impl Store {
             Some(task) => vec![LandedMember {
                 task: task.clone(),
                 attempt: attempt.map(|a| a.id),
-                sha: new.to_string(),
+                sha: CommitId::new(new),
             }],
             None => Vec::new(),
         };
@@ -549,7 +569,7 @@ impl Store {
         refname: &str,
         old: &str,
         new: &str,
-        purpose: &str,
+        purpose: RefMovePurpose,
         members: &[LandedMember],
         checkpoint: Option<i64>,
     ) -> Result<RefMove> {
@@ -570,7 +590,7 @@ impl Store {
                     refname,
                     old,
                     new,
-                    purpose,
+                    purpose.as_str(),
                     task.map(TaskId::as_str),
                     attempt_id,
                     checkpoint,
@@ -582,7 +602,7 @@ impl Store {
                 refname: refname.to_string(),
                 old_sha: old.to_string(),
                 new_sha: new.to_string(),
-                purpose: purpose.to_string(),
+                purpose,
                 task: task.cloned(),
                 attempt: attempt_id,
                 checkpoint,
@@ -604,8 +624,13 @@ impl Store {
                 .get::<_, Option<String>>(5)?
                 .map(TaskId::new)
                 .transpose()?;
+            let id: i64 = row.get(0)?;
             let attempt: Option<i64> = row.get(6)?;
             let new_sha: String = row.get(3)?;
+            let purpose = row
+                .get::<_, String>(4)?
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("the purpose of ref move {id}: {e}")))?;
             let members = match row.get::<_, Option<String>>(8)? {
                 Some(json) => serde_json::from_str(&json)
                     .map_err(|e| StoreError::Corrupt(format!("ref move members: {e}")))?,
@@ -614,16 +639,16 @@ impl Store {
                     .map(|task| LandedMember {
                         task: task.clone(),
                         attempt,
-                        sha: new_sha.clone(),
+                        sha: CommitId::new(new_sha.clone()),
                     })
                     .collect(),
             };
             out.push(RefMove {
-                id: row.get(0)?,
+                id,
                 refname: row.get(1)?,
                 old_sha: row.get(2)?,
                 new_sha,
-                purpose: row.get(4)?,
+                purpose,
                 task,
                 attempt,
                 checkpoint: row.get(7)?,
@@ -655,13 +680,13 @@ impl Store {
                 let task = &member.task;
                 if let Some(attempt) = member.attempt {
                     tx.execute(
-                        "UPDATE attempts SET outcome = 'landed' WHERE id = ?1",
-                        [attempt],
+                        "UPDATE attempts SET outcome = ?2 WHERE id = ?1",
+                        params![attempt, AttemptOutcome::Landed.as_str()],
                     )?;
                 }
                 tx.execute(
                     "UPDATE tasks SET landed_sha = ?2, assigned_to = NULL WHERE id = ?1",
-                    params![task.as_str(), member.sha],
+                    params![task.as_str(), member.sha.as_str()],
                 )?;
                 let current = get_task(tx, task)?;
                 if current.status != TaskStatus::Done {
@@ -683,8 +708,14 @@ impl Store {
                     )?;
                 }
             }
-            let checkpoint =
-                insert_checkpoint(tx, "merge", Some(&last.task), &ref_move.new_sha, batch, None)?;
+            let checkpoint = insert_checkpoint(
+                tx,
+                CheckpointKind::Merge,
+                Some(&last.task),
+                &ref_move.new_sha,
+                batch,
+                None,
+            )?;
             tx.execute(
                 "UPDATE ref_moves SET state = 'done', finished_at = ?2, checkpoint_id = ?3 WHERE id = ?1",
                 params![ref_move.id, now_millis(), checkpoint.id],
@@ -696,7 +727,7 @@ impl Store {
     /// Records a checkpoint of the current states at `sha`.
     pub fn add_checkpoint(
         &mut self,
-        kind: &str,
+        kind: CheckpointKind,
         task: Option<&TaskId>,
         sha: &str,
         batch: &str,
@@ -724,17 +755,22 @@ impl Store {
         let mut rows = stmt.query(args)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
             let snapshot: String = row.get(8)?;
+            let kind = row
+                .get::<_, String>(3)?
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("the kind of checkpoint {id}: {e}")))?;
             out.push(Checkpoint {
-                id: row.get(0)?,
+                id,
                 at: row.get(1)?,
                 batch: row.get(2)?,
-                kind: row.get(3)?,
+                kind,
                 task: row
                     .get::<_, Option<String>>(4)?
                     .map(TaskId::new)
                     .transpose()?,
-                sha: row.get(5)?,
+                sha: CommitId::new(row.get::<_, String>(5)?),
                 refname: row.get(6)?,
                 notes: row.get(7)?,
                 snapshot: serde_json::from_str(&snapshot)
@@ -990,10 +1026,10 @@ impl Store {
             let mut recovery = Recovery::default();
             for attempt in open {
                 tx.execute(
-                    "UPDATE attempts SET outcome = 'abandoned', charged = 0, finished_at = coalesce(finished_at, ?2),
+                    "UPDATE attempts SET outcome = ?3, charged = 0, finished_at = coalesce(finished_at, ?2),
                         feedback = coalesce(feedback, 'the run working on it stopped before it finished')
                      WHERE id = ?1",
-                    params![attempt.id, now_millis()],
+                    params![attempt.id, now_millis(), AttemptOutcome::Abandoned.as_str()],
                 )?;
                 let task = get_task(tx, &attempt.task)?;
                 if matches!(task.status, TaskStatus::InProgress | TaskStatus::NeedsReview) {
@@ -1041,7 +1077,7 @@ fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<(
             attempt,
             now_millis(),
             r.exit_code,
-            r.outcome,
+            r.outcome.as_str(),
             r.head_sha,
             r.session_id,
             r.cost_usd,

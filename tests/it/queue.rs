@@ -241,11 +241,12 @@ fn a_failure_in_the_middle_of_the_window_goes_back_and_the_ones_behind_land_with
 
 #[test]
 fn a_batch_that_fails_is_bisected_to_its_culprit_and_the_rest_land() {
-    // One group is gated at a time (merge_window = 1): while t0 is gated alone, t1..t4 finish and
-    // gather into one batch of four, which fails for t3's bad file.
+    // One group is gated at a time (merge_window = 1): while t0 is gated alone (slowly: its tree
+    // holds none of the others), t1..t4 finish and gather into one batch of four, which fails for
+    // t3's bad file.
     let env = queue_env(
         "workers = 5\nmerge_window = 1\nbatch = 4\ngate_workers = 2\n",
-        "1",
+        "$(if [ -e t0.txt ] && ! ls t[1-4].txt >/dev/null 2>&1; then echo 4; else echo 0.5; fi)",
     );
     let start = env
         .git(&env.repo, &["rev-parse", "main"])
@@ -253,7 +254,7 @@ fn a_batch_that_fails_is_bisected_to_its_culprit_and_the_rest_land() {
         .to_string();
     add(&env, "t0", "0", false, &[]);
     for id in ["t1", "t2", "t3", "t4"] {
-        add(&env, id, "0.4", id == "t3", &[]);
+        add(&env, id, "1", id == "t3", &[]);
     }
     let run = env.vane(&["work"]).success();
     let log = gate_log(&env);

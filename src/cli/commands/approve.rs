@@ -32,7 +32,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         "Approved and landed {} on {} as {} (checkpoint {})",
         summary.task,
         summary.base,
-        &summary.sha[..summary.sha.len().min(12)],
+        summary.sha.short(),
         summary.checkpoint
     ));
     Ok(())

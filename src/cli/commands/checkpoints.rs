@@ -31,8 +31,8 @@ pub fn run(env: &CommandEnv<'_>, _args: Args) -> Result<(), CliError> {
         rows.push(vec![
             c.id.to_string(),
             render::time(c.at),
-            c.kind.clone(),
-            c.sha[..c.sha.len().min(12)].to_string(),
+            c.kind.to_string(),
+            c.sha.short().to_string(),
             c.task
                 .as_ref()
                 .map(|t| t.to_string())

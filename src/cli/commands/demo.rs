@@ -41,22 +41,22 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         Step::Approved(landed) => ui.status(&format!(
             "\n== vane approve {}\n   it changed the gate's own script, so it waited for a person; approved, gated again and landed as {}",
             landed.task,
-            &landed.sha[..landed.sha.len().min(12)]
+            landed.sha.short()
         )),
         Step::SecondBatch => ui.status("\n== vane work (what waited on it)"),
         Step::RolledBack(r) => ui.status(&format!(
             "\n== vane rollback {}\n   {} moved back to the batch start ({} -> {}); {} tasks changed state",
             r.checkpoint,
             r.base,
-            &r.from[..r.from.len().min(12)],
-            &r.to[..r.to.len().min(12)],
+            r.from.short(),
+            r.to.short(),
             r.tasks_changed.len()
         )),
         Step::Undone(r) => ui.status(&format!(
             "\n== vane rollback {} (the undo)\n   {} is back at {}; {} tasks changed state again\n",
             r.checkpoint,
             r.base,
-            &r.to[..r.to.len().min(12)],
+            r.to.short(),
             r.tasks_changed.len()
         )),
     }

@@ -3,7 +3,7 @@ use console::Style;
 use crate::cli::CommandEnv;
 use crate::config::Config;
 use crate::error::CliError;
-use crate::model::TaskId;
+use crate::model::{short_commit, TaskId};
 use crate::orchestrator::gates;
 
 /// Run the quality gates now: on a task's branch merged with the base tip, or on the working tree
@@ -39,7 +39,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         let what = match (&result.task, &result.commit) {
             (Some(task), Some(commit)) => format!(
                 "{task}'s branch merged with the base tip ({})",
-                &commit[..commit.len().min(12)]
+                short_commit(commit)
             ),
             _ => format!("the working tree at {}", result.worktree.display()),
         };

@@ -1,7 +1,7 @@
 use crate::cli::CommandEnv;
 use crate::config::Config;
 use crate::error::CliError;
-use crate::model::format_bytes;
+use crate::model::{format_bytes, short_commit};
 use crate::orchestrator::gc::SavedKind;
 use crate::orchestrator::{self, GcOptions};
 
@@ -143,7 +143,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             "{} branch {} (was {})",
             verb("Deleted", "delete"),
             branch.name,
-            short(&branch.sha)
+            short_commit(&branch.sha)
         ));
     }
     for reference in &report.refs_deleted {
@@ -151,7 +151,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             "{} {} (was {}, on {})",
             verb("Deleted", "delete"),
             reference.name,
-            short(&reference.sha),
+            short_commit(&reference.sha),
             report.base
         ));
     }
@@ -254,12 +254,8 @@ fn all_repos(env: &CommandEnv<'_>, dry_run: bool) -> Result<(), CliError> {
 
 fn commit_suffix(commit: Option<&str>) -> String {
     commit
-        .map(|c| format!(" ({})", short(c)))
+        .map(|c| format!(" ({})", short_commit(c)))
         .unwrap_or_default()
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
 }
 
 fn plural(n: usize, suffix: &'static str) -> &'static str {

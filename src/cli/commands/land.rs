@@ -32,7 +32,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         "Landed {} on {} as {} (checkpoint {}); the gates scored {:.2} against {:.2}",
         summary.task,
         summary.base,
-        &summary.sha[..summary.sha.len().min(12)],
+        summary.sha.short(),
         summary.checkpoint,
         summary.report.decision.overall,
         summary.report.decision.threshold

@@ -46,8 +46,8 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         "Rolled {} back to checkpoint {} ({} -> {}); {} tasks changed state\nUndo with: vane rollback {}",
         summary.base,
         summary.checkpoint,
-        &summary.from[..summary.from.len().min(12)],
-        &summary.to[..summary.to.len().min(12)],
+        summary.from.short(),
+        summary.to.short(),
         summary.tasks_changed.len(),
         summary.undo_checkpoint
     ));

@@ -141,7 +141,7 @@ pub fn print_summary(
                     .as_ref()
                     .map(|t| format!(" of {t}"))
                     .unwrap_or_default(),
-                &c.sha[..c.sha.len().min(12)],
+                c.sha.short(),
                 render::time(c.at)
             );
         }

@@ -167,7 +167,7 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             ready,
         } => format!(
             "Batch {batch} on {base} at {}: {ready} ready, {workers} workers",
-            &tip[..tip.len().min(12)]
+            tip.short()
         ),
         Progress::Started {
             worker,
@@ -195,7 +195,7 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
         } => format!(
             "{} {task} agent finished: {} ({seconds:.1} s)",
             ui.paint_err(dim, &format!("[w{worker}]")),
-            outcome.replace('_', " ")
+            outcome.as_str().replace('_', " ")
         ),
         Progress::Gating { task, ahead: 0 } => format!("       {task} gating the merge with base"),
         Progress::Gating { task, ahead } => format!(
@@ -217,7 +217,7 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
         } => format!(
             "{} {task} landed as {} (checkpoint {checkpoint})",
             ui.paint_err(console::Style::new().green(), "  ok"),
-            &sha[..sha.len().min(12)]
+            sha.short()
         ),
         Progress::Rejected {
             task,
@@ -264,8 +264,8 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             "{} the base branch moved, but {} could not be brought along ({reason}); every file in it is whole, and the next `vane work` finishes bringing it from {} to {}",
             ui.paint_err(console::Style::new().yellow(), "warning:"),
             checkout.display(),
-            &old[..old.len().min(12)],
-            &new[..new.len().min(12)]
+            old.short(),
+            new.short()
         ),
         Progress::CheckoutBehind {
             checkout,

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use crate::git::{Git, GitError};
+use crate::model::{CheckpointKind, RefMovePurpose};
 use crate::orchestrator::{failpoint, Result};
 use crate::store::{Checkpoint, LandedMember, Store};
 
@@ -41,13 +42,18 @@ pub(crate) fn land(store: &mut Store, git: &Git, request: &LandMove<'_>) -> Resu
     let intent = store.record_move_intent(
         &base_ref,
         request.from,
-        &last.sha,
-        "land",
+        last.sha.as_str(),
+        RefMovePurpose::Land,
         request.members,
         None,
     )?;
     failpoint::hit("after_ref_intent");
-    match git.update_ref(&base_ref, &last.sha, Some(request.from), request.reason) {
+    match git.update_ref(
+        &base_ref,
+        last.sha.as_str(),
+        Some(request.from),
+        request.reason,
+    ) {
         Ok(()) => {}
         Err(GitError::RefMoved { .. }) => {
             store.abandon_ref_move(intent.id)?;
@@ -85,7 +91,7 @@ pub(crate) fn finish_landing(
 pub(crate) fn checkpoint(
     store: &mut Store,
     git: &Git,
-    kind: &str,
+    kind: CheckpointKind,
     sha: &str,
     correlation: &str,
     notes: Option<&str>,
@@ -99,7 +105,7 @@ pub(crate) fn checkpoint(
 pub(crate) fn pin(git: &Git, checkpoint: &Checkpoint) -> Result<()> {
     git.update_ref(
         &checkpoint.refname,
-        &checkpoint.sha,
+        checkpoint.sha.as_str(),
         None,
         "vane: checkpoint",
     )?;

@@ -20,7 +20,7 @@ use super::{OrchestratorError, Result};
 use crate::agent;
 use crate::config::Config;
 use crate::git::Git;
-use crate::model::{Task, TaskId, TaskStatus};
+use crate::model::{AttemptOutcome, CheckpointKind, CommitId, Task, TaskId, TaskStatus};
 
 use crate::store::{batch_correlation, Attempt, LandedMember, Store, TaskFilter};
 use crate::workspace::{self, Workspace};
@@ -70,7 +70,7 @@ pub enum Progress {
     BatchStarted {
         batch: i64,
         base: String,
-        tip: String,
+        tip: CommitId,
         workers: usize,
         ready: usize,
     },
@@ -84,7 +84,7 @@ pub enum Progress {
     AgentDone {
         worker: usize,
         task: TaskId,
-        outcome: String,
+        outcome: AttemptOutcome,
         seconds: f64,
     },
     /// A candidate is gated: on base, or speculatively on base and the candidates ahead of it.
@@ -95,7 +95,7 @@ pub enum Progress {
     },
     Landed {
         task: TaskId,
-        sha: String,
+        sha: CommitId,
         checkpoint: i64,
     },
     Rejected {
@@ -137,8 +137,8 @@ pub enum Progress {
     /// Base moved, but a person's checkout of it changed at that moment and was left as it was.
     CheckoutBehind {
         checkout: PathBuf,
-        old: String,
-        new: String,
+        old: CommitId,
+        new: CommitId,
         /// Why, in git's words or the file system's.
         reason: String,
         /// Whether the next `vane work` finishes it (a failure underneath), rather than the person
@@ -176,12 +176,9 @@ impl WorkSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct Landing {
     pub task: TaskId,
-    pub sha: String,
+    pub sha: CommitId,
     pub checkpoint: i64,
 }
-
-/// The outcome of an attempt that vane or its environment cut short; never charged to the task.
-pub(crate) const VANE_ERROR: &str = "vane_error";
 
 /// Where a worker writes its agent's process group, in the attempt's run directory (see
 /// `agent::strays`).
@@ -273,7 +270,14 @@ pub fn work(
     let store = &mut workspace.store;
     let batch = store.start_batch(&base)?;
     let correlation = batch_correlation(batch);
-    landing::checkpoint(store, &git, "batch_start", &tip, &correlation, None)?;
+    landing::checkpoint(
+        store,
+        &git,
+        CheckpointKind::BatchStart,
+        &tip,
+        &correlation,
+        None,
+    )?;
 
     if config.gates.is_empty() {
         progress(Progress::NoGates);
@@ -287,7 +291,7 @@ pub fn work(
     progress(Progress::BatchStarted {
         batch,
         base: base.clone(),
-        tip: tip.clone(),
+        tip: CommitId::new(tip.clone()),
         workers,
         ready: store.ready_tasks()?.len(),
     });
@@ -539,7 +543,12 @@ impl Batch<'_> {
                                 });
                                 gate_jobs.insert(job, last.task.id.clone());
                             }
-                            gate_pool.send(GateJob { job, onto, members });
+                            if !gate_pool.send(GateJob { job, onto, members }) {
+                                // A gate thread is gone: vane's failure, not the candidates'.
+                                queue.abandon(job);
+                                gate_jobs.remove(&job);
+                                return Err(OrchestratorError::WorkerGone(0));
+                            }
                         }
                         Action::Land { from, members } => {
                             if !self.land(&mut queue, &mut queued, &from, &members)? {
@@ -614,7 +623,7 @@ impl Batch<'_> {
                             // done.
                             self.reject(
                                 &attempt,
-                                "unchanged",
+                                AttemptOutcome::Unchanged,
                                 "the branch adds nothing over the base branch (was it reset to an older commit?); the task's change is still to be made",
                             )?;
                         }
@@ -760,7 +769,7 @@ impl Batch<'_> {
         (self.progress)(Progress::AgentDone {
             worker: done.worker + 1,
             task: done.attempt.task.clone(),
-            outcome: done.result.outcome.clone(),
+            outcome: done.result.outcome,
             seconds: done.seconds,
         });
         if self.store.task(&done.attempt.task)?.status != TaskStatus::InProgress {
@@ -775,7 +784,7 @@ impl Batch<'_> {
                 .result
                 .feedback
                 .clone()
-                .unwrap_or_else(|| done.result.outcome.clone());
+                .unwrap_or_else(|| done.result.outcome.to_string());
             self.store
                 .release_attempt(&done.attempt, &done.result, &reason)?;
             (self.progress)(Progress::Fault {
@@ -800,7 +809,7 @@ impl Batch<'_> {
             .result
             .feedback
             .clone()
-            .unwrap_or_else(|| done.result.outcome.clone());
+            .unwrap_or_else(|| done.result.outcome.to_string());
         self.store.finish_attempt(
             &done.attempt,
             &done.result,
@@ -874,7 +883,7 @@ impl Batch<'_> {
         Ok(None)
     }
 
-    fn reject(&mut self, attempt: &Attempt, outcome: &str, feedback: &str) -> Result<()> {
+    fn reject(&mut self, attempt: &Attempt, outcome: AttemptOutcome, feedback: &str) -> Result<()> {
         self.store.reject(attempt, outcome, feedback)?;
         self.after_rejection(attempt, feedback)
     }
@@ -897,7 +906,7 @@ impl Batch<'_> {
                     "merging with the base branch conflicts in: {}; its next attempt starts from the merge, with the conflict markers in place",
                     paths.join(", ")
                 );
-                self.reject(attempt, "conflict", &feedback)
+                self.reject(attempt, AttemptOutcome::Conflict, &feedback)
             }
             Rejection::Failed(failed) => {
                 if let Some(below) = failed.below.as_ref().filter(|b| b.fails_the_same) {
@@ -911,7 +920,11 @@ impl Batch<'_> {
                     });
                     return Ok(());
                 }
-                self.reject(attempt, "gate_failed", &failed.report.feedback())
+                self.reject(
+                    attempt,
+                    AttemptOutcome::GateFailed,
+                    &failed.report.feedback(),
+                )
             }
         }
     }
@@ -1013,7 +1026,7 @@ impl Batch<'_> {
             landing.push(LandedMember {
                 task: task.id.clone(),
                 attempt: Some(attempt.id),
-                sha: sha.clone(),
+                sha: CommitId::new(sha.clone()),
             });
             below = sha.clone();
         }
@@ -1137,8 +1150,8 @@ impl Batch<'_> {
             tracing::warn!(checkout = %checkout.display(), error = %error, "checkout not brought along");
             (self.progress)(Progress::CheckoutBehind {
                 checkout,
-                old: behind.files_at.clone(),
-                new: tip.clone(),
+                old: CommitId::new(behind.files_at.clone()),
+                new: CommitId::new(tip.clone()),
                 reason: error.to_string(),
                 resumable,
             });

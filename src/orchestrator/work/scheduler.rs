@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::overlap::{self, Footprint, Held};
 use super::worker_pool::{Job, Resume};
 use super::{Batch, Progress, Result};
-use crate::model::{Task, TaskId, TaskStatus};
+use crate::model::{AttemptOutcome, Task, TaskId, TaskStatus};
 use crate::orchestrator::{failpoint, profiles};
 use crate::prompt::{self, EarlierAttempt, LandedDependency, PromptInput};
 use crate::store::{Attempt, Claim, Store, TaskFilter};
@@ -185,8 +185,8 @@ impl Batch<'_> {
         let Some(last) = attempts.iter().rev().find(|a| a.charged) else {
             return Ok(None);
         };
-        let (Some("conflict"), Some(head), Some(since)) =
-            (last.outcome.as_deref(), &last.head_sha, &last.base_sha)
+        let (Some(AttemptOutcome::Conflict), Some(head), Some(since)) =
+            (last.outcome, &last.head_sha, &last.base_sha)
         else {
             return Ok(None);
         };
@@ -232,10 +232,7 @@ impl Batch<'_> {
             .iter()
             .map(|a| EarlierAttempt {
                 number: a.number,
-                outcome: a
-                    .outcome
-                    .clone()
-                    .unwrap_or_else(|| "unfinished".to_string()),
+                outcome: a.outcome,
                 feedback: a.feedback.clone(),
             })
             .collect();

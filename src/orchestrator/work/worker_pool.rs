@@ -6,18 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use super::{AGENT_PID_FILE, VANE_ERROR};
+use super::AGENT_PID_FILE;
 use crate::agent::{self, Invocation, Profile, TemplateVars};
 use crate::git::conflict::conflict_marker_lines;
 use crate::git::Git;
-use crate::model::{Task, TaskId};
+use crate::model::{AttemptOutcome, Task, TaskId};
 use crate::orchestrator::bootstrap::Bootstrap;
 use crate::orchestrator::{gates, OrchestratorError, Result};
 use crate::prompt::{self, LandedChange, MergeToResolve};
 use crate::store::{Attempt, AttemptResult};
-
-/// The outcome of an attempt stopped because vane was interrupted; never charged to the task.
-const INTERRUPTED: &str = "interrupted";
 
 /// The message of the commit that keeps what an agent left in a worktree whose `.git` it removed.
 const LEFTOVER_AFTER_WRECK: &str =
@@ -83,12 +80,10 @@ pub(super) fn run_job(
     let attempt = job.attempt.clone();
     let result = run_job_inner(git, bootstrap, worktree, &job).unwrap_or_else(|e| AttemptResult {
         // vane's failure (or the environment's: a full disk, read-only objects), not the agent's.
-        outcome: VANE_ERROR.to_string(),
         feedback: Some(format!("vane could not run the attempt: {e}")),
-        charged: false,
-        ..AttemptResult::default()
+        ..AttemptResult::new(AttemptOutcome::VaneError)
     });
-    let changed = result.outcome == "changed";
+    let changed = result.outcome == AttemptOutcome::Changed;
     Done {
         worker,
         attempt,
@@ -135,9 +130,8 @@ fn run_job_inner(
         // Let go of the branch, as after an agent, so that a retry may check it out elsewhere.
         git.detach_head(worktree, start)?;
         return Ok(AttemptResult {
-            outcome: "failed".to_string(),
             feedback: Some(feedback),
-            ..AttemptResult::default()
+            ..AttemptResult::new(AttemptOutcome::Failed)
         });
     }
     let vars = TemplateVars {
@@ -190,10 +184,8 @@ fn run_job_inner(
     if outcome.interrupted {
         // Stopped with vane: says nothing about the task; the attempt is not charged.
         return Ok(AttemptResult {
-            outcome: INTERRUPTED.to_string(),
             feedback: Some("vane was stopped while the agent ran".to_string()),
-            charged: false,
-            ..AttemptResult::default()
+            ..AttemptResult::new(AttemptOutcome::Interrupted)
         });
     }
     // What left the agent's process group (`setsid`, a daemon) is stopped too, before anything
@@ -217,7 +209,6 @@ fn run_job_inner(
             head_sha = Some(head);
         }
         return Ok(AttemptResult {
-            outcome: "failed".to_string(),
             feedback: Some(format!(
                 "the agent broke its worktree ({found}); {}. Never remove or replace `.git`",
                 if kept {
@@ -227,7 +218,7 @@ fn run_job_inner(
                 }
             )),
             head_sha,
-            ..AttemptResult::default()
+            ..AttemptResult::new(AttemptOutcome::Failed)
         });
     }
     let report = agent::parse_run(
@@ -241,11 +232,10 @@ fn run_job_inner(
         let head = git.head(worktree)?;
         git.detach_head(worktree, &head)?;
         return Ok(AttemptResult {
-            outcome: "failed".to_string(),
             feedback: Some(format!(
                 "the agent left its worktree off its branch `{branch}`; work only on that branch"
             )),
-            ..AttemptResult::default()
+            ..AttemptResult::new(AttemptOutcome::Failed)
         });
     }
     let message = format!(
@@ -270,12 +260,13 @@ fn run_job_inner(
         // What the branch changes over base: learned, so that the task's next attempts are not
         // run beside a task that touches the same paths.
         touched: Some(git.changed_paths(&job.base_sha, &head)?),
-        ..AttemptResult::default()
+        // Changed, unless a check below finds a failure, a timeout or no change at all.
+        ..AttemptResult::new(AttemptOutcome::Changed)
     };
     let changed = job.guarded.restore_changes();
     if !changed.is_empty() {
         return Ok(AttemptResult {
-            outcome: "failed".to_string(),
+            outcome: AttemptOutcome::Failed,
             feedback: Some(format!(
                 "the agent changed the repository's own configuration or hooks ({}); they were \
                  put back. An agent works only in its worktree and on its branch",
@@ -297,7 +288,7 @@ fn run_job_inner(
         // beside it, for the person to look at, and the attempt fails saying so.
         let kept = keep_nested(worktree, &job.task.id, job.attempt.number, &nested)?;
         return Ok(AttemptResult {
-            outcome: "failed".to_string(),
+            outcome: AttemptOutcome::Failed,
             feedback: Some(format!(
                 "the agent made a git repository inside its worktree ({}); vane never lands one \
                  (it would be a link to a commit nothing holds). It was moved to {}; put the \
@@ -314,7 +305,7 @@ fn run_job_inner(
     }
     if !dangling.is_empty() {
         return Ok(AttemptResult {
-            outcome: "failed".to_string(),
+            outcome: AttemptOutcome::Failed,
             feedback: Some(format!(
                 "the branch adds {} as a gitlink to a commit this repository does not have (a \
                  nested repository added with `git add`); commit its files instead",
@@ -325,13 +316,13 @@ fn run_job_inner(
     }
     let failed = outcome.exit_code != Some(0) || report.success == Some(false);
     if outcome.timed_out {
-        result.outcome = "timed_out".to_string();
+        result.outcome = AttemptOutcome::TimedOut;
         result.feedback = Some(format!(
             "the agent did not finish within {} s and was stopped",
             job.profile.timeout.as_secs()
         ));
     } else if failed {
-        result.outcome = "failed".to_string();
+        result.outcome = AttemptOutcome::Failed;
         result.feedback = Some(format!(
             "the agent {}; the end of its output:\n{}",
             match outcome.exit_code {
@@ -342,17 +333,15 @@ fn run_job_inner(
             tail_both(&job.run_dir)
         ));
     } else if let Some(left) = markers_left(worktree, &conflicts) {
-        result.outcome = "failed".to_string();
+        result.outcome = AttemptOutcome::Failed;
         result.feedback = Some(format!(
             "the conflict markers the merge left are still in {left}; resolve every conflict, \
              keeping the intent of both sides, and remove its markers (`<<<<<<<`, `=======`, \
              `>>>>>>>`)"
         ));
     } else if head == job.base_sha {
-        result.outcome = "unchanged".to_string();
+        result.outcome = AttemptOutcome::Unchanged;
         result.feedback = Some("the agent finished without changing anything".to_string());
-    } else {
-        result.outcome = "changed".to_string();
     }
     Ok(result)
 }
