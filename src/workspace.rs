@@ -359,11 +359,19 @@ pub fn enclosing_repository(dir: &Path) -> Option<PathBuf> {
 /// workers, `g<N>` for its gate pool, `gate-<task>-<pid>` for `vane gate` and `vane land`. Only those are ever taken away or
 /// have their processes stopped: `worktree_root` may name a folder that holds other things too.
 pub fn is_vane_worktree_name(name: &str) -> bool {
-    let numbered = |prefix: char| {
-        name.strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    };
-    numbered('w') || numbered('g') || name.starts_with("gate-")
+    numbered(name, 'w') || is_gate_worktree_name(name) || name.starts_with("gate-")
+}
+
+/// Whether `name` is one of the gate pool's worktrees (`g<N>`): they hold merges checked out for
+/// gating and what the gates left, never anyone's work.
+pub fn is_gate_worktree_name(name: &str) -> bool {
+    numbered(name, 'g')
+}
+
+/// `<prefix><digits>`.
+fn numbered(name: &str, prefix: char) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A stable hash (std's is seeded per process), so a repository keeps its worktree folder.

@@ -414,7 +414,11 @@ impl Sweep<'_> {
             _ => None,
         };
         let mut dirty_detached = false;
-        if !gone && !self.git.is_clean(path)? {
+        let gate_pool = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(crate::workspace::is_gate_worktree_name);
+        if !gone && !gate_pool && !self.git.is_clean(path)? {
             match info.branch.as_deref() {
                 Some(branch) if branch.starts_with("vane/") => {
                     let commit = if self.dry_run {
@@ -454,7 +458,7 @@ impl Sweep<'_> {
                 }
             }
         }
-        if info.branch.is_none() {
+        if info.branch.is_none() && !gate_pool {
             if let Some(head) = &head {
                 if dirty_detached || self.git.holds_unkept_commits(head)? {
                     let prefix = match &task {

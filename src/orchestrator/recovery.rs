@@ -105,6 +105,7 @@ pub fn recover(
     recovered.abandoned = store.abandon_open_attempts()?.abandoned.len();
 
     recovered.worktrees_removed = release_worktrees(git, worktree_root, keep_out)?;
+    forget_lost_worktrees(git, worktree_root)?;
 
     // A checkpoint recorded just before a crash may lack its ref.
     for checkpoint in store.checkpoints()? {
@@ -224,6 +225,35 @@ fn release_worktrees(git: &Git, root: &Path, keep_out: &[String]) -> Result<usiz
     Ok(removed)
 }
 
+/// Removes the records git keeps of vane's worktrees whose directory is gone (a run killed
+/// between taking a broken worktree away and removing its record): a record git cannot read would
+/// make every later `git worktree` command fail.
+fn forget_lost_worktrees(git: &Git, root: &Path) -> Result<()> {
+    let Ok(records) = std::fs::read_dir(git.common_dir().join("worktrees")) else {
+        return Ok(());
+    };
+    let root = crate::git::cli::comparable_path(root);
+    for record in records.flatten() {
+        let Ok(back) = std::fs::read_to_string(record.path().join("gitdir")) else {
+            continue;
+        };
+        let Some(worktree) = Path::new(back.trim_end()).parent() else {
+            continue;
+        };
+        let worktree = crate::git::cli::comparable_path(worktree);
+        let vane_made = worktree.parent() == Some(root.as_path())
+            && worktree
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(crate::workspace::is_vane_worktree_name);
+        if vane_made && !worktree.exists() {
+            tracing::warn!(worktree = %worktree.display(), "forgetting a worktree whose directory is gone");
+            git.remove_worktree(&worktree)?;
+        }
+    }
+    Ok(())
+}
+
 /// The directories under the worktree root that vane made (see `workspace::is_vane_worktree_name`).
 fn vane_worktrees(root: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root) else {
@@ -249,7 +279,12 @@ pub(super) const LEFTOVER_MESSAGE: &str =
 /// there (promise 2). A worktree left detached holds a merge result that was gated: nothing to keep.
 /// Files copied in by `include` (`keep_out`) are not work, and never committed.
 fn save_leftovers(git: &Git, worktree: &Path, keep_out: &[String]) -> Result<()> {
-    if git.is_clean(worktree)? {
+    let gate_pool = worktree
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(crate::workspace::is_gate_worktree_name);
+    // What a gate worktree holds is a merge checked out for gating and what the gates left.
+    if gate_pool || git.is_clean(worktree)? {
         return Ok(());
     }
     if git

@@ -8,15 +8,16 @@
 //!   gated speculatively, `merge_window = 8`, one candidate per landing), and every agent correct:
 //!   no attempt may fail.
 //! - `random_kills_with_batches_failures_and_conflicts`: `batch = 3` and `merge_window = 4`, and a
-//!   graph with trouble in it (see [`Role`]): tasks whose first attempt to get to its end leaves a
-//!   file the gate refuses (a marker outside the repository, `<root>/failed-once/<task>`, says it
-//!   did), so that batches and speculative trees fail and are split down to the culprit; and pairs
-//!   of tasks that each add a line to the same file, with no paths declared, so that one of them
-//!   conflicts and its next attempt starts from the merge with the markers in place, which its
-//!   agent resolves. Exactly those failures are accepted: `gate_failed` at most once for each
-//!   such task (its own file named), `conflict` at most once in each pair; the resumed attempt
-//!   must land the merge with the conflicting attempt's work, and the shared file must hold both
-//!   lines and no marker. The test also fails when the run had no such failure at all.
+//!   graph with trouble in it (see [`Role`]). Tasks that leave a file the gate refuses until one of
+//!   their attempts was refused for it (their prompt lists the earlier attempts' outcomes, which a
+//!   kill does not change), so that batches and the speculative trees behind them fail and are
+//!   split down to the culprit; and pairs of tasks that each add a line to the same file, with no
+//!   paths declared, so that the one landing second conflicts and its next attempt starts from the
+//!   merge with the markers in place, which its agent drops. Exactly those failures are accepted:
+//!   `gate_failed` exactly once for each such task (for its own file, not another candidate's),
+//!   `conflict` at most once in each pair (and in some pair at all); the attempt after a conflict
+//!   must land the merge of the conflicting work with base, and the shared file must hold both
+//!   lines once each and no marker.
 //!
 //! Only the kill times are random; the task graphs are always the same. The seed is printed at
 //! the start, so a failure replays with the same kill times:
@@ -144,9 +145,10 @@ const TROUBLED: Scenario = Scenario {
 enum Role {
     /// Nothing more: its first attempt lands.
     Plain,
-    /// The first of its attempts to get to its end also leaves `c<n>.reject`, which the gate
-    /// refuses, and a marker outside the repository that says it did: that attempt, and every
-    /// batch or speculative tree holding it, fails the gate; the next attempt (from base) lands.
+    /// Also leaves `c<n>.reject`, which the gate refuses, until one of its attempts was refused for
+    /// it: its prompt lists the earlier attempts with their outcomes, which vane keeps (an attempt
+    /// a kill ended gets a number, but no outcome of the gate). So it fails the gate exactly once,
+    /// with every batch and speculative tree that holds it; the next attempt (from base) lands.
     FailsOnce,
     /// Adds its line to `s<m>.txt`, where `m` is the first task of its pair (the pairs are `k`
     /// and `k + 1` for `k` in [`PAIRS`]); the other adds its own, no paths declared, so the one
@@ -191,16 +193,9 @@ fn shared_line(n: usize) -> String {
     format!("{} was here", task_id(n))
 }
 
-/// Where the agent of a [`Role::FailsOnce`] task writes down that it has left the file the gate
-/// refuses: outside the repository, so that no later attempt (from base, or after a kill) finds
-/// the file gone.
-fn failed_once_dir(env: &TestEnv) -> PathBuf {
-    env.root.join("failed-once")
-}
-
 /// The agent of task `n`: writes its file in three steps with short sleeps between, so that kills
 /// land in the middle of it; and what its role adds.
-fn agent_command(n: usize, role: Role, marks: &Path) -> String {
+fn agent_command(n: usize, role: Role) -> String {
     let id = task_id(n);
     let first = 20 + (n % 3) * 20;
     let second = 30 + (n % 4) * 15;
@@ -212,7 +207,8 @@ fn agent_command(n: usize, role: Role, marks: &Path) -> String {
             // unless it is there already.
             format!(
                 "if grep -q '^<<<<<<< ' {file} 2>/dev/null; then \
-                   grep -v -e '^<<<<<<< ' -e '^=======$' -e '^>>>>>>> ' -e '^||||||| ' {file} > {file}.tmp; \
+                   grep -v -e '^<<<<<<< ' -e '^=======$' -e '^>>>>>>> ' -e '^||||||| ' \
+                     {file} > {file}.tmp; \
                    mv {file}.tmp {file}; \
                  fi; \
                  grep -qxF '{line}' {file} 2>/dev/null || printf '{line}\\n' >> {file}; "
@@ -220,15 +216,12 @@ fn agent_command(n: usize, role: Role, marks: &Path) -> String {
         }
         _ => String::new(),
     };
+    // Its prompt's `- Attempt N (gate failed): ...` line (see `prompt::build`) says it was refused.
     let fails = match role {
-        Role::FailsOnce => {
-            let mark = marks.join(&id);
-            let mark = mark.display();
-            format!(
-                "; if [ ! -e '{mark}' ]; then printf '{id} fails the gate once\\n' > {id}.reject; \
-                 : > '{mark}'; fi"
-            )
-        }
+        Role::FailsOnce => format!(
+            "; grep -q '^- Attempt [0-9]* (gate failed): ' \"$VANE_PROMPT_FILE\" || \
+             printf '{id} fails the gate once\\n' > {id}.reject"
+        ),
         _ => String::new(),
     };
     format!(
@@ -239,7 +232,7 @@ fn agent_command(n: usize, role: Role, marks: &Path) -> String {
 }
 
 /// The gate: every `c*.txt` in the candidate holds all three parts, in order, and nothing more,
-/// and there is no `*.reject` (what a [`Role::FailsOnce`] task's first attempt leaves); then a
+/// and there is no `*.reject` (what a [`Role::FailsOnce`] task leaves until it was refused); then a
 /// short sleep so that kills land while gating too. Shell builtins only, so that it stays quick
 /// when many rounds of files have landed.
 const GATE: &str = r#"for f in c*.txt; do
@@ -276,7 +269,7 @@ fn deps_in_round(k: usize) -> Vec<usize> {
 }
 
 /// Round `round` (0-based) of the graph as a JSON roadmap.
-fn roadmap(round: usize, troubled: bool, marks: &Path) -> String {
+fn roadmap(round: usize, troubled: bool) -> String {
     let offset = round * ROUND;
     let tasks: Vec<Value> = (1..=ROUND)
         .map(|k| {
@@ -288,7 +281,7 @@ fn roadmap(round: usize, troubled: bool, marks: &Path) -> String {
             json!({
                 "id": task_id(n),
                 "title": format!("Write {}.txt in three steps", task_id(n)),
-                "run": agent_command(n, role_of(n, troubled), marks),
+                "run": agent_command(n, role_of(n, troubled)),
                 "deps": deps,
             })
         })
@@ -298,7 +291,7 @@ fn roadmap(round: usize, troubled: bool, marks: &Path) -> String {
 
 fn import_round(env: &TestEnv, round: usize, troubled: bool) {
     let path = env.root.join(format!("roadmap-{round}.json"));
-    std::fs::write(&path, roadmap(round, troubled, &failed_once_dir(env))).unwrap();
+    std::fs::write(&path, roadmap(round, troubled)).unwrap();
     env.vane(&["import", path.to_str().unwrap()]).success();
 }
 
@@ -693,11 +686,11 @@ fn running_under(env: &TestEnv, pid: i32) -> String {
     }
 }
 
-/// The checks of [`TROUBLED`]'s own promises: the failures it means happened, each a bounded
-/// number of times; a conflicting task's next attempt resolved the merge rather than starting
-/// over; the shared files hold both lines and no marker; nothing a failing attempt left is on
-/// main. Also prints what the merge queue did: landings by size, failed verdicts taken on trees
-/// that held another candidate's culprit.
+/// The checks of [`TROUBLED`]'s own promises: each task that fails once was refused exactly once,
+/// each pair conflicted at most once and some pair at all; a conflicting task's next attempt
+/// resolved the merge rather than starting over; the shared files hold both lines and no marker;
+/// nothing a refused attempt left is on main. Also prints what the merge queue did: landings by
+/// size, failed verdicts taken on trees that held another candidate's culprit.
 fn troubled_checks(
     env: &TestEnv,
     tag: &str,
@@ -707,10 +700,10 @@ fn troubled_checks(
     failures: &mut Vec<String>,
 ) {
     let number = |task: &str| task[1..].parse::<usize>().unwrap_or(0);
-    // The meant failures, counted: each task that fails once is refused at most once (its first
-    // attempt to get to its end: a kill before that leaves no `.reject` behind, one after it
-    // leaves the candidate in review, gated again), and each pair conflicts at most once (the
-    // task that lands second, whose next attempt resolves the conflict).
+    // The meant failures, counted: each task that fails once is refused exactly once (until then
+    // its agent leaves the `.reject`; after, its prompt says it was refused), and each pair
+    // conflicts at most once (the task that lands second, whose next attempt resolves the
+    // conflict; none when the second started after the first landed).
     let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
     let mut conflicts: BTreeMap<usize, Vec<&AttemptRow>> = BTreeMap::new();
     for a in attempt_rows.iter().filter(|a| meant(a)) {
@@ -720,16 +713,20 @@ fn troubled_checks(
             Role::Plain => {}
         }
     }
-    let refused_again: Vec<String> = refused
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(task, n)| format!("{task} ({n} times)"))
+    let tasks_total = rounds * ROUND;
+    let refused_wrong: Vec<String> = (1..=tasks_total)
+        .filter(|n| role_of(*n, true) == Role::FailsOnce)
+        .map(task_id)
+        .filter_map(|id| match refused.get(id.as_str()).copied().unwrap_or(0) {
+            1 => None,
+            n => Some(format!("{id} ({n} times)")),
+        })
         .collect();
-    if !refused_again.is_empty() {
+    if !refused_wrong.is_empty() {
         failures.push(format!(
-            "tasks failed the gate more than once, although their agent leaves the file the gate \
-             refuses only once: {}",
-            refused_again.join(", ")
+            "tasks that fail the gate once, until their prompt says so, did not fail it exactly \
+             once for their own `.reject`: {}",
+            refused_wrong.join(", ")
         ));
     }
     let conflicted_again: Vec<String> = conflicts
@@ -875,12 +872,6 @@ fn troubled_checks(
         "{tag}: landings by candidates per move of base: {by_size:?}; {innocent} failed verdicts \
          recorded on a candidate for another's `.reject`"
     );
-    if refused_total == 0 {
-        failures.push(
-            "no attempt failed the gate: this run did not exercise failed batches and bisection"
-                .to_string(),
-        );
-    }
     if conflicts_total == 0 {
         failures.push(
             "no pair conflicted: this run did not exercise resuming from a conflict".to_string(),
@@ -921,19 +912,10 @@ fn random_kills(scenario: &Scenario) {
     let mut rng = SplitMix64(seed);
 
     let env = TestEnv::initialised();
-    // Where the tasks that fail the gate once write down that they did, outside the repository:
-    // a confined agent may write there.
-    let marks = failed_once_dir(&env);
-    std::fs::create_dir_all(&marks).unwrap();
-    let agents = if troubled {
-        format!("\n[agents.shell]\nwritable = ['{}/']\n", marks.display())
-    } else {
-        String::new()
-    };
     env.write(
         "vane.toml",
         &format!(
-            "workers = 3\nmax_attempts = 3\n{}{agents}\n[[gate]]\nname = \"whole\"\ncommand = '''\n{GATE}\n'''\n",
+            "workers = 3\nmax_attempts = 3\n{}\n[[gate]]\nname = \"whole\"\ncommand = '''\n{GATE}\n'''\n",
             scenario.settings
         ),
     );

@@ -605,3 +605,26 @@ fn gc_never_commits_the_files_vane_copied_in() {
     let everywhere = env.git(&env.repo, &["log", "--all", "--format=%H", "--", ".env"]);
     assert_eq!(everywhere.trim(), "", "no commit holds .env");
 }
+
+#[test]
+fn gc_keeps_nothing_of_what_gates_left_in_the_gate_pools_worktrees() {
+    // The gate leaves a file behind in its worktree, as a build would.
+    let env = TestEnv::configured(
+        "[[gate]]\nname = \"build\"\ncommand = \"echo built > build-output.txt\"\n",
+    );
+    add(&env, "a", "echo a > a.txt", &[]);
+    env.vane(&["work"]).success();
+    let root = env.home.join(".local/share/vane/worktrees");
+    let gate_worktree = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|repo| repo.path().join("g1"))
+        .find(|g1| g1.is_dir())
+        .expect("a gate worktree");
+    assert!(gate_worktree.join("build-output.txt").is_file());
+    let report = env.vane(&["gc", "--json"]).success().json();
+    assert!(!gate_worktree.exists(), "{report}");
+    assert_eq!(report["saved"], serde_json::json!([]), "{report}");
+    let kept = env.git(&env.repo, &["for-each-ref", "refs/vane/kept/"]);
+    assert_eq!(kept, "", "gate leftovers kept as work: {kept}");
+}

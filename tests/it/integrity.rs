@@ -508,3 +508,21 @@ fn doctor_finds_a_checkpoint_ref_the_database_does_not_know_and_its_fix_works() 
         "the commit is kept under another name"
     );
 }
+
+#[test]
+fn a_worktree_record_left_unreadable_with_its_directory_gone_is_forgotten_by_recovery() {
+    // A run killed while `git worktree add` wrote the record, and the next one killed between
+    // taking the broken worktree's directory away and removing the record (found by the
+    // randomized kill test).
+    let env = configured();
+    land(&env, &env.repo, "a");
+    let dirs = worktree_dirs(&env);
+    let record = env.repo.join(".git/worktrees/w1");
+    std::fs::write(record.join("commondir"), "").unwrap();
+    std::fs::remove_file(record.join("HEAD")).unwrap();
+    std::fs::remove_dir_all(&dirs[0]).unwrap();
+    land(&env, &env.repo, "b");
+    assert!(env.repo.join("b.txt").is_file());
+    env.git(&env.repo, &["fsck", "--no-progress"]);
+    env.git(&env.repo, &["worktree", "list"]);
+}
