@@ -516,7 +516,7 @@ impl Store {
         })
     }
 
-    /// Writes down a ref move before git makes it.
+    /// Writes down a ref move before git makes it; with `attempt`, the move lands its task.
     pub fn record_ref_intent(
         &mut self,
         refname: &str,
@@ -526,39 +526,14 @@ impl Store {
         attempt: Option<&Attempt>,
         checkpoint: Option<i64>,
     ) -> Result<RefMove> {
-        let task = attempt.map(|a| a.task.clone());
-        self.record_task_ref_intent(
-            refname,
-            old,
-            new,
-            purpose,
-            task.as_ref(),
-            attempt,
-            checkpoint,
-        )
-    }
-
-    /// `record_ref_intent` for a move that lands `task`, which may have no attempt (work done by
-    /// hand, landed with `vane land`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn record_task_ref_intent(
-        &mut self,
-        refname: &str,
-        old: &str,
-        new: &str,
-        purpose: RefMovePurpose,
-        task: Option<&TaskId>,
-        attempt: Option<&Attempt>,
-        checkpoint: Option<i64>,
-    ) -> Result<RefMove> {
-        let members = match task {
-            Some(task) => vec![LandedMember {
-                task: task.clone(),
-                attempt: attempt.map(|a| a.id),
+        let members: Vec<LandedMember> = attempt
+            .map(|a| LandedMember {
+                task: a.task.clone(),
+                attempt: Some(a.id),
                 sha: CommitId::new(new),
-            }],
-            None => Vec::new(),
-        };
+            })
+            .into_iter()
+            .collect();
         self.record_move_intent(refname, old, new, purpose, &members, checkpoint)
     }
 
