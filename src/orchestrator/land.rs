@@ -64,6 +64,15 @@ pub fn land(workspace: &mut Workspace, config: &Config, id: &TaskId) -> Result<L
         attempt: attempt.map(|a| a.id),
         sha: CommitId::new(merge.clone()),
     }];
+    // Each checkout's move is written down before base moves, so that a crash between the two is
+    // finished by the next run.
+    let mut intents = Vec::with_capacity(checkouts.len());
+    for (checkout, _) in &checkouts {
+        let intent = workspace
+            .store
+            .record_checkout_move(checkout, &tip, &merge)?;
+        intents.push((checkout.clone(), intent.id));
+    }
     let landed = landing::land(
         &mut workspace.store,
         &git,
@@ -78,16 +87,26 @@ pub fn land(workspace: &mut Workspace, config: &Config, id: &TaskId) -> Result<L
     let checkpoint = match landed {
         Landed::Done(checkpoint) => checkpoint,
         Landed::BaseMoved => {
+            for (_, intent) in &intents {
+                workspace.store.finish_checkout_move(*intent, false)?;
+            }
             return Err(crate::git::GitError::RefMoved {
                 refname: format!("refs/heads/{base}"),
                 actual: git.branch_tip(&base)?,
                 expected: Some(tip),
             }
-            .into())
+            .into());
         }
     };
-    for (checkout, _) in &checkouts {
-        landing::bring_checkout_along(&mut workspace.store, &git, checkout, &tip, &merge, None)?;
+    for (checkout, intent) in &intents {
+        landing::bring_checkout_along(
+            &mut workspace.store,
+            &git,
+            checkout,
+            &tip,
+            &merge,
+            Some(*intent),
+        )?;
     }
     Ok(LandSummary {
         task: id.clone(),

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::work::landing::CheckoutFollowed;
 use super::Result;
 use crate::agent::strays::{self, AgentPid};
 use crate::git::{Git, GitError};
@@ -93,13 +94,29 @@ pub fn recover(
     // Checkouts a landing or rollback was bringing along when the run died, or that the merge
     // queue had not brought along yet: their files are at the move's old commit (or partway to
     // its new one), and they are brought to where base is now.
+    // Each under its own intent, closed only when done: a recovery killed here finds it again.
     for open in store.open_checkout_moves()? {
-        let head = git.head(&open.workdir).ok();
-        store.finish_checkout_move(open.id, false)?;
-        if let (true, Some(head)) = (open.workdir.is_dir(), head) {
-            if head != open.old_sha {
-                finish_checkout(store, git, &open.workdir, &open.old_sha, &head)?;
+        let head = match git.head(&open.workdir) {
+            Ok(head) if open.workdir.is_dir() => head,
+            _ => {
+                store.finish_checkout_move(open.id, false)?;
+                continue;
             }
+        };
+        let followed = super::work::landing::bring_checkout_along(
+            store,
+            git,
+            &open.workdir,
+            &open.old_sha,
+            &head,
+            Some(open.id),
+        )?;
+        match followed {
+            CheckoutFollowed::Done => {}
+            CheckoutFollowed::InTheWay(e) => {
+                tracing::warn!(checkout = %open.workdir.display(), error = %e, "checkout left as it is: files in the way");
+            }
+            CheckoutFollowed::Failed(e) => return Err(e.into()),
         }
     }
     recovered.abandoned = store.abandon_open_attempts()?.abandoned.len();

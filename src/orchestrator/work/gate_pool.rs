@@ -31,6 +31,10 @@ pub(super) struct GateJob {
     pub(super) job: JobId,
     pub(super) onto: String,
     pub(super) members: Vec<GateMember>,
+    /// Whether `onto` is base itself, a tree no gate of this queue may have passed (the batch's
+    /// start, a person's commit): then a failure is also gated there, to tell a broken gate apart.
+    /// A speculative `onto` is the tip of candidates that land only after passing every gate.
+    pub(super) onto_is_base: bool,
 }
 
 /// What a gate thread reports, through the coordinator's one channel.
@@ -251,7 +255,7 @@ fn run(
         &job.onto,
         Some(last),
     )?;
-    let below = if report.decision.passed {
+    let below = if report.decision.passed || !job.onto_is_base {
         None
     } else {
         below_verdict(context, store, worktree, &report, &job.onto)?

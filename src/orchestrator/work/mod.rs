@@ -543,7 +543,14 @@ impl Batch<'_> {
                                 });
                                 gate_jobs.insert(job, last.task.id.clone());
                             }
-                            if !gate_pool.send(GateJob { job, onto, members }) {
+                            let onto_is_base = onto == queue.base();
+                            let job_sent = gate_pool.send(GateJob {
+                                job,
+                                onto,
+                                members,
+                                onto_is_base,
+                            });
+                            if !job_sent {
                                 // A gate thread is gone: vane's failure, not the candidates'.
                                 queue.abandon(job);
                                 gate_jobs.remove(&job);
@@ -1133,6 +1140,7 @@ impl Batch<'_> {
             return Ok(());
         };
         let tip = self.expected_tip.clone();
+        let mut still_behind = Vec::new();
         for (checkout, intent) in behind.intents {
             let followed = landing::bring_checkout_along(
                 self.store,
@@ -1145,7 +1153,12 @@ impl Batch<'_> {
             let (error, resumable) = match followed {
                 CheckoutFollowed::Done => continue,
                 CheckoutFollowed::InTheWay(e) => (e, false),
-                CheckoutFollowed::Failed(e) => (e, true),
+                CheckoutFollowed::Failed(e) => {
+                    // Its files are where they were, under the same open intent: tried again
+                    // after the next landing, or by the next run.
+                    still_behind.push((checkout.clone(), intent));
+                    (e, true)
+                }
             };
             tracing::warn!(checkout = %checkout.display(), error = %error, "checkout not brought along");
             (self.progress)(Progress::CheckoutBehind {
@@ -1154,6 +1167,13 @@ impl Batch<'_> {
                 new: CommitId::new(tip.clone()),
                 reason: error.to_string(),
                 resumable,
+            });
+        }
+        if !still_behind.is_empty() {
+            self.behind = Some(Behind {
+                files_at: behind.files_at,
+                since: Instant::now(),
+                intents: still_behind,
             });
         }
         failpoint::hit("after_checkout_advance");
