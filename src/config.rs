@@ -14,6 +14,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::agent::Profile;
+use crate::model::Task;
+use crate::routing::{Choice, Route};
 
 pub use check::{Checked, Problem, Sources};
 pub use effective::{Effective, Setting};
@@ -88,6 +90,9 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # escalate_after = 2
 # escalate_to = "claude"
 
+# The profile `vane plan` asks for a roadmap when it is given no `--agent`.
+# planner = "claude"
+
 # Agent profiles: change a built-in one, or define your own. `command` is an argv template with
 # {prompt}, {prompt_file}, {task_id}, {worktree} (and {run}, the task's run command); `parser` reads
 # what the agent prints: text, claude, codex or gemini; `timeout` is in seconds. `writable` adds
@@ -120,6 +125,33 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # timeout = 600
 # parallel = false
 # fast = false
+
+# Routes pick the profile of each task that names no `agent` of its own: the first route whose
+# conditions all hold for the task wins, and `default_agent` takes what no route matches. A
+# condition left out holds for every task, so a route without any matches them all, and the
+# routes after it are never reached. `type` is one type or a list of them (story, task, bug,
+# epic); `complexity` is "<=3", ">=7", "4-6" or "5", and a task without a complexity never
+# matches it; `paths` matches when one of the paths the task declared overlaps one of its globs.
+# Escalation (`escalate_after`) still moves later attempts to `escalate_to`.
+# [[route]]
+# type = "bug"
+# complexity = "<=3"
+# agent = "codex"
+# [[route]]
+# paths = ["docs/**"]
+# agent = "aider"
+
+# Extending the roadmap: asks the planner for the next phase when the roadmap runs low: fewer
+# than `pending_below` pending tasks, or more than `done_above` of them done; checked every
+# `every` landings. Each extension adds at most `max_new_tasks` tasks, and a batch at most
+# `max_total` in all. `agent` is the profile asked; default: `planner`. Present means on.
+# [extend]
+# every = 5
+# pending_below = 5
+# done_above = 0.75
+# max_new_tasks = 10
+# max_total = 30
+# agent = "claude"
 "#;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -158,6 +190,48 @@ pub struct Config {
     pub confine: bool,
     /// Bytes of each output stream of an agent, gate or setup kept in its log; 0 keeps all.
     pub log_limit: u64,
+    /// The profile `vane plan` uses when it is given no `--agent`; None: `DEFAULT_PLANNER`.
+    pub planner: Option<String>,
+    /// The `[[route]]` rules that pick the profile of a task naming none, the first match
+    /// winning (see `routing`).
+    #[serde(rename = "route")]
+    pub routes: Vec<Route>,
+    /// `[extend]`: extending the roadmap when it runs low; None, when the table is absent, is off.
+    pub extend: Option<ExtendConfig>,
+}
+
+/// The profile that plans when neither `--agent` nor `planner` names one.
+pub const DEFAULT_PLANNER: &str = "claude";
+
+/// `[extend]`: when and how much the planner is asked to add to the roadmap as it runs low.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtendConfig {
+    /// Landings between two looks at the roadmap; at least 1.
+    pub every: u32,
+    /// Extend when fewer tasks than this are pending.
+    pub pending_below: usize,
+    /// Or when more than this share of the tasks is done, 0..1.
+    pub done_above: f64,
+    /// New tasks one extension may add, at most; at least 1.
+    pub max_new_tasks: usize,
+    /// New tasks all the extensions of one batch may add together, at most.
+    pub max_total: usize,
+    /// The profile asked; None: `planner`, else `DEFAULT_PLANNER`.
+    pub agent: Option<String>,
+}
+
+impl Default for ExtendConfig {
+    fn default() -> Self {
+        ExtendConfig {
+            every: 5,
+            pending_below: 5,
+            done_above: 0.75,
+            max_new_tasks: 10,
+            max_total: 30,
+            agent: None,
+        }
+    }
 }
 
 /// An agent profile as written in `vane.toml`; every field overrides the built-in profile of the
@@ -276,7 +350,30 @@ impl Default for Config {
             protected: Vec::new(),
             confine: true,
             log_limit: crate::agent::process::DEFAULT_LOG_LIMIT,
+            planner: None,
+            routes: Vec::new(),
+            extend: None,
         }
+    }
+}
+
+impl Config {
+    /// The profile `task` runs with before any escalation, and why: its own `agent`, else that of
+    /// the first `[[route]]` matching it, else `default_agent`.
+    pub fn route<'a>(&'a self, task: &'a Task) -> (&'a str, Choice) {
+        crate::routing::choose(&self.routes, &self.default_agent, task)
+    }
+
+    /// The profile `vane plan` uses without `--agent`: `planner`, else `DEFAULT_PLANNER`.
+    pub fn planner(&self) -> &str {
+        self.planner.as_deref().unwrap_or(DEFAULT_PLANNER)
+    }
+
+    /// The profile that extends the roadmap: `[extend]`'s `agent`, else the planner; None when
+    /// there is no `[extend]`.
+    pub fn extend_agent(&self) -> Option<&str> {
+        let extend = self.extend.as_ref()?;
+        Some(extend.agent.as_deref().unwrap_or_else(|| self.planner()))
     }
 }
 
@@ -462,6 +559,71 @@ mod tests {
         assert_eq!(parsed.agents["my-agent"].writable, ["~/.my-agent/"]);
         assert_eq!(parsed.log_limit, 8 << 20);
         assert_eq!(parsed.log_limit(), Some(8 << 20));
+        assert_eq!(parsed.planner.as_deref(), Some("claude"));
+        assert_eq!(parsed.routes.len(), 2);
+        assert_eq!(parsed.routes[0].agent, "codex");
+        assert_eq!(parsed.routes[0].describe(), "type bug, complexity ≤ 3");
+        assert_eq!(parsed.routes[1].paths, ["docs/**"]);
+        // The values shown are the defaults.
+        assert_eq!(
+            parsed.extend,
+            Some(ExtendConfig {
+                agent: Some("claude".to_string()),
+                ..ExtendConfig::default()
+            })
+        );
+        assert_eq!(parsed.extend_agent(), Some("claude"));
+    }
+
+    #[test]
+    fn the_planner_and_the_extension_fall_back_in_turn() {
+        let config = Config::default();
+        assert_eq!(config.planner(), "claude");
+        assert_eq!(config.extend_agent(), None);
+        let config =
+            Config::parse(Path::new("vane.toml"), "planner = \"codex\"\n[extend]\n").unwrap();
+        assert_eq!(config.planner(), "codex");
+        assert_eq!(config.extend, Some(ExtendConfig::default()));
+        assert_eq!(config.extend_agent(), Some("codex"));
+        let config = Config::parse(
+            Path::new("vane.toml"),
+            "planner = \"codex\"\n[extend]\nagent = \"gemini\"\nevery = 2\n",
+        )
+        .unwrap();
+        assert_eq!(config.extend_agent(), Some("gemini"));
+        assert_eq!(config.extend.map(|e| e.every), Some(2));
+    }
+
+    #[test]
+    fn a_task_is_routed_by_the_configuration() {
+        let config = Config::parse(
+            Path::new("vane.toml"),
+            "default_agent = \"claude\"\n[[route]]\ntype = \"bug\"\nagent = \"codex\"\n",
+        )
+        .unwrap();
+        let mut task = crate::model::Task {
+            id: crate::model::TaskId::new("t").unwrap(),
+            title: "t".into(),
+            description: String::new(),
+            kind: crate::model::TaskType::Bug,
+            status: crate::model::TaskStatus::Pending,
+            complexity: None,
+            parent: None,
+            run: None,
+            agent: None,
+            paths: Vec::new(),
+            priority: 0,
+            block_reason: None,
+            branch: None,
+            base_sha: None,
+            head_sha: None,
+            landed_sha: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(config.route(&task).0, "codex");
+        task.kind = crate::model::TaskType::Story;
+        assert_eq!(config.route(&task), ("claude", Choice::Default));
     }
 
     #[test]

@@ -155,7 +155,7 @@ impl From<StoreError> for CliError {
             StoreError::Cycle(_) => CliError::refused(message).with_hint(
                 "a task cannot wait, directly or through others, for itself; drop one of the edges",
             ),
-            StoreError::Illegal { .. } => CliError::refused(message),
+            StoreError::Illegal { .. } | StoreError::Plan(_) => CliError::refused(message),
             StoreError::Unusable { path, .. } => {
                 damaged_database(CliError::internal(message), &path)
             }
@@ -353,6 +353,16 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::TrackedInclude(_) => CliError::refused(message).with_hint(
                 "remove them from `include`, which is for files git does not track, such as .env",
             ),
+            E::Workspace(e) => e.into(),
+            E::Profile(_) => CliError::refused(message).with_hint(
+                "`vane doctor` lists the agent profiles and whether each is installed",
+            ),
+            E::PlanRefused { runs, .. } => CliError::refused(message).with_hint(format!(
+                "nothing was written; the planner's prompts and answers are in {}",
+                runs.last()
+                    .and_then(|r| r.dir.parent())
+                    .map_or_else(|| "the runs directory".to_string(), |d| d.display().to_string())
+            )),
             E::Unrunnable(problems) => preflight_problems(
                 format!(
                     "{}; nothing was started, and no attempt was charged",

@@ -190,6 +190,16 @@ word_enum!(
 );
 
 word_enum!(
+    /// Who recorded a context entry that no person wrote (see `ContextOrigin`).
+    ContextSource, "context source" {
+        /// The agent of an attempt, through its `VANE_CONTEXT_FILE`.
+        Agent => "agent",
+        /// A critic gate, in its verdict's `learnings`.
+        Critic => "critic",
+    }
+);
+
+word_enum!(
     /// How an attempt at a task ended, as its `attempts.outcome` records it. An attempt that counts
     /// toward `max_attempts` is charged (see `is_charged`); one vane or its environment cut short
     /// never is (promise 9).
@@ -542,6 +552,35 @@ pub struct ContextEntry {
     pub content: String,
     pub confidence: Option<f64>,
     pub related_tasks: Vec<TaskId>,
+    /// Where it came from when vane recorded it for an agent or a critic (its `metadata`); None
+    /// for what a person recorded.
+    pub origin: Option<ContextOrigin>,
+}
+
+/// Where a context entry that vane recorded came from: which attempt at which task, by which
+/// agent profile, and for a critic which gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextOrigin {
+    pub source: ContextSource,
+    pub task: TaskId,
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
+}
+
+/// `task T1, attempt 2`, or ``the critic `review` of task T1, attempt 2``.
+impl fmt::Display for ContextOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.source == ContextSource::Critic {
+            match &self.gate {
+                Some(gate) => write!(f, "the critic `{gate}` of ")?,
+                None => f.write_str("a critic of ")?,
+            }
+        }
+        write!(f, "task {}, attempt {}", self.task, self.attempt)
+    }
 }
 
 /// The longest start of `text` that is at most `max` bytes and ends on a character boundary.
@@ -666,6 +705,7 @@ mod tests {
         words.extend(TaskType::ALL.iter().map(|w| (json(w), w.as_str())));
         words.extend(DepKind::ALL.iter().map(|w| (json(w), w.as_str())));
         words.extend(ContextKind::ALL.iter().map(|w| (json(w), w.as_str())));
+        words.extend(ContextSource::ALL.iter().map(|w| (json(w), w.as_str())));
         words.extend(AttemptOutcome::ALL.iter().map(|w| (json(w), w.as_str())));
         words.extend(CheckpointKind::ALL.iter().map(|w| (json(w), w.as_str())));
         words.extend(RefMovePurpose::ALL.iter().map(|w| (json(w), w.as_str())));

@@ -1,6 +1,7 @@
 //! Building the prompt an agent gets for one attempt at a task (`prompt.md`): the task, its epic,
-//! what its dependencies landed, the context entries that concern it, and the feedback of earlier
-//! attempts; and, for an attempt that starts from the merge of its conflicting branch with the new
+//! what its dependencies landed, the context entries that concern it (with where those agents and
+//! critics left came from), the feedback of earlier attempts, and how to leave what it learns for
+//! the tasks after it (see `learnings`); and, for an attempt that starts from the merge of its conflicting branch with the new
 //! base, what conflicts and what both sides did. Pure: the work loop gathers the pieces, this lays
 //! them out.
 
@@ -58,6 +59,11 @@ pub struct LandedChange {
     pub tasks: Vec<String>,
 }
 
+/// At most this many of the entries agents and critics left (see `learnings`) that concern a task
+/// reach its prompt, the most recent ones, so that prompts do not grow with every attempt. What
+/// people recorded (`vane context add`) is never left out.
+pub const MAX_LEFT_ENTRIES: usize = 20;
+
 /// Whether a context entry concerns the task: it names the task or its epic, or it names no task
 /// (a project-wide decision or constraint).
 pub fn concerns(entry: &ContextEntry, task: &TaskId, epic: Option<&TaskId>) -> bool {
@@ -97,24 +103,27 @@ pub fn build(input: &PromptInput<'_>) -> String {
         }
         out.push('\n');
     }
-    let context: Vec<&ContextEntry> = input
-        .context
-        .iter()
-        .filter(|e| concerns(e, &task.id, task.parent.as_ref()))
-        .collect();
+    let context = concerning(input.context, task);
     if !context.is_empty() {
         let _ = writeln!(out, "## Context\n");
         for entry in context {
-            let confidence = entry
-                .confidence
-                .map(|c| format!(" (confidence {c:.2})"))
-                .unwrap_or_default();
+            let notes: Vec<String> = entry
+                .origin
+                .iter()
+                .map(|origin| format!("from {origin}"))
+                .chain(entry.confidence.map(|c| format!("confidence {c:.2}")))
+                .collect();
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
+            };
             let _ = writeln!(
                 out,
-                "- {} on {}{confidence}: {}",
+                "- {} on {}{notes}: {}",
                 entry.kind,
                 entry.topic,
-                entry.content.trim()
+                entry.content.trim().replace('\n', "\n  ")
             );
         }
         out.push('\n');
@@ -140,7 +149,41 @@ pub fn build(input: &PromptInput<'_>) -> String {
         }
         out.push('\n');
     }
+    out.push_str(LEAVE_CONTEXT);
     out
+}
+
+/// How an agent leaves what it learns for the tasks after it (see `learnings`); in every prompt,
+/// so short.
+const LEAVE_CONTEXT: &str = "## What you learn\n\n\
+    If you find something a later task in this repository should know (a convention, a pitfall, \
+    a command that works or one to avoid), append it to the file `$VANE_CONTEXT_FILE` names, one \
+    JSON object a line:\n\n\
+    ```sh\n\
+    echo '{\"type\": \"learning\", \"topic\": \"tests\", \"content\": \"Run `make check`: it sets up the \
+    fixtures\", \"confidence\": 0.8}' >> \"$VANE_CONTEXT_FILE\"\n\
+    ```\n\n\
+    `type` is learning, decision, constraint or hypothesis; `confidence` (0 to 1) and `tasks` (the \
+    ids of tasks it is about) are optional. Only what outlasts this task, not your progress: later \
+    prompts carry it.\n\n";
+
+/// The context entries that concern `task`, oldest first: all that people recorded, and the most
+/// recent `MAX_LEFT_ENTRIES` of those agents and critics left.
+fn concerning<'a>(context: &'a [ContextEntry], task: &Task) -> Vec<&'a ContextEntry> {
+    let mut entries: Vec<&ContextEntry> = context
+        .iter()
+        .filter(|e| concerns(e, &task.id, task.parent.as_ref()))
+        .collect();
+    let left = entries.iter().filter(|e| e.origin.is_some()).count();
+    let mut too_old = left.saturating_sub(MAX_LEFT_ENTRIES);
+    entries.retain(|e| {
+        if e.origin.is_some() && too_old > 0 {
+            too_old -= 1;
+            return false;
+        }
+        true
+    });
+    entries
 }
 
 /// The section of the prompt for an attempt that starts from a merge (see `MergeToResolve`),
@@ -214,7 +257,7 @@ pub fn merge_section(merge: &MergeToResolve<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ContextKind, TaskStatus, TaskType};
+    use crate::model::{ContextKind, ContextOrigin, ContextSource, TaskStatus, TaskType};
 
     fn task(id: &str, title: &str, parent: Option<&str>) -> Task {
         Task {
@@ -248,6 +291,24 @@ mod tests {
             content: format!("about {topic}"),
             confidence: Some(0.9),
             related_tasks: related.iter().map(|r| TaskId::new(*r).unwrap()).collect(),
+            origin: None,
+        }
+    }
+
+    /// A learning an agent left at `task`'s attempt 2, about `related`.
+    fn left(id: i64, topic: &str, related: &[&str], source: ContextSource) -> ContextEntry {
+        ContextEntry {
+            id,
+            kind: ContextKind::Learning,
+            content: format!("{topic} #{id}"),
+            origin: Some(ContextOrigin {
+                source,
+                task: TaskId::new("api").unwrap(),
+                attempt: 2,
+                profile: Some("claude".to_string()),
+                gate: (source == ContextSource::Critic).then(|| "review".to_string()),
+            }),
+            ..entry(topic, related)
         }
     }
 
@@ -359,6 +420,100 @@ mod tests {
             earlier: &[],
             attempt: 1,
         });
-        assert!(!prompt.contains("##"), "{prompt}");
+        let sections: Vec<&str> = prompt.lines().filter(|l| l.starts_with("## ")).collect();
+        assert_eq!(sections, ["## What you learn"], "{prompt}");
+        assert!(prompt.len() < 1800, "{} bytes:\n{prompt}", prompt.len());
+    }
+
+    #[test]
+    fn every_prompt_says_how_to_leave_what_it_learns() {
+        let t = task("T1", "Do it", None);
+        let prompt = build(&PromptInput {
+            task: &t,
+            epic: None,
+            dependencies: &[],
+            context: &[],
+            earlier: &[],
+            attempt: 1,
+        });
+        let example = prompt
+            .lines()
+            .find(|l| l.starts_with("echo '"))
+            .expect("an example line");
+        let json = example
+            .strip_prefix("echo '")
+            .and_then(|l| l.strip_suffix("' >> \"$VANE_CONTEXT_FILE\""))
+            .expect("an echo into the file");
+        // The example is itself a good entry.
+        let (entries, problems) = crate::learnings::read_entries(json);
+        assert_eq!((entries.len(), problems.len()), (1, 0), "{json}");
+        for needle in ["`$VANE_CONTEXT_FILE`", "decision, constraint or hypothesis"] {
+            assert!(prompt.contains(needle), "missing {needle:?} in:\n{prompt}");
+        }
+    }
+
+    #[test]
+    fn learnings_say_where_they_came_from_and_only_the_recent_ones_are_carried() {
+        let t = task("form", "Add the login form", Some("auth"));
+        let mut context = vec![entry("style", &[])];
+        context[0].content = "Two spaces,\nnever tabs".to_string();
+        context.push(left(2, "cookies", &["auth"], ContextSource::Agent));
+        context.push(left(3, "naming", &[], ContextSource::Critic));
+        for id in 4..(4 + MAX_LEFT_ENTRIES as i64) {
+            context.push(left(id, "more", &["auth"], ContextSource::Agent));
+        }
+        context.push(left(99, "billing", &["invoice"], ContextSource::Agent));
+        context.push(ContextEntry {
+            id: 100,
+            kind: ContextKind::Constraint,
+            ..entry("late", &[])
+        });
+        let build_with = |context: &[ContextEntry]| {
+            build(&PromptInput {
+                task: &t,
+                epic: None,
+                dependencies: &[],
+                context,
+                earlier: &[],
+                attempt: 1,
+            })
+        };
+        let prompt = build_with(&context);
+        let lines: Vec<&str> = prompt.lines().filter(|l| l.starts_with("- ")).collect();
+        // People's entries all; of the 22 left ones that concern it, the 20 most recent.
+        assert_eq!(lines.len(), 2 + MAX_LEFT_ENTRIES, "{prompt}");
+        assert!(
+            prompt.contains("- decision on style (confidence 0.90): Two spaces,\n  never tabs"),
+            "{prompt}"
+        );
+        assert!(
+            !prompt.contains("cookies #2"),
+            "the oldest left out:\n{prompt}"
+        );
+        assert!(!prompt.contains("naming #3"), "{prompt}");
+        assert!(!prompt.contains("billing"), "{prompt}");
+        assert!(
+            prompt.contains(
+                "- learning on more (from task api, attempt 2, confidence 0.90): more #4\n"
+            ),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains("- constraint on late (confidence 0.90)"),
+            "{prompt}"
+        );
+
+        let few = [
+            left(2, "cookies", &["auth"], ContextSource::Agent),
+            left(3, "naming", &[], ContextSource::Critic),
+        ];
+        let prompt = build_with(&few);
+        for needle in [
+            "- learning on cookies (from task api, attempt 2, confidence 0.90): cookies #2",
+            "- learning on naming (from the critic `review` of task api, attempt 2, confidence \
+             0.90): naming #3",
+        ] {
+            assert!(prompt.contains(needle), "missing {needle:?} in:\n{prompt}");
+        }
     }
 }

@@ -356,10 +356,20 @@ pub fn enclosing_repository(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Whether `name`, a directory under the worktree root, is one vane makes there: `w<N>` for its
-/// workers, `g<N>` for its gate pool, `gate-<task>-<pid>` for `vane gate` and `vane land`. Only those are ever taken away or
-/// have their processes stopped: `worktree_root` may name a folder that holds other things too.
+/// workers, `g<N>` for its gate pool, `gate-<task>-<pid>` for `vane gate` and `vane land`,
+/// `plan-<epic>-<pid>` for a planner. Only those are ever taken away or have their processes
+/// stopped: `worktree_root` may name a folder that holds other things too.
 pub fn is_vane_worktree_name(name: &str) -> bool {
-    numbered(name, 'w') || is_gate_worktree_name(name) || name.starts_with("gate-")
+    numbered(name, 'w') || is_gate_worktree_name(name) || one_off_worktree_pid(name).is_some()
+}
+
+/// The pid in the name of a worktree one process makes for itself and removes when done
+/// (`gate-<task>-<pid>`, `plan-<epic>-<pid>`): once that process is gone, nothing needs it.
+pub fn one_off_worktree_pid(name: &str) -> Option<i32> {
+    let rest = name
+        .strip_prefix("gate-")
+        .or_else(|| name.strip_prefix("plan-"))?;
+    rest.rsplit_once('-')?.1.parse().ok()
 }
 
 /// Whether `name` is one of the gate pool's worktrees (`g<N>`): they hold merges checked out for

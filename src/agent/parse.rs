@@ -67,6 +67,12 @@ pub fn parse_run(parser: OutputParser, stdout: &Path, stderr: &Path) -> AgentRep
     parse_file(parser, stderr)
 }
 
+/// The last MiB of a file as text (agents' answers come last, and a run may print gigabytes);
+/// empty when it cannot be read.
+pub fn read_tail_text(path: &Path) -> String {
+    read_tail(path, TAIL_BYTES).unwrap_or_default()
+}
+
 /// The last `limit` bytes of a file as text, starting at a line boundary when the start was cut.
 fn read_tail(path: &Path, limit: u64) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;

@@ -270,7 +270,7 @@ impl Profile {
                 }
             }
         };
-        match self.program.rsplit('/').next().unwrap_or_default() {
+        match self.program_name() {
             "claude" => {
                 swap(&mut profile.args, "--permission-mode", "plan");
                 swap(&mut profile.args, "--allowedTools", CLAUDE_READ_TOOLS);
@@ -283,6 +283,75 @@ impl Profile {
             _ => {}
         }
         profile
+    }
+
+    /// This profile answering in the shape of a JSON Schema, where the agent CLI has a way to be
+    /// told one: Claude Code with `--json-schema` (its answer is then the result's
+    /// `structured_output`), Codex with `--output-schema FILE` (its last message is then the
+    /// answer). None for other agents: their answer is read from what they print.
+    pub fn answering_in(&self, schema: &str, schema_file: &Path) -> Option<Profile> {
+        let (flag, value) = match self.program_name() {
+            "claude" => ("--json-schema", schema.to_string()),
+            "codex" => ("--output-schema", schema_file.display().to_string()),
+            _ => return None,
+        };
+        let mut profile = self.clone();
+        // Before `--`, which ends the options; the value is literal text, not a template.
+        let at = profile.options_end();
+        profile
+            .args
+            .splice(at..at, [flag.to_string(), escape_braces(&value)]);
+        Some(profile)
+    }
+
+    /// This profile going on with an earlier session of its agent, where the agent CLI can:
+    /// Claude Code with `--resume <session>`, Codex as `codex exec resume <session>` (which takes
+    /// its sandbox as `-c sandbox_mode=...`). None for other agents.
+    pub fn resuming(&self, session: &str) -> Option<Profile> {
+        let mut profile = self.clone();
+        let session = escape_braces(session);
+        match self.program_name() {
+            "claude" => {
+                let at = profile.options_end();
+                profile
+                    .args
+                    .splice(at..at, ["--resume".to_string(), session]);
+            }
+            "codex" => {
+                let exec = profile.args.iter().position(|a| a == "exec")?;
+                profile.args.insert(exec + 1, "resume".to_string());
+                if let Some(i) = profile.args.iter().position(|a| a == "--sandbox") {
+                    let mode = profile.args.get(i + 1).cloned().unwrap_or_default();
+                    profile.args.splice(
+                        i..(i + 2).min(profile.args.len()),
+                        ["-c".to_string(), format!("sandbox_mode=\"{mode}\"")],
+                    );
+                }
+                // `codex exec resume [OPTIONS] [SESSION_ID] [PROMPT]`: after `--`, the session first.
+                match profile.args.iter().position(|a| a == "--") {
+                    Some(end) => profile.args.insert(end + 1, session),
+                    None => {
+                        let at = profile.args.len().saturating_sub(1);
+                        profile.args.insert(at, session);
+                    }
+                }
+            }
+            _ => return None,
+        }
+        Some(profile)
+    }
+
+    /// The program's file name (`claude` for `/opt/bin/claude`).
+    fn program_name(&self) -> &str {
+        self.program.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// Where the options end: the index of `--`, else the last argument (the prompt).
+    fn options_end(&self) -> usize {
+        self.args
+            .iter()
+            .position(|a| a == "--")
+            .unwrap_or(self.args.len().saturating_sub(1))
     }
 
     /// A built-in profile, or an error that lists them.
@@ -396,6 +465,11 @@ impl Profile {
             }),
         }
     }
+}
+
+/// Text as a template argument that stands for itself: `{` and `}` doubled.
+fn escape_braces(text: &str) -> String {
+    text.replace('{', "{{").replace('}', "}}")
 }
 
 #[cfg(test)]
@@ -632,5 +706,56 @@ mod tests {
             assert_eq!(serde_json::from_str::<OutputParser>(&json).unwrap(), *p);
         }
         assert!("json".parse::<OutputParser>().is_err());
+    }
+
+    #[test]
+    fn claude_answers_in_a_schema_and_resumes_its_session_before_the_prompt() {
+        let claude = Profile::named("claude").unwrap().read_only();
+        let schema = r#"{"type":"object"}"#;
+        let structured = claude
+            .answering_in(schema, Path::new("/runs/schema.json"))
+            .unwrap();
+        let resumed = structured.resuming("abc-123").unwrap();
+        let argv = resumed.argv(&vars("plan it", None)).unwrap();
+        let end = argv.iter().position(|a| a == "--").unwrap();
+        let at = |flag: &str| argv.iter().position(|a| a == flag).unwrap();
+        assert_eq!(argv[at("--json-schema") + 1], schema, "{argv:?}");
+        assert_eq!(argv[at("--resume") + 1], "abc-123");
+        assert!(at("--json-schema") < end && at("--resume") < end);
+        assert_eq!(&argv[end + 1..], ["plan it"]);
+        assert_eq!(argv[at("--permission-mode") + 1], "plan");
+    }
+
+    #[test]
+    fn codex_answers_in_a_schema_file_and_resumes_as_exec_resume() {
+        let codex = Profile::named("codex").unwrap().read_only();
+        let structured = codex
+            .answering_in("{}", Path::new("/runs/{x}/schema.json"))
+            .unwrap();
+        let argv = structured.argv(&vars("plan it", None)).unwrap();
+        let at = |argv: &[String], flag: &str| argv.iter().position(|a| a == flag).unwrap();
+        assert_eq!(
+            argv[at(&argv, "--output-schema") + 1],
+            "/runs/{x}/schema.json"
+        );
+        let resumed = structured.resuming("0199-ab").unwrap();
+        let argv = resumed.argv(&vars("plan it", None)).unwrap();
+        assert_eq!(&argv[1..3], ["exec", "resume"], "{argv:?}");
+        assert!(!argv.iter().any(|a| a == "--sandbox"), "{argv:?}");
+        assert_eq!(argv[at(&argv, "-c") + 1], "sandbox_mode=\"read-only\"");
+        let end = at(&argv, "--");
+        assert_eq!(&argv[end + 1..], ["0199-ab", "plan it"]);
+    }
+
+    #[test]
+    fn other_agents_have_no_schema_mode_and_no_session_to_resume() {
+        for name in ["shell", "aider", "gemini"] {
+            let profile = Profile::named(name).unwrap();
+            assert!(
+                profile.answering_in("{}", Path::new("/s")).is_none(),
+                "{name}"
+            );
+            assert!(profile.resuming("s").is_none(), "{name}");
+        }
     }
 }

@@ -21,6 +21,7 @@ Examples:
   vane init                            set vane up in the current repository
   vane task add \"Add a login form\" --run 'echo form > login.html'
   vane import roadmap.yaml             add or update tasks from a roadmap
+  vane plan \"Add sign-in\" --id auth   let a planner agent break a goal into tasks
   vane work                            run a batch: agents in worktrees, gates, landings
   vane status                          what is done, ready and blocked
   vane rollback 3                      return base and task states to checkpoint 3
@@ -81,6 +82,7 @@ enum Command {
     #[command(subcommand)]
     Task(commands::task::TaskCommand),
     Import(commands::import::Args),
+    Plan(commands::plan::Args),
     Export(commands::export::Args),
     #[command(subcommand)]
     Context(commands::context::ContextCommand),
@@ -175,6 +177,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Init(args) => commands::init::run(&env, args),
         Command::Task(command) => commands::task::run(&env, command),
         Command::Import(args) => commands::import::run(&env, args),
+        Command::Plan(args) => commands::plan::run(&env, args),
         Command::Export(args) => commands::export::run(&env, args),
         Command::Context(command) => commands::context::run(&env, command),
         Command::Work(args) => commands::work::run(&env, args),

@@ -18,6 +18,8 @@ use toml::Spanned;
 
 use super::{Config, ScoreMode, PARSERS};
 use crate::agent::Profile;
+use crate::model::TaskType;
+use crate::routing::{check_route_path, ComplexityRange, RANGE_FORMS};
 use crate::suggest::did_you_mean;
 
 /// One thing wrong with a `vane.toml`.
@@ -26,7 +28,7 @@ pub struct Problem {
     /// The line it is on, from 1; None for a problem of the whole file.
     pub line: Option<usize>,
     /// The key it concerns, dotted: `workers`, `agents.claude.timeout`, `gate[2].timeout` (the
-    /// `[[gate]]` tables by position, from 1), `include[1]`.
+    /// `[[gate]]` and `[[route]]` tables by position, from 1), `include[1]`, `extend.every`.
     pub key: Option<String>,
     pub message: String,
 }
@@ -67,6 +69,23 @@ impl Sources {
         }
     }
 
+    /// The line of a key of the `index`th `[[route]]` (from 0); `[[route]]` itself for `None`.
+    pub fn route(&self, index: usize, key: Option<&str>) -> Option<usize> {
+        let table = route_table(index);
+        match key {
+            Some(key) => self.lines.get(&format!("{table}.{key}")).copied(),
+            None => self.lines.get(&table).copied(),
+        }
+    }
+
+    /// The line of a key of `[extend]`; `[extend]` itself for `None`.
+    pub fn extend(&self, key: Option<&str>) -> Option<usize> {
+        match key {
+            Some(key) => self.lines.get(&format!("extend.{key}")).copied(),
+            None => self.lines.get("extend").copied(),
+        }
+    }
+
     /// The line of the `index`th entry (from 0) of `include`.
     pub fn include(&self, index: usize) -> Option<usize> {
         self.lines
@@ -86,6 +105,10 @@ fn agent_key(name: &str, key: &str) -> String {
 
 fn gate_table(index: usize) -> String {
     format!("gate[{}]", index + 1)
+}
+
+fn route_table(index: usize) -> String {
+    format!("route[{}]", index + 1)
 }
 
 /// The outcome of checking a `vane.toml`.
@@ -117,6 +140,16 @@ enum Kind {
     Agents,
     /// `[[gate]]` tables.
     Gates,
+    /// `[[route]]` tables.
+    Routes,
+    /// The `[extend]` table.
+    Extend,
+    /// A task type, or an array of them.
+    TaskTypes,
+    /// A range of complexities: `"<=3"`, `">=7"`, `"4-6"`, `"5"`, or an integer.
+    Range,
+    /// An array of path patterns, as tasks declare them.
+    Patterns,
 }
 
 #[derive(Debug)]
@@ -149,8 +182,11 @@ const TOP_KEYS: &[Key] = &[
     key("threshold", Kind::Number),
     key("escalate_after", Kind::Count(u32::MAX as u64)),
     key("escalate_to", Kind::Text),
+    key("planner", Kind::Text),
     key("agents", Kind::Agents),
     key("gate", Kind::Gates),
+    key("route", Kind::Routes),
+    key("extend", Kind::Extend),
 ];
 
 const AGENT_KEYS: &[Key] = &[
@@ -174,11 +210,29 @@ const GATE_KEYS: &[Key] = &[
     key("fast", Kind::Flag),
 ];
 
+const ROUTE_KEYS: &[Key] = &[
+    key("type", Kind::TaskTypes),
+    key("complexity", Kind::Range),
+    key("paths", Kind::Patterns),
+    key("agent", Kind::Text),
+];
+
+const EXTEND_KEYS: &[Key] = &[
+    key("every", Kind::Count(u32::MAX as u64)),
+    key("pending_below", Kind::Count(u32::MAX as u64)),
+    key("done_above", Kind::Number),
+    key("max_new_tasks", Kind::Count(u32::MAX as u64)),
+    key("max_total", Kind::Count(u32::MAX as u64)),
+    key("agent", Kind::Text),
+];
+
 /// The keys of a table, for suggestions and for `vane config show`.
 pub(super) fn names(table: Table) -> Vec<&'static str> {
     let keys = match table {
         Table::Top => TOP_KEYS,
         Table::Gate => GATE_KEYS,
+        Table::Route => ROUTE_KEYS,
+        Table::Extend => EXTEND_KEYS,
     };
     keys.iter().map(|k| k.name).collect()
 }
@@ -187,6 +241,25 @@ pub(super) fn names(table: Table) -> Vec<&'static str> {
 pub(super) enum Table {
     Top,
     Gate,
+    Route,
+    Extend,
+}
+
+/// The task types a route's `type` may name.
+fn task_types() -> Vec<&'static str> {
+    TaskType::ALL.iter().map(|t| t.as_str()).collect()
+}
+
+/// `unknown value "jsno" for `parser` in [agents.claude]; did you mean "json"?`, or the values
+/// there are when none is near.
+fn unknown_value(word: &str, key: &str, label: &str, options: &[&str]) -> String {
+    format!(
+        "unknown value \"{word}\" for `{key}`{label}; {}",
+        match did_you_mean(word, options) {
+            Some(near) => format!("did you mean \"{near}\"?"),
+            None => format!("expected one of {}", options.join(", ")),
+        }
+    )
 }
 
 /// Where in the file a table is, for messages and for keys.
@@ -196,6 +269,9 @@ enum Scope<'a> {
     Agent(&'a str),
     /// The index of the `[[gate]]`, from 0.
     Gate(usize),
+    /// The index of the `[[route]]`, from 0.
+    Route(usize),
+    Extend,
 }
 
 impl Scope<'_> {
@@ -205,6 +281,8 @@ impl Scope<'_> {
             Scope::Top => String::new(),
             Scope::Agent(name) => format!(" in [agents.{name}]"),
             Scope::Gate(_) => " in [[gate]]".to_string(),
+            Scope::Route(_) => " in [[route]]".to_string(),
+            Scope::Extend => " in [extend]".to_string(),
         }
     }
 
@@ -213,6 +291,8 @@ impl Scope<'_> {
             Scope::Top => key.to_string(),
             Scope::Agent(name) => agent_key(name, key),
             Scope::Gate(index) => format!("{}.{key}", gate_table(*index)),
+            Scope::Route(index) => format!("{}.{key}", route_table(*index)),
+            Scope::Extend => format!("extend.{key}"),
         }
     }
 }
@@ -318,15 +398,97 @@ impl Walker<'_> {
             }
             Kind::Choice(options) => match v {
                 DeValue::String(s) if options.contains(&s.as_ref()) => None,
-                DeValue::String(s) => Some(format!(
-                    "unknown value \"{s}\" for `{}`{label}; {}",
-                    key.name,
-                    match did_you_mean(s, options) {
-                        Some(near) => format!("did you mean \"{near}\"?"),
-                        None => format!("expected one of {}", options.join(", ")),
-                    }
-                )),
+                DeValue::String(s) => Some(unknown_value(s, key.name, &label, options)),
                 _ => Some(wrong(&format!("a string: {}", options.join(", ")))),
+            },
+            Kind::TaskTypes => {
+                let types = task_types();
+                match v {
+                    DeValue::String(s) if types.contains(&s.as_ref()) => None,
+                    DeValue::String(s) => Some(unknown_value(s, key.name, &label, &types)),
+                    DeValue::Array(items) if items.is_empty() => Some(format!(
+                        "`{}`{label} is an empty list, which no task matches; give one type or \
+                         more ({}), or remove the key",
+                        key.name,
+                        types.join(", ")
+                    )),
+                    DeValue::Array(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            let item_line = self.line(item.span());
+                            let message = match item.get_ref() {
+                                DeValue::String(s) if types.contains(&s.as_ref()) => continue,
+                                DeValue::String(s) => unknown_value(s, key.name, &label, &types),
+                                other => format!(
+                                    "wrong type for item {} of `{}`{label}: expected a string: \
+                                     {}, found {}",
+                                    i + 1,
+                                    key.name,
+                                    types.join(", "),
+                                    a_type(other)
+                                ),
+                            };
+                            self.problem(
+                                Some(item_line),
+                                Some(format!("{path}[{}]", i + 1)),
+                                message,
+                            );
+                        }
+                        None
+                    }
+                    _ => Some(wrong(&format!(
+                        "a type ({}) or an array of them",
+                        types.join(", ")
+                    ))),
+                }
+            }
+            Kind::Range => {
+                let read = match v {
+                    DeValue::String(s) => Some(s.parse::<ComplexityRange>()),
+                    DeValue::Integer(i) => Some(
+                        i64::from_str_radix(i.as_str(), i.radix())
+                            .map_err(|_| format!("{i} is not a complexity, which is from 1 to 10"))
+                            .and_then(ComplexityRange::exactly),
+                    ),
+                    _ => None,
+                };
+                match read {
+                    Some(Ok(_)) => None,
+                    Some(Err(reason)) => Some(format!(
+                        "wrong value for `{}`{label}: {reason}; write {RANGE_FORMS}",
+                        key.name
+                    )),
+                    None => Some(wrong(&format!("a range of complexities ({RANGE_FORMS})"))),
+                }
+            }
+            Kind::Patterns => match v {
+                DeValue::Array(items) if items.is_empty() => Some(format!(
+                    "`{}`{label} is an empty list, which no task matches; give one glob or more, \
+                     or remove the key",
+                    key.name
+                )),
+                DeValue::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let item_line = self.line(item.span());
+                        self.sources.note(format!("{path}[{}]", i + 1), item_line);
+                        let message = match item.get_ref() {
+                            DeValue::String(s) => match check_route_path(s) {
+                                Ok(()) => continue,
+                                Err(reason) => {
+                                    format!("wrong value for `{}`{label}: {reason}", key.name)
+                                }
+                            },
+                            other => format!(
+                                "wrong type for item {} of `{}`{label}: expected a string, found {}",
+                                i + 1,
+                                key.name,
+                                a_type(other)
+                            ),
+                        };
+                        self.problem(Some(item_line), Some(format!("{path}[{}]", i + 1)), message);
+                    }
+                    None
+                }
+                _ => Some(wrong("an array of globs")),
             },
             Kind::Texts => match v {
                 DeValue::Array(items) => {
@@ -429,6 +591,46 @@ impl Walker<'_> {
                     None
                 }
                 _ => Some(wrong("an array of tables ([[gate]])")),
+            },
+            Kind::Routes => match v {
+                DeValue::Array(routes) => {
+                    for (index, route) in routes.iter().enumerate() {
+                        let route_line = self.line(route.span());
+                        self.sources.note(route_table(index), route_line);
+                        match route.get_ref() {
+                            DeValue::Table(keys) => {
+                                self.table(keys, ROUTE_KEYS, Scope::Route(index));
+                                if !keys.iter().any(|(k, _)| k.get_ref() == "agent") {
+                                    self.problem(
+                                        Some(route_line),
+                                        Some(route_table(index)),
+                                        "this [[route]] has no `agent`; every route names the \
+                                         profile it picks"
+                                            .to_string(),
+                                    );
+                                }
+                            }
+                            other => {
+                                let message = format!(
+                                    "wrong type for item {} of `route`: expected a table \
+                                     ([[route]]), found {}",
+                                    index + 1,
+                                    a_type(other)
+                                );
+                                self.problem(Some(route_line), Some(route_table(index)), message);
+                            }
+                        }
+                    }
+                    None
+                }
+                _ => Some(wrong("an array of tables ([[route]])")),
+            },
+            Kind::Extend => match v {
+                DeValue::Table(keys) => {
+                    self.table(keys, EXTEND_KEYS, Scope::Extend);
+                    None
+                }
+                _ => Some(wrong("a table ([extend])")),
             },
         };
         if let Some(message) = problem {
@@ -700,6 +902,114 @@ fn validate(config: &mut Config, sources: &Sources, problems: &mut Vec<Problem>)
             );
         }
     }
+    if let Some(planner) = &config.planner {
+        if let Some(message) = unknown_profile(config, planner) {
+            add(
+                sources.top("planner"),
+                "planner".into(),
+                format!("`planner` names {message}"),
+            );
+        }
+    }
+    for (index, route) in config.routes.iter().enumerate() {
+        let n = index + 1;
+        let at = |key: &str| {
+            sources
+                .route(index, Some(key))
+                .or(sources.route(index, None))
+        };
+        if route.agent.trim().is_empty() {
+            add(
+                at("agent"),
+                format!("{}.agent", route_table(index)),
+                format!("route {n} has an empty `agent`; name the profile it picks"),
+            );
+        } else if let Some(message) = unknown_profile(config, &route.agent) {
+            add(
+                at("agent"),
+                format!("{}.agent", route_table(index)),
+                format!("route {n} names {message}"),
+            );
+        }
+        if let Some(earlier) = config.routes[..index]
+            .iter()
+            .position(|e| route.shadowed_by(e))
+        {
+            let first = &config.routes[earlier];
+            let why = if first.is_catch_all() {
+                "has no condition and matches every task".to_string()
+            } else {
+                format!("({}) matches every task this one would", first.describe())
+            };
+            add(
+                sources.route(index, None),
+                route_table(index),
+                format!(
+                    "route {n} ({}) is never reached: route {} before it {why}; move it above \
+                     route {}, or remove it",
+                    route.describe(),
+                    earlier + 1,
+                    earlier + 1
+                ),
+            );
+        }
+    }
+    if let Some(extend) = &config.extend {
+        let at = |key: &str| sources.extend(Some(key)).or(sources.extend(None));
+        for (name, value) in [
+            ("every", extend.every as usize),
+            ("max_new_tasks", extend.max_new_tasks),
+            ("max_total", extend.max_total),
+        ] {
+            if value == 0 {
+                add(
+                    at(name),
+                    format!("extend.{name}"),
+                    format!("`{name}` in [extend] must be at least 1"),
+                );
+            }
+        }
+        if !(0.0..=1.0).contains(&extend.done_above) {
+            add(
+                at("done_above"),
+                "extend.done_above".into(),
+                format!(
+                    "`done_above` in [extend] is {}; it is a share of the tasks, between 0 and 1",
+                    extend.done_above
+                ),
+            );
+        }
+        if let Some(message) = extend
+            .agent
+            .as_deref()
+            .and_then(|agent| unknown_profile(config, agent))
+        {
+            add(
+                at("agent"),
+                "extend.agent".into(),
+                format!("`agent` in [extend] names {message}"),
+            );
+        }
+    }
+}
+
+/// `the agent profile `codx`, which is neither built in nor defined in vane.toml; did you mean
+/// "codex"?`, to follow who names it; None for a profile there is. A profile `[agents.NAME]`
+/// defines without a `command` has its own problem, and is not reported again.
+fn unknown_profile(config: &Config, name: &str) -> Option<String> {
+    if config.profile(name).is_some() || config.agents.contains_key(name) {
+        return None;
+    }
+    let mut known: Vec<&str> = Profile::BUILTIN.to_vec();
+    known.extend(config.agents.keys().map(String::as_str));
+    let hint = match did_you_mean(name, &known) {
+        Some(near) => format!("did you mean \"{near}\"?"),
+        None => format!("the profiles are {}", known.join(", ")),
+    };
+    Some(format!(
+        "the agent profile `{name}`, which is neither built in nor defined in vane.toml \
+         ([agents.{name}]); {hint}"
+    ))
 }
 
 /// An `include` entry as a `/`-separated path from the repository root, or why it cannot be one.
@@ -771,6 +1081,11 @@ mod tests {
             serde_fields("[[gate]]\nname = \"a\"\nzzz = 1\n"),
             sorted(GATE_KEYS)
         );
+        assert_eq!(
+            serde_fields("[[route]]\nagent = \"shell\"\nzzz = 1\n"),
+            sorted(ROUTE_KEYS)
+        );
+        assert_eq!(serde_fields("[extend]\nzzz = 1\n"), sorted(EXTEND_KEYS));
     }
 
     #[test]
@@ -862,7 +1177,8 @@ weight = \"heavy\"
                 "colour = true\n",
                 "line 1: unknown key \"colour\"; the keys at the top are base_branch, workers, \
                  gate_workers, merge_window, batch, default_agent, max_attempts, worktree_root, include, setup, protected, \
-                 log_limit, confine, threshold, escalate_after, escalate_to, agents, gate",
+                 log_limit, confine, threshold, escalate_after, escalate_to, planner, agents, gate, \
+                 route, extend",
             ),
             ("workers = [\n", "line 1: unclosed array, expected `]`"),
         ] {
@@ -968,6 +1284,202 @@ command = \"true\"
         assert_eq!(s.gate(0, None), Some(10));
         assert_eq!(s.gate(0, Some("command")), Some(12));
         assert_eq!(s.gate(0, Some("timeout")), None);
+    }
+
+    #[test]
+    fn route_keys_are_checked_with_their_lines() {
+        let text = "\
+[[route]]
+typ = \"bug\"
+agent = \"shell\"
+
+[[route]]
+type = \"bgu\"
+complexity = \"<=11\"
+paths = [\"docs/**\",
+  \"/etc\"]
+
+[[route]]
+type = [\"bug\", 3]
+complexity = true
+paths = []
+agent = 7
+
+[[route]]
+type = []
+complexity = 0
+";
+        assert_eq!(
+            problems(text),
+            vec![
+                "line 2: unknown key \"typ\" in [[route]]; did you mean \"type\"?",
+                "line 5: this [[route]] has no `agent`; every route names the profile it picks",
+                "line 6: unknown value \"bgu\" for `type` in [[route]]; did you mean \"bug\"?",
+                "line 7: wrong value for `complexity` in [[route]]: 11 is not a complexity, which \
+                 is from 1 to 10; write \"<=3\", \">=7\", \"4-6\" or \"5\"",
+                "line 9: wrong value for `paths` in [[route]]: the path \"/etc\" starts with `/`; \
+                 write it from the repository's root, like `src/auth/**`",
+                "line 12: wrong type for item 2 of `type` in [[route]]: expected a string: epic, \
+                 story, task, bug, found an integer",
+                "line 13: wrong type for `complexity` in [[route]]: expected a range of \
+                 complexities (\"<=3\", \">=7\", \"4-6\" or \"5\"), found a boolean",
+                "line 14: `paths` in [[route]] is an empty list, which no task matches; give one \
+                 glob or more, or remove the key",
+                "line 15: wrong type for `agent` in [[route]]: expected a string, found an integer",
+                "line 17: this [[route]] has no `agent`; every route names the profile it picks",
+                "line 18: `type` in [[route]] is an empty list, which no task matches; give one \
+                 type or more (epic, story, task, bug), or remove the key",
+                "line 19: wrong value for `complexity` in [[route]]: 0 is not a complexity, which \
+                 is from 1 to 10; write \"<=3\", \">=7\", \"4-6\" or \"5\"",
+            ]
+        );
+        let keys: Vec<Option<String>> = check(text).problems.into_iter().map(|p| p.key).collect();
+        assert_eq!(keys[0].as_deref(), Some("route[1].typ"));
+        assert_eq!(keys[1].as_deref(), Some("route[2]"));
+        assert_eq!(keys[4].as_deref(), Some("route[2].paths[2]"));
+        assert_eq!(keys[5].as_deref(), Some("route[3].type[2]"));
+        assert_eq!(
+            problems("route = 3\n"),
+            ["line 1: wrong type for `route`: expected an array of tables ([[route]]), found an \
+              integer"]
+        );
+    }
+
+    #[test]
+    fn a_route_must_name_a_profile_there_is() {
+        let text = "\
+[agents.small]
+command = [\"sh\", \"-c\", \"true\"]
+
+[[route]]
+type = \"bug\"
+agent = \"smal\"
+
+[[route]]
+agent = \"nobody-at-all\"
+
+[[route]]
+agent = \" \"
+";
+        assert_eq!(
+            problems(text),
+            vec![
+                "line 6: route 1 names the agent profile `smal`, which is neither built in nor \
+                 defined in vane.toml ([agents.smal]); did you mean \"small\"?",
+                "line 9: route 2 names the agent profile `nobody-at-all`, which is neither built \
+                 in nor defined in vane.toml ([agents.nobody-at-all]); the profiles are shell, \
+                 claude, codex, aider, gemini, small",
+                "line 11: route 3 (any task) is never reached: route 2 before it has no condition \
+                 and matches every task; move it above route 2, or remove it",
+                "line 12: route 3 has an empty `agent`; name the profile it picks",
+            ]
+        );
+        let keys: Vec<Option<String>> = check(text).problems.into_iter().map(|p| p.key).collect();
+        assert_eq!(keys[0].as_deref(), Some("route[1].agent"));
+        assert_eq!(keys[2].as_deref(), Some("route[3]"));
+        // Built-in profiles and those vane.toml defines are fine.
+        assert!(problems(
+            "[agents.small]\ncommand = [\"x\"]\n[[route]]\nagent = \"small\"\n\
+             [[route]]\nagent = \"codex\"\n"
+        )
+        .iter()
+        .all(|p| !p.contains("names the agent profile")));
+    }
+
+    #[test]
+    fn a_route_after_one_that_takes_all_its_tasks_is_unreachable() {
+        let text = "\
+[[route]]
+type = [\"bug\", \"task\"]
+complexity = \"<=5\"
+agent = \"codex\"
+
+[[route]]
+type = \"bug\"
+complexity = \"2-3\"
+agent = \"claude\"
+
+[[route]]
+type = \"bug\"
+agent = \"claude\"
+
+[[route]]
+agent = \"shell\"
+
+[[route]]
+paths = [\"docs/**\"]
+agent = \"aider\"
+";
+        assert_eq!(
+            problems(text),
+            vec![
+                "line 6: route 2 (type bug, complexity 2-3) is never reached: route 1 before it \
+                 (type bug or task, complexity ≤ 5) matches every task this one would; move it \
+                 above route 1, or remove it",
+                "line 18: route 5 (paths docs/**) is never reached: route 4 before it has no \
+                 condition and matches every task; move it above route 4, or remove it",
+            ]
+        );
+        // A catch-all last is fine: it takes what the others leave.
+        assert_eq!(
+            problems(
+                "[[route]]\ntype = \"bug\"\nagent = \"codex\"\n[[route]]\nagent = \"claude\"\n"
+            ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_planner_and_the_extension_are_checked() {
+        let text = "\
+planner = \"claud\"
+
+[extend]
+every = 0
+done_above = 1.5
+max_new_tasks = 0
+max_total = 0
+agent = \"gemni\"
+pending_belw = 3
+";
+        assert_eq!(
+            problems(text),
+            vec![
+                "line 9: unknown key \"pending_belw\" in [extend]; did you mean \"pending_below\"?"
+            ]
+        );
+        let text = text.replace("pending_belw = 3\n", "pending_below = 3\n");
+        assert_eq!(
+            problems(&text),
+            vec![
+                "line 1: `planner` names the agent profile `claud`, which is neither built in nor \
+                 defined in vane.toml ([agents.claud]); did you mean \"claude\"?",
+                "line 4: `every` in [extend] must be at least 1",
+                "line 5: `done_above` in [extend] is 1.5; it is a share of the tasks, between 0 \
+                 and 1",
+                "line 6: `max_new_tasks` in [extend] must be at least 1",
+                "line 7: `max_total` in [extend] must be at least 1",
+                "line 8: `agent` in [extend] names the agent profile `gemni`, which is neither \
+                 built in nor defined in vane.toml ([agents.gemni]); did you mean \"gemini\"?",
+            ]
+        );
+        let keys: Vec<Option<String>> = check(&text).problems.into_iter().map(|p| p.key).collect();
+        assert_eq!(keys[1].as_deref(), Some("extend.every"));
+        assert_eq!(
+            problems("extend = 5\n"),
+            ["line 1: wrong type for `extend`: expected a table ([extend]), found an integer"]
+        );
+        assert_eq!(
+            problems("[extend]\ndone_above = \"most\"\n"),
+            ["line 2: wrong type for `done_above` in [extend]: expected a number, found a string"]
+        );
+        let checked = check("[extend]\nevery = 2\n");
+        assert_eq!(checked.sources.extend(None), Some(1));
+        assert_eq!(checked.sources.extend(Some("every")), Some(2));
+        assert_eq!(
+            checked.config.expect("fine").extend.map(|e| e.every),
+            Some(2)
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::agent::Profile;
 /// One key's effective value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Setting {
-    /// Dotted: `workers`, `agents.claude.timeout`, `gate.tests.command`.
+    /// Dotted: `workers`, `agents.claude.timeout`, `gate.tests.command`, `route[1].agent`,
+    /// `extend.every`.
     #[serde(skip)]
     pub key: String,
     /// JSON null for a key that is not set and has no default value.
@@ -27,8 +28,8 @@ pub struct Setting {
 }
 
 /// Every key in the order of the default file, then each agent profile (the built-in ones first),
-/// then each gate in the order of the file. Serialises as one JSON object keyed by `Setting::key`,
-/// in that order.
+/// then each gate and each route in the order of the file, then `[extend]`. Serialises as one JSON
+/// object keyed by `Setting::key`, in that order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Effective {
     pub settings: Vec<Setting>,
@@ -84,6 +85,7 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
             "threshold" => (json!(config.threshold), ""),
             "escalate_after" => (json!(config.escalate_after), "no escalation"),
             "escalate_to" => (json!(config.escalate_to), "no escalation"),
+            "planner" => (json!(config.planner()), ""),
             // Listed key by key below.
             _ => continue,
         };
@@ -132,6 +134,58 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
             );
             s.unset = unset;
             settings.push(s);
+        }
+    }
+
+    for (index, route) in config.routes.iter().enumerate() {
+        let kinds: Vec<&str> = route.kinds.iter().map(|k| k.as_str()).collect();
+        for key in names(Table::Route) {
+            let (value, unset) = match key {
+                "type" => (json!((!kinds.is_empty()).then_some(&kinds)), "any type"),
+                "complexity" => (
+                    json!(route.complexity.map(|c| c.written())),
+                    "any complexity, or none",
+                ),
+                "paths" => (
+                    json!((!route.paths.is_empty()).then_some(&route.paths)),
+                    "any paths, or none",
+                ),
+                _ => (json!(route.agent), ""),
+            };
+            let mut s = setting(
+                format!("route[{}].{key}", index + 1),
+                value,
+                sources.route(index, Some(key)),
+            );
+            s.unset = (!unset.is_empty()).then_some(unset);
+            settings.push(s);
+        }
+    }
+
+    match &config.extend {
+        None => {
+            let mut s = setting("extend".to_string(), Value::Null, None);
+            s.unset = Some("the roadmap is not extended");
+            settings.push(s);
+        }
+        Some(extend) => {
+            for key in names(Table::Extend) {
+                let value = match key {
+                    "every" => json!(extend.every),
+                    "pending_below" => json!(extend.pending_below),
+                    "done_above" => json!(extend.done_above),
+                    "max_new_tasks" => json!(extend.max_new_tasks),
+                    "max_total" => json!(extend.max_total),
+                    // The profile asked: its own, else the planner.
+                    _ => json!(config.extend_agent()),
+                };
+                // The agent's value may come from `planner`'s line.
+                let line = match key {
+                    "agent" if extend.agent.is_none() => sources.top("planner"),
+                    _ => sources.extend(Some(key)),
+                };
+                settings.push(setting(format!("extend.{key}"), value, line));
+            }
         }
     }
     Effective { settings }
@@ -228,5 +282,51 @@ agent = \"claude\"
         assert!(text
             .starts_with("{\"base_branch\":{\"value\":null,\"source\":\"default\",\"line\":null}"));
         assert!(text.find("\"gate.tests.name\"") < text.find("\"gate.review.name\""));
+        // No [extend]: off.
+        assert_eq!(find(&effective, "extend").value, Value::Null);
+        assert_eq!(find(&effective, "planner").value, json!("claude"));
+    }
+
+    #[test]
+    fn routes_and_the_extension_are_listed_with_their_lines() {
+        let text = "\
+planner = \"codex\"
+
+[[route]]
+type = \"bug\"
+complexity = \"<=3\"
+agent = \"codex\"
+
+[[route]]
+paths = [\"docs/**\"]
+agent = \"aider\"
+
+[extend]
+every = 3
+";
+        let checked = Config::check(text);
+        let config = checked.config.expect("a fine file");
+        let effective = config.effective(&checked.sources);
+        let value = |key: &str| find(&effective, key).value.clone();
+        assert_eq!(value("planner"), json!("codex"));
+        assert_eq!(find(&effective, "planner").line, Some(1));
+        assert_eq!(value("route[1].type"), json!(["bug"]));
+        assert_eq!(value("route[1].complexity"), json!("<=3"));
+        assert_eq!(find(&effective, "route[1].complexity").line, Some(5));
+        assert_eq!(value("route[1].paths"), Value::Null);
+        assert_eq!(value("route[1].agent"), json!("codex"));
+        assert_eq!(value("route[2].type"), Value::Null);
+        assert_eq!(find(&effective, "route[2].type").unset, Some("any type"));
+        assert_eq!(value("route[2].paths"), json!(["docs/**"]));
+        assert_eq!(find(&effective, "route[2].agent").line, Some(10));
+        assert_eq!(value("extend.every"), json!(3));
+        assert_eq!(find(&effective, "extend.every").line, Some(13));
+        assert_eq!(value("extend.done_above"), json!(0.75));
+        assert_eq!(find(&effective, "extend.done_above").source, "default");
+        assert_eq!(value("extend.max_total"), json!(30));
+        // No `agent` of its own: the planner's, from its line.
+        assert_eq!(value("extend.agent"), json!("codex"));
+        assert_eq!(find(&effective, "extend.agent").line, Some(1));
+        assert!(effective.settings.iter().all(|s| s.key != "extend"));
     }
 }

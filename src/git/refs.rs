@@ -289,6 +289,17 @@ impl Git {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Every path tracked in `commit`, in git's order (`git ls-tree -r --name-only`).
+    pub fn tracked_paths(&self, commit: &str) -> Result<Vec<String>, GitError> {
+        let out = self.run(None, &["ls-tree", "-r", "-z", "--name-only", commit])?;
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
+
     /// The subject lines of the commits in `range` (`git log --format=%s <range>`), newest first.
     pub fn commit_subjects(&self, range: &str) -> Result<Vec<String>, GitError> {
         let out = self.run(

@@ -11,9 +11,10 @@ use crate::agent::{self, Invocation, TemplateVars};
 use crate::config::{Config, GateConfig, ScoreMode};
 use crate::git::Git;
 use crate::git::MergeOutcome;
-use crate::model::{Task, TaskId};
+use crate::learnings;
+use crate::model::{ContextOrigin, ContextSource, Task, TaskId};
 use crate::quality::score::{self, Decision, GateScore, Verdict};
-use crate::store::{Attempt, GateRecord, Store};
+use crate::store::{Attempt, GateRecord, NewContextEntry, Store};
 use crate::workspace::{self, Workspace};
 
 use super::{profiles, OrchestratorError, Result};
@@ -158,6 +159,10 @@ pub fn run_gates(
         } else {
             score::meets(verdict.score, config.threshold)
         };
+        let (learnings, rejected_learnings) = match (&gate.command, &gate.agent) {
+            (None, Some(profile)) => critic_learnings(gate, profile, candidate, &verdict.learnings),
+            _ => (Vec::new(), Vec::new()),
+        };
         GateResult {
             record: GateRecord {
                 gate: gate.name.clone(),
@@ -171,6 +176,8 @@ pub fn run_gates(
                 tree: tree.clone(),
                 gate_key: key.to_string(),
                 cached_from: None,
+                learnings,
+                rejected_learnings,
             },
             weight: gate.weight,
             required: gate.is_required(),
@@ -202,6 +209,8 @@ pub fn run_gates(
                     tree: None,
                     gate_key: String::new(),
                     cached_from: None,
+                    learnings: Vec::new(),
+                    rejected_learnings: Vec::new(),
                 },
                 weight: config.gates[index].weight,
                 required: config.gates[index].is_required(),
@@ -374,7 +383,44 @@ fn failed(issue: String) -> Verdict {
         score: 0.0,
         issues: vec![issue],
         suggestions: Vec::new(),
+        learnings: Vec::new(),
     }
+}
+
+/// The learnings a critic's verdict gave (`items`), checked (see `learnings::read_learnings`), as
+/// entries on the task it reviewed and its epic (see `learnings::scope`), with the problems of
+/// those left out; none for a candidate that is no task's attempt (`vane gate` on the working
+/// tree), which no later prompt could say where they came from.
+fn critic_learnings(
+    gate: &GateConfig,
+    profile: &str,
+    candidate: &Candidate<'_>,
+    items: &[serde_json::Value],
+) -> (Vec<NewContextEntry>, Vec<String>) {
+    let (Some(task), Some(attempt)) = (candidate.task, candidate.attempt) else {
+        return (Vec::new(), Vec::new());
+    };
+    let (entries, problems) = learnings::read_learnings(items);
+    let origin = ContextOrigin {
+        source: ContextSource::Critic,
+        task: task.id.clone(),
+        attempt: attempt.number,
+        profile: Some(profile.to_string()),
+        gate: Some(gate.name.clone()),
+    };
+    let entries = entries
+        .into_iter()
+        .map(|entry| NewContextEntry {
+            related_tasks: learnings::scope(&entry.related_tasks, &task.id, task.parent.as_ref()),
+            origin: Some(origin.clone()),
+            ..entry
+        })
+        .collect();
+    let problems = problems
+        .into_iter()
+        .map(|p| format!("critic `{}`: {p}", gate.name))
+        .collect();
+    (entries, problems)
 }
 
 fn gate_env(candidate: &Candidate<'_>) -> Vec<(String, String)> {
@@ -476,6 +522,7 @@ fn run_command(
             score: 1.0,
             issues: Vec::new(),
             suggestions: Vec::new(),
+            learnings: Vec::new(),
         },
         (ScoreMode::Exit, Some(code)) => failed(format!(
             "gate `{}` ({command}) exited with {code}{}",
@@ -632,7 +679,11 @@ pub fn critic_prompt(task: Option<&Task>, gate: &GateConfig, diff: &str) -> Stri
     out.push_str(
         "```\n\n## Your answer\n\nEnd your answer with one JSON object on its own line:\n\n\
          {\"score\": <a number from 0 to 1>, \"issues\": [\"...\"], \"suggestions\": [\"...\"]}\n\n\
-         1 means the change is excellent in this respect, 0 that it is unacceptable.\n",
+         1 means the change is excellent in this respect, 0 that it is unacceptable.\n\n\
+         If the review showed you something later changes in this repository should know (a \
+         convention, a pitfall), add it to the object as \
+         `\"learnings\": [{\"topic\": \"...\", \"content\": \"...\", \"confidence\": <0 to 1>}]`; \
+         the agents of later tasks are told it.\n",
     );
     out
 }

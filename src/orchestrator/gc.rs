@@ -377,7 +377,15 @@ impl Sweep<'_> {
         }
         if let Some(pid) = gate_worktree_pid(path) {
             if lock::process_alive(pid) {
-                return Some(format!("`vane gate` (pid {pid}) is using it"));
+                let command = if path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("plan-"))
+                {
+                    "vane plan"
+                } else {
+                    "vane gate"
+                };
+                return Some(format!("`{command}` (pid {pid}) is using it"));
             }
         }
         if !self.keep_for.is_zero() {
@@ -721,10 +729,10 @@ fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
     entries
 }
 
-/// The pid in the name of a worktree `vane gate <task>` makes for itself (`gate-<task>-<pid>`).
+/// The pid in the name of a worktree `vane gate <task>` or a planner makes for itself
+/// (`gate-<task>-<pid>`, `plan-<epic>-<pid>`).
 fn gate_worktree_pid(path: &Path) -> Option<i32> {
-    let name = path.file_name()?.to_str()?;
-    name.strip_prefix("gate-")?.rsplit_once('-')?.1.parse().ok()
+    crate::workspace::one_off_worktree_pid(path.file_name()?.to_str()?)
 }
 
 /// When a worktree was last used: the newest change to its HEAD or index, which git rewrites at
@@ -807,6 +815,7 @@ mod tests {
         );
         assert_eq!(gate_worktree_pid(Path::new("/r/w1")), None);
         assert_eq!(gate_worktree_pid(Path::new("/r/gate-x-y")), None);
+        assert_eq!(gate_worktree_pid(Path::new("/r/plan-auth-77")), Some(77));
         assert_eq!(ref_safe_name(Path::new("/r/w 1.old")), "w_1_old");
         assert_eq!(render_age(Duration::from_secs(5)), "5 s");
         assert_eq!(render_age(Duration::from_secs(600)), "10 min");

@@ -13,6 +13,7 @@ pub mod guard;
 pub mod hooks;
 pub mod land;
 pub mod lock;
+pub mod planner;
 pub mod preflight;
 pub mod profiles;
 pub mod protected;
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 pub use doctor::{doctor, Check};
 pub use gc::{gc, GcOptions, GcReport};
 pub use rollback::{rollback, RollbackOptions, RollbackSummary};
-pub use work::{work, HeldBack, Landing, Progress, WorkOptions, WorkSummary};
+pub use work::{work, Extended, HeldBack, Landing, Progress, WorkOptions, WorkSummary};
 
 use crate::config::Config;
 use crate::workspace::Workspace;
@@ -126,6 +127,21 @@ pub enum OrchestratorError {
     /// `setup` failed in a gate worktree, so no gate could run there.
     #[error("`setup` failed in a gate worktree: {0}")]
     GateSetup(String),
+    #[error(transparent)]
+    Profile(#[from] profiles::ProfileError),
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    /// Every answer of the planner was refused; nothing was written.
+    #[error(
+        "the planner `{profile}` answered {} time{} and no plan was accepted; the problems with its last answer:\n{}",
+        .runs.len(),
+        if .runs.len() == 1 { "" } else { "s" },
+        .runs.last().map(|r| r.problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")).unwrap_or_default()
+    )]
+    PlanRefused {
+        profile: String,
+        runs: Vec<planner::PlannerRun>,
+    },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,

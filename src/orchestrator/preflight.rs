@@ -90,6 +90,10 @@ pub enum ProfileUse {
         index: usize,
         gate: String,
     },
+    /// A `[[route]]`, by its index in the configuration (from 0).
+    Route(usize),
+    /// `[extend]`: the planner that extends the roadmap while a batch runs.
+    Extend,
     Task(crate::model::TaskId),
 }
 
@@ -109,6 +113,21 @@ impl ProfileUse {
                 Some(format!("gate[{}].agent", index + 1)),
                 sources.and_then(|s| s.gate(*index, Some("agent"))),
             ),
+            ProfileUse::Route(index) => (
+                Some(format!("route[{}].agent", index + 1)),
+                sources.and_then(|s| s.route(*index, Some("agent"))),
+            ),
+            // Named by `[extend]`'s `agent`, else by `planner`, else by default.
+            ProfileUse::Extend => {
+                let at = |key: &str, line: Option<usize>| (Some(key.to_string()), line);
+                match sources {
+                    Some(s) if s.extend(Some("agent")).is_some() => {
+                        at("extend.agent", s.extend(Some("agent")))
+                    }
+                    Some(s) if s.top("planner").is_some() => at("planner", s.top("planner")),
+                    _ => at("extend", sources.and_then(|s| s.extend(None))),
+                }
+            }
             ProfileUse::Task(_) => (None, None),
         }
     }
@@ -120,13 +139,17 @@ impl fmt::Display for ProfileUse {
             ProfileUse::DefaultAgent => f.write_str("default_agent"),
             ProfileUse::EscalateTo => f.write_str("escalate_to"),
             ProfileUse::Critic { gate, .. } => write!(f, "gate `{gate}`"),
+            ProfileUse::Route(index) => write!(f, "route {}", index + 1),
+            ProfileUse::Extend => f.write_str("[extend]"),
             ProfileUse::Task(id) => write!(f, "task `{id}`"),
         }
     }
 }
 
 /// Every profile `vane work` may start with these tasks, each with who uses it: `default_agent`,
-/// `escalate_to`, the critic gates' `agent`, and the tasks' own `agent` (epics run no agent).
+/// `escalate_to`, the critic gates' `agent`, each `[[route]]`'s `agent` (a task added while the
+/// batch runs may match any), the planner of `[extend]`, and the tasks' own `agent` (epics run no
+/// agent).
 pub fn profiles_in_use(config: &Config, tasks: &[Task]) -> BTreeMap<String, Vec<ProfileUse>> {
     let mut uses: BTreeMap<String, Vec<ProfileUse>> = BTreeMap::new();
     uses.entry(config.default_agent.clone())
@@ -146,6 +169,16 @@ pub fn profiles_in_use(config: &Config, tasks: &[Task]) -> BTreeMap<String, Vec<
                     gate: gate.name.clone(),
                 });
         }
+    }
+    for (index, route) in config.routes.iter().enumerate() {
+        uses.entry(route.agent.clone())
+            .or_default()
+            .push(ProfileUse::Route(index));
+    }
+    if let Some(name) = config.extend_agent() {
+        uses.entry(name.to_string())
+            .or_default()
+            .push(ProfileUse::Extend);
     }
     for task in tasks.iter().filter(|t| t.kind != TaskType::Epic) {
         if let Some(name) = &task.agent {
@@ -920,6 +953,45 @@ command = \"$LINTER src\"
             found[1].contains("runs `two`, which is not installed"),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn the_profiles_of_routes_and_of_the_extension_are_checked_too() {
+        let not_installed = |program: &str, at: &str, user: &str| {
+            format!(
+                "agent {program} (vane.toml {at}): runs `{program}`, which is not installed (not \
+                 found on PATH); used by {user} | install `{program}` or put it on PATH, or \
+                 change `command` under [agents.{program}] in vane.toml"
+            )
+        };
+        for (toml, expected) in [
+            (
+                "[[route]]\ntype = \"bug\"\nagent = \"codex\"\n[[route]]\nagent = \"codex\"\n",
+                not_installed("codex", "line 3, `route[1].agent`", "route 1, route 2"),
+            ),
+            (
+                "[extend]\nevery = 2\n",
+                not_installed("claude", "line 1, `extend`", "[extend]"),
+            ),
+            (
+                "planner = \"gemini\"\n[extend]\n",
+                not_installed("gemini", "line 1, `planner`", "[extend]"),
+            ),
+            (
+                "planner = \"gemini\"\n[extend]\nagent = \"aider\"\n",
+                not_installed("aider", "line 3, `extend.agent`", "[extend]"),
+            ),
+        ] {
+            assert_eq!(problems(toml, &[], &SH_ONLY), [expected], "{toml}");
+        }
+        // Without [extend], the planner is `vane plan`'s alone: not for `vane work` to check.
+        assert_eq!(
+            problems("planner = \"gemini\"\n", &[], &SH_ONLY),
+            Vec::<String>::new()
+        );
+        let checked = Config::check("[[route]]\nagent = \"codex\"\n");
+        let uses = profiles_in_use(&checked.config.expect("fine"), &[]);
+        assert_eq!(uses["codex"], [ProfileUse::Route(0)]);
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub struct Verdict {
     pub issues: Vec<String>,
     /// Changes the gate recommends.
     pub suggestions: Vec<String>,
+    /// What a critic found that later tasks should know, as it gave it: objects with a `topic`, a
+    /// `content` and optionally a `confidence` (checked, and recorded as context entries, by
+    /// `learnings`). Read for every gate; only a critic's are recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learnings: Vec<Value>,
 }
 
 /// How many characters of output an error message quotes at most.
@@ -30,7 +35,8 @@ const TAIL_CHARS: usize = 200;
 /// `issues` and `suggestions` are optional and default to empty lists; `null`
 /// also counts as empty. Items that are JSON strings are taken as they are;
 /// any other item is kept as its compact JSON text. A value that is not a list
-/// is treated as a list holding that one value.
+/// is treated as a list holding that one value. `learnings` is read the same
+/// way, its items kept as JSON values.
 ///
 /// On failure, the error is a one-line reason written to follow the words
 /// ``gate `NAME` `` (the caller adds them), for example
@@ -76,7 +82,7 @@ pub fn parse_score_line(stdout: &str) -> Result<Verdict, String> {
 /// in serde_json's map order (alphabetical by key unless serde_json's
 /// `preserve_order` feature is on) wins.
 ///
-/// Issues and suggestions are read as in [`parse_score_line`]. Returns `None`
+/// Issues, suggestions and learnings are read as in [`parse_score_line`]. Returns `None`
 /// when nothing qualifies.
 ///
 /// An object whose contents nest more than 16 levels deep is not read as a
@@ -183,6 +189,11 @@ fn verdict_from_object(map: &Map<String, Value>) -> Option<Result<Verdict, Strin
             score,
             issues: text_items(map.get("issues")),
             suggestions: text_items(map.get("suggestions")),
+            learnings: match map.get("learnings") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(items)) => items.clone(),
+                Some(other) => vec![other.clone()],
+            },
         })),
         _ => Some(Err(format!("printed a score of {n}, outside 0..1"))),
     }
@@ -442,6 +453,28 @@ mod tests {
         let none = r#"{"grade": 0.9} {"score": 1.5} {"score": -0.2} {"score": null} {"score": 0.9"#;
         assert_eq!(found(none), "none");
         assert_eq!(found(""), "none");
+    }
+
+    #[test]
+    fn a_verdict_carries_the_learnings_it_gives() {
+        let text = r#"Done. {"score": 0.8, "learnings": [{"topic": "style", "content": "Use `?`", "confidence": 0.7}, "loose"]}"#;
+        let verdict = find_verdict(text).unwrap();
+        assert_eq!(
+            verdict.learnings,
+            [
+                serde_json::json!({"topic": "style", "content": "Use `?`", "confidence": 0.7}),
+                serde_json::json!("loose")
+            ]
+        );
+        let one = parse_score_line(r#"{"score": 1, "learnings": {"topic": "t", "content": "c"}}"#);
+        assert_eq!(one.unwrap().learnings.len(), 1);
+        assert!(find_verdict(r#"{"score": 1, "learnings": null}"#)
+            .unwrap()
+            .learnings
+            .is_empty());
+        // Without learnings a verdict serializes as before.
+        let plain = serde_json::to_string(&find_verdict(r#"{"score": 1}"#).unwrap()).unwrap();
+        assert_eq!(plain, r#"{"score":1.0,"issues":[],"suggestions":[]}"#);
     }
 
     #[test]

@@ -170,10 +170,40 @@ fn apply(
     actor: &str,
     correlation: &str,
 ) -> Result<ImportReport> {
+    let report = ImportReport {
+        changes: apply_tasks(tx, &roadmap.tasks, actor, correlation)?,
+    };
+    append(
+        tx,
+        &NewEvent {
+            kind: "roadmap_imported",
+            task: None,
+            actor,
+            correlation: Some(correlation),
+            data: json!({
+                "file": file,
+                "added": report.count(|c| matches!(c, TaskChange::Added { .. })),
+                "updated": report.count(|c| matches!(c, TaskChange::Updated { .. })),
+                "unchanged": report.count(|c| matches!(c, TaskChange::Unchanged { .. })),
+                "kept": report.count(|c| matches!(c, TaskChange::Kept { .. })),
+            }),
+        },
+    )?;
+    Ok(report)
+}
+
+/// Adds the tasks that are new, updates the pending ones whose text changed, and leaves the rest;
+/// then checks the graph for cycles and refreshes priorities. The caller records the event.
+pub(super) fn apply_tasks(
+    tx: &Connection,
+    tasks: &[RoadmapTask],
+    actor: &str,
+    correlation: &str,
+) -> Result<Vec<TaskChange>> {
     let mut report = ImportReport::default();
     let mut new_tasks = Vec::new();
     // Rows first, dependencies after, so that a task may depend on one later in the file.
-    for task in &roadmap.tasks {
+    for task in tasks {
         if !super::tasks::task_exists(tx, &task.id)? {
             let new = super::NewTask {
                 id: Some(task.id.clone()),
@@ -232,23 +262,7 @@ fn apply(
         return Err(StoreError::Cycle(cycle));
     }
     refresh_priorities(tx, &graph)?;
-    append(
-        tx,
-        &NewEvent {
-            kind: "roadmap_imported",
-            task: None,
-            actor,
-            correlation: Some(correlation),
-            data: json!({
-                "file": file,
-                "added": report.count(|c| matches!(c, TaskChange::Added { .. })),
-                "updated": report.count(|c| matches!(c, TaskChange::Updated { .. })),
-                "unchanged": report.count(|c| matches!(c, TaskChange::Unchanged { .. })),
-                "kept": report.count(|c| matches!(c, TaskChange::Kept { .. })),
-            }),
-        },
-    )?;
-    Ok(report)
+    Ok(report.changes)
 }
 
 fn update_task(

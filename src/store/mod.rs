@@ -8,6 +8,7 @@ mod context;
 mod events;
 mod import;
 mod migrations;
+mod plan;
 mod quality;
 mod seal;
 mod status;
@@ -27,6 +28,7 @@ pub use context::NewContextEntry;
 pub use events::{EventFilter, NewEvent};
 pub use import::{ImportReport, TaskChange};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+pub use plan::{PlanApplied, PlanConflict, PlanEpic, PlanToApply};
 pub use quality::{GateRecord, QualityRow, StoredGateResult, TaskScore};
 pub use status::{CheckpointSummary, EpicProgress, StatusSummary};
 pub use tasks::{DependencyView, NewTask, TaskDetail, TaskFilter};
@@ -109,6 +111,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("no context entry {0}")]
     ContextNotFound(i64),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanConflict),
 }
 
 impl From<GraphError> for StoreError {

@@ -4,7 +4,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, Store};
+use super::{NewContextEntry, Result, Store};
 use crate::model::{now_millis, TaskId};
 
 /// One gate's result on one candidate, as it is recorded.
@@ -24,6 +24,13 @@ pub struct GateRecord {
     pub gate_key: String,
     /// The row whose verdict this one reuses, when the same tree was scored by the same gate before.
     pub cached_from: Option<i64>,
+    /// What a critic left for later tasks (see `learnings`), recorded as context entries with the
+    /// result; never kept with it, so a verdict taken from the cache has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub learnings: Vec<NewContextEntry>,
+    /// The critic's learnings left out, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_learnings: Vec<String>,
 }
 
 /// A stored gate result, with its row id.
@@ -91,6 +98,8 @@ impl Store {
                         tree: Some(tree.to_string()),
                         gate_key: gate_key.to_string(),
                         cached_from: None,
+                        learnings: Vec::new(),
+                        rejected_learnings: Vec::new(),
                     },
                 },
             ))
@@ -108,8 +117,9 @@ impl Store {
         Ok(None)
     }
 
-    /// Records the results of one gate run (tied to a task and attempt when there are), and the
-    /// attempt's overall score, in one transaction.
+    /// Records the results of one gate run (tied to a task and attempt when there are), the
+    /// attempt's overall score, and what its critics left for later tasks (from the results that
+    /// ran, not those taken from the cache), in one transaction.
     pub fn record_gate_results(
         &mut self,
         task: Option<&TaskId>,
@@ -155,6 +165,23 @@ impl Store {
                         seal,
                     ],
                 )?;
+                if r.cached_from.is_none()
+                    && !(r.learnings.is_empty() && r.rejected_learnings.is_empty())
+                {
+                    let about = r
+                        .learnings
+                        .iter()
+                        .find_map(|l| l.origin.as_ref().map(|o| &o.task))
+                        .or(task);
+                    super::context::record_left(
+                        tx,
+                        about,
+                        &r.learnings,
+                        &r.rejected_learnings,
+                        &format!("critic/{}", r.gate),
+                        None,
+                    )?;
+                }
             }
             if let Some(attempt) = attempt {
                 tx.execute(

@@ -159,18 +159,23 @@ pub(super) fn load_graph(conn: &Connection) -> Result<Graph> {
             age: row.get(5)?,
         });
     }
-    let mut edges = Vec::new();
+    Ok(Graph::new(nodes, blocks_edges(conn)?)?)
+}
+
+/// Every `blocks` dependency, as (task, depends_on).
+pub(super) fn blocks_edges(conn: &Connection) -> Result<Vec<(TaskId, TaskId)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT task_id, depends_on_task_id FROM task_dependencies WHERE dependency_type = 'blocks'",
     )?;
     let mut rows = stmt.query([])?;
+    let mut edges = Vec::new();
     while let Some(row) = rows.next()? {
         edges.push((
             TaskId::new(row.get::<_, String>(0)?)?,
             TaskId::new(row.get::<_, String>(1)?)?,
         ));
     }
-    Ok(Graph::new(nodes, edges)?)
+    Ok(edges)
 }
 
 /// Rewrites every task's priority from the graph; called after the graph's shape changed.
@@ -324,6 +329,11 @@ impl Store {
             }
             get_task(tx, &id)
         })
+    }
+
+    /// Every `blocks` dependency, as (task, depends_on).
+    pub fn blocks_edges(&self) -> Result<Vec<(TaskId, TaskId)>> {
+        blocks_edges(&self.conn)
     }
 
     pub fn task(&self, id: &TaskId) -> Result<Task> {

@@ -146,10 +146,11 @@ struct CheckReport<'a> {
     /// What would fail every attempt of `vane work` once the file is fine: agent profiles that
     /// cannot start, gates whose program is missing (`orchestrator::preflight`).
     preflight: &'a [PreflightProblem],
-    /// Top-level keys the file sets, `[agents.*]` and `[[gate]]` tables apart.
+    /// Top-level keys the file sets, `[agents.*]`, `[[gate]]` and `[[route]]` tables apart.
     keys: usize,
     agents: usize,
     gates: usize,
+    routes: usize,
 }
 
 fn check(env: &CommandEnv<'_>, location: &RepoLocation, loaded: Loaded) -> Result<(), CliError> {
@@ -166,7 +167,7 @@ fn check(env: &CommandEnv<'_>, location: &RepoLocation, loaded: Loaded) -> Resul
         }
         None => Vec::new(),
     };
-    let (keys, agents, gates) = match &checked.config {
+    let (keys, agents, gates, routes) = match &checked.config {
         Some(config) => {
             let effective = config.effective(&checked.sources);
             let keys = effective
@@ -174,9 +175,14 @@ fn check(env: &CommandEnv<'_>, location: &RepoLocation, loaded: Loaded) -> Resul
                 .iter()
                 .filter(|s| s.line.is_some() && !s.key.contains('.'))
                 .count();
-            (keys, config.agents.len(), config.gates.len())
+            (
+                keys,
+                config.agents.len(),
+                config.gates.len(),
+                config.routes.len(),
+            )
         }
-        None => (0, 0, 0),
+        None => (0, 0, 0, 0),
     };
     if env.ui.json() {
         env.ui.json_value(&CheckReport {
@@ -188,6 +194,7 @@ fn check(env: &CommandEnv<'_>, location: &RepoLocation, loaded: Loaded) -> Resul
             keys,
             agents,
             gates,
+            routes,
         })?;
     }
     if !checked.problems.is_empty() {
@@ -216,13 +223,17 @@ fn check(env: &CommandEnv<'_>, location: &RepoLocation, loaded: Loaded) -> Resul
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let text = if loaded.exists {
-        format!(
+        let mut text = format!(
             "{} is fine: {}, {}, {}",
             crate::config::FILE_NAME,
             plural(keys, "key set", "keys set"),
             plural(agents, "agent profile", "agent profiles"),
             plural(gates, "gate", "gates"),
-        )
+        );
+        if routes > 0 {
+            text.push_str(&format!(", {}", plural(routes, "route", "routes")));
+        }
+        text
     } else {
         format!(
             "There is no {}, which is fine: every key has its default.",

@@ -1,5 +1,6 @@
 //! `vane context`: structured context for agents and people (decisions, constraints, hypotheses,
-//! learnings), given to the agents of related tasks in their prompts.
+//! learnings), given to the agents of related tasks in their prompts. Agents and critics leave
+//! entries too (see `learnings`); those name where they came from.
 
 use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
@@ -68,21 +69,20 @@ pub fn run(env: &CommandEnv<'_>, command: ContextCommand) -> Result<(), CliError
     let mut workspace = env.workspace()?;
     match command {
         ContextCommand::Add(args) => {
-            if args.content.trim().is_empty() || args.topic.trim().is_empty() {
-                return Err(CliError::refused(
-                    "a context entry needs a topic and content that are not empty",
-                ));
-            }
-            let entry = workspace.store.add_context(
-                &NewContextEntry {
-                    kind: args.kind,
-                    topic: args.topic.trim().to_string(),
-                    content: args.content.trim().to_string(),
-                    confidence: args.confidence,
-                    related_tasks: args.tasks,
-                },
-                &super::task::person(),
-            )?;
+            let entry = NewContextEntry {
+                kind: args.kind,
+                topic: args.topic.trim().to_string(),
+                content: args.content.trim().to_string(),
+                confidence: args.confidence,
+                related_tasks: args.tasks,
+                origin: None,
+            };
+            entry.check().map_err(|problem| {
+                CliError::refused(format!("cannot record the {}: {problem}", entry.kind))
+            })?;
+            let entry = workspace
+                .store
+                .add_context(&entry, &super::task::person())?;
             if env.ui.json() {
                 env.ui.json_value(&entry)?;
             } else {
@@ -118,8 +118,16 @@ pub fn run(env: &CommandEnv<'_>, command: ContextCommand) -> Result<(), CliError
                     let ids: Vec<&str> = e.related_tasks.iter().map(TaskId::as_str).collect();
                     format!("  tasks {}", ids.join(","))
                 };
+                let origin = e
+                    .origin
+                    .as_ref()
+                    .map(|o| match &o.profile {
+                        Some(profile) => format!("  from {o} ({profile})"),
+                        None => format!("  from {o}"),
+                    })
+                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "#{}  {}  {}  {}{confidence}{tasks}\n    {}\n",
+                    "#{}  {}  {}  {}{confidence}{tasks}{origin}\n    {}\n",
                     e.id,
                     render::time(e.at),
                     e.kind,

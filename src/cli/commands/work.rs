@@ -3,6 +3,7 @@ use crate::cli::CommandEnv;
 use crate::config::Config;
 use crate::error::CliError;
 use crate::model::TaskId;
+use crate::orchestrator::profiles::{self, Why};
 use crate::orchestrator::{self, Progress, WorkOptions};
 use crate::ui::printable;
 
@@ -40,6 +41,10 @@ pub struct Args {
     /// a task's that runs or starts first; run nothing
     #[arg(long)]
     dry_run: bool,
+
+    /// Do not extend the roadmap in this batch, whatever `[extend]` in vane.toml says
+    #[arg(long)]
+    no_extend: bool,
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
@@ -53,6 +58,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         tasks: args.tasks,
         max_tasks: args.max_tasks,
         dry_run: args.dry_run,
+        no_extend: args.no_extend,
     };
     crate::agent::stop_agents_on_interrupt();
     let ui = env.ui;
@@ -61,17 +67,57 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let summary = orchestrator::work(&mut workspace, &config, &options, &report);
     display.finish();
     let summary = summary?;
-    if env.ui.json() {
+    // What a dry run would start, each with the profile its attempt would run and who chose it.
+    let mut starting = Vec::new();
+    if args.dry_run {
+        for id in &summary.schedule {
+            let charged = workspace.store.charged_attempts(id)?;
+            starting.push((workspace.store.task(id)?, charged));
+        }
+    }
+    let agents: Vec<_> = starting
+        .iter()
+        .map(|(task, charged)| profiles::next_agent(&config, task, *charged))
+        .collect();
+    if env.ui.json() && args.dry_run {
+        // `agents`, beside what a batch reports: the profile of each task of `schedule`.
+        let mut value = serde_json::to_value(&summary).map_err(std::io::Error::other)?;
+        if let Some(object) = value.as_object_mut() {
+            let agents: Vec<serde_json::Value> = starting
+                .iter()
+                .zip(&agents)
+                .map(|((task, _), next)| {
+                    serde_json::json!({
+                        "task": task.id,
+                        "profile": next.profile,
+                        "chosen_by": next.chosen_by(),
+                        "route": next.route(),
+                    })
+                })
+                .collect();
+            object.insert("agents".to_string(), agents.into());
+        }
+        env.ui.json_value(&value)?;
+    } else if env.ui.json() {
         env.ui.json_value(&summary)?;
     } else if args.dry_run {
         if summary.schedule.is_empty() && summary.held.is_empty() {
             env.ui.status("Nothing is ready to start.");
         }
         let mut out = String::new();
-        for id in &summary.schedule {
-            let task = workspace.store.task(id)?;
-            let agent = task.agent.as_deref().unwrap_or(&config.default_agent);
-            out.push_str(&format!("{id}  {agent}  {}\n", printable(&task.title)));
+        for ((task, _), next) in starting.iter().zip(&agents) {
+            // A route or an escalation is named; the task's own profile and the default are not.
+            let why = match (&next.why, next.route()) {
+                (_, Some(route)) => format!(" (route {route})"),
+                (Why::Escalated { .. }, None) => " (escalated)".to_string(),
+                (Why::Chosen(_), None) => String::new(),
+            };
+            out.push_str(&format!(
+                "{}  {}{why}  {}\n",
+                task.id,
+                printable(next.profile),
+                printable(&task.title)
+            ));
         }
         // Held back: its paths overlap those of a task that runs, waits to land, or starts first.
         for held in &summary.held {
@@ -282,6 +328,43 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
         Progress::Paused { checkout } => format!(
             "Merging paused: the base branch is checked out at {} with changes that landing would overwrite; commit or stash them and merging goes on",
             checkout.display()
+        ),
+        Progress::Extension(extended) => describe_extension(ui, extended),
+    }
+}
+
+fn describe_extension(ui: &crate::ui::Ui, extended: &orchestrator::Extended) -> String {
+    use orchestrator::Extended;
+    match extended {
+        Extended::Planning {
+            profile,
+            pending,
+            done,
+            total,
+        } => format!(
+            "The roadmap runs low ({done} of {total} done, {pending} pending): asking `{profile}` for the next phase"
+        ),
+        Extended::Added {
+            epic,
+            tasks,
+            rationale,
+        } => {
+            let ids: Vec<&str> = tasks.iter().map(TaskId::as_str).collect();
+            let why = rationale
+                .as_deref()
+                .map(|r| format!(": {}", printable(r.lines().next().unwrap_or_default())))
+                .unwrap_or_default();
+            format!(
+                "Roadmap extended with {} task{} in `{epic}` ({}){why}",
+                tasks.len(),
+                if tasks.len() == 1 { "" } else { "s" },
+                ids.join(", ")
+            )
+        }
+        Extended::Failed { why } => format!(
+            "{} the roadmap could not be extended, and the batch goes on: {}",
+            ui.paint_err(console::Style::new().yellow(), "warning:"),
+            printable(why)
         ),
     }
 }

@@ -29,11 +29,13 @@ pub(super) mod landing;
 pub(super) mod merge_queue;
 pub(super) mod overlap;
 pub use overlap::Held as HeldBack;
+mod extension;
 mod scheduler;
 mod worker_pool;
 
 mod gate_pool;
 
+pub use extension::Extended;
 use gate_pool::{Below, GateContext, GateEvent, GateJob, GateMember, GatePool, Gated};
 use landing::{CheckoutFollowed, LandMove, Landed};
 use merge_queue::{Action, CandidateId, JobId, MergeQueue, Rejection, Settings};
@@ -54,6 +56,8 @@ pub struct WorkOptions {
     pub tasks: Vec<TaskId>,
     pub max_tasks: Option<usize>,
     pub dry_run: bool,
+    /// Leave the roadmap as it is for this batch, whatever `[extend]` says (`--no-extend`).
+    pub no_extend: bool,
 }
 
 /// Something worth telling the person watching.
@@ -134,6 +138,8 @@ pub enum Progress {
     Paused {
         checkout: PathBuf,
     },
+    /// The roadmap's extension (`[extend]`): a planner asked, its tasks added, or its failure.
+    Extension(Extended),
     /// Base moved, but a person's checkout of it changed at that moment and was left as it was.
     CheckoutBehind {
         checkout: PathBuf,
@@ -183,6 +189,9 @@ pub struct Landing {
 /// Where a worker writes its agent's process group, in the attempt's run directory (see
 /// `agent::strays`).
 pub(crate) const AGENT_PID_FILE: &str = "agent.pid";
+
+/// How often the coordinator looks for a planner's answer while one is at work.
+const EXTENSION_POLL: Duration = Duration::from_millis(200);
 
 /// After this many attempts that vane itself could not run in one batch, the batch stops starting
 /// new ones: the trouble is the machine's or vane's, and every further attempt would meet it too.
@@ -316,6 +325,11 @@ pub fn work(
         worktree_root: worktree_root.clone(),
         behind: None,
         held: HashSet::new(),
+        extension: extension::Extension::new(
+            config,
+            workspace.location.workdir.clone(),
+            !options.no_extend && selection.is_none(),
+        ),
         paused_on: None,
         faults: Vec::new(),
         halted: None,
@@ -371,6 +385,8 @@ pub(super) struct Batch<'a> {
     behind: Option<Behind>,
     /// Tasks held back for overlapping another, once reported.
     held: HashSet<TaskId>,
+    /// The roadmap's extension, when `[extend]` is on for this batch.
+    extension: Option<extension::Extension>,
 }
 
 impl Batch<'_> {
@@ -433,6 +449,12 @@ impl Batch<'_> {
             let _ = handle.join();
         }
         gate_pool.stop();
+        if let Some(extension) = &mut self.extension {
+            if extension.running() && result.is_err() {
+                agent::request_stop();
+            }
+            extension.join();
+        }
         result?;
         match self.halted.take() {
             Some(halt) => Err(halt),
@@ -582,8 +604,14 @@ impl Batch<'_> {
                 self.bring_checkouts_along()?;
             }
             let settled = queue.is_empty() || self.halted.is_some();
+            let dry = !acted && workers.in_flight == 0 && gate_pool.in_flight == 0 && settled;
+            if self.extend(batch, dry && self.halted.is_none())? {
+                // New tasks joined the batch: they are handed out at the top of the loop.
+                continue;
+            }
+            let extending = self.extension.as_ref().is_some_and(|e| e.running());
             // A landing may have made tasks ready: they are handed out at the top of the loop.
-            if !acted && workers.in_flight == 0 && gate_pool.in_flight == 0 && settled {
+            if dry && !extending {
                 self.bring_checkouts_along()?;
                 return Ok(());
             }
@@ -596,6 +624,12 @@ impl Batch<'_> {
                 CHECKOUT_LAG.saturating_sub(behind.since.elapsed())
             } else {
                 Duration::from_secs(3600)
+            };
+            // The planner answers on a channel of its own: looked at a few times a second.
+            let wait = if extending {
+                wait.min(EXTENSION_POLL)
+            } else {
+                wait
             };
             let event = match events.recv_timeout(wait) {
                 Ok(event) => event,
@@ -682,6 +716,25 @@ impl Batch<'_> {
                 }
             }
         }
+    }
+
+    /// Checks the roadmap's health when a check is due and takes in a planner's answer; true
+    /// when new tasks joined the batch. `dry`: the batch has nothing else left to do.
+    fn extend(&mut self, batch: i64, dry: bool) -> Result<bool> {
+        let Some(extension) = &mut self.extension else {
+            return Ok(false);
+        };
+        let mut added = false;
+        if let Some(extended) = extension.collect(self.store, batch)? {
+            added = matches!(extended, Extended::Added { .. });
+            (self.progress)(Progress::Extension(extended));
+        }
+        if self.halted.is_none() {
+            if let Some(planning) = extension.check(self.store, self.summary.landed.len(), dry)? {
+                (self.progress)(Progress::Extension(planning));
+            }
+        }
+        Ok(added)
     }
 
     /// The members of a gate job, with their tasks and attempts.

@@ -81,17 +81,11 @@ impl Batch<'_> {
             self.block(&task.id, &reason)?;
             return Ok(None);
         }
-        let (chosen, agent_reason) = match (self.config.escalate_after, &self.config.escalate_to) {
-            (Some(after), Some(stronger)) if charged >= after => (
-                profiles::resolve(self.config, stronger),
-                Some(format!(
-                    "escalated to `{stronger}`: {charged} earlier attempt{} fell short (escalate_after = {after})",
-                    if charged == 1 { "" } else { "s" }
-                )),
-            ),
-            _ => (profiles::for_task(self.config, task), None),
-        };
-        let profile = match chosen {
+        // The task's own profile, a route's, the default, or `escalate_to`; the attempt keeps
+        // why when a route or an escalation chose it.
+        let next = profiles::next_agent(self.config, task, charged);
+        let agent_reason = next.agent_reason();
+        let profile = match profiles::resolve(self.config, next.profile) {
             Ok(profile) => profile,
             Err(e) => {
                 self.block(&task.id, &e.to_string())?;
@@ -115,8 +109,8 @@ impl Batch<'_> {
             self.resume_point(task, &attempts)?
         };
         // The event of the claim says why this attempt, where it starts, and why its agent (so
-        // `vane task show` and `vane events` show an escalation).
-        let note = (!attempts.is_empty() || agent_reason.is_some()).then(|| {
+        // `vane task show` and `vane events` show an escalation or a route).
+        let retry = (!attempts.is_empty()).then(|| {
             let start = match (&resume, fresh) {
                 (Some(resume), _) => format!(
                     ", from the merge of attempt {}'s work with the new base, its conflict markers \
@@ -134,6 +128,7 @@ impl Batch<'_> {
                 .unwrap_or_default();
             format!("retrying with the feedback of the last attempt{start}{agent}")
         });
+        let note = retry.or_else(|| agent_reason.clone());
         let worker_name = format!("w{}", worker + 1);
         let attempt = self.store.claim(
             &task.id,

@@ -151,6 +151,15 @@ fn run_job_inner(
     if let Ok(vane) = std::env::current_exe() {
         crate::orchestrator::hooks::wire_agent_hooks(&mut argv, &job.run_dir, &vane)?;
     }
+    // Where the agent may leave what it learns, recorded once it ends (see `learnings`).
+    let context_file = crate::learnings::context_file(&job.run_dir);
+    let context_dir = crate::learnings::context_dir(&job.run_dir);
+    std::fs::create_dir_all(&context_dir).map_err(|e| OrchestratorError::io(&context_dir, e))?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&context_file)
+        .map_err(|e| OrchestratorError::io(&context_file, e))?;
     let mut env: Vec<(String, String)> = job.profile.env.clone().into_iter().collect();
     env.extend([
         ("VANE_TASK_ID".to_string(), job.task.id.to_string()),
@@ -162,6 +171,10 @@ fn run_job_inner(
         ("VANE_WORKTREE".to_string(), worktree.display().to_string()),
         ("VANE_BASE_SHA".to_string(), job.base_sha.clone()),
         ("VANE_ATTEMPT".to_string(), job.attempt.number.to_string()),
+        (
+            crate::learnings::CONTEXT_FILE_ENV.to_string(),
+            context_file.display().to_string(),
+        ),
         (
             crate::orchestrator::hooks::INBOX_ENV.to_string(),
             crate::orchestrator::hooks::inbox(&job.run_dir)
@@ -428,7 +441,8 @@ fn tail_both(run_dir: &Path) -> String {
 
 /// What the agent of `job` may write when it runs confined (DESIGN.md, "Agents are not trusted"):
 /// its worktree, what a commit on its own branch needs in the git directory, `<run>/tmp` (its
-/// TMPDIR), and what its profile declares. None with `confine = false`.
+/// TMPDIR), its hook inbox and context file, and what its profile declares. None with
+/// `confine = false`.
 fn agent_confinement(git: &Git, worktree: &Path, job: &Job) -> Result<Option<agent::Confinement>> {
     if !job.profile.confine {
         return Ok(None);
@@ -442,6 +456,11 @@ fn agent_confinement(git: &Git, worktree: &Path, job: &Job) -> Result<Option<age
             .with_declared(&[format!(
                 "{}/",
                 crate::orchestrator::hooks::inbox_dir(&job.run_dir).display()
+            )])
+            // Where it leaves what it learns (see `learnings`).
+            .with_declared(&[format!(
+                "{}/",
+                crate::learnings::context_dir(&job.run_dir).display()
             )]),
     ))
 }

@@ -1,8 +1,10 @@
 use std::fmt::Write;
 
 use crate::cli::{render, CommandEnv};
+use crate::config::Config;
 use crate::error::CliError;
-use crate::model::TaskId;
+use crate::model::{TaskId, TaskStatus, TaskType};
+use crate::orchestrator::profiles;
 use crate::store::DependencyView;
 use crate::ui::printable;
 
@@ -20,8 +22,32 @@ const EVENTS_SHOWN: usize = 20;
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let workspace = env.workspace_to_read()?;
     let detail = workspace.store.task_detail(&args.id)?;
+    // The profile its next attempt would run with, and who chose it; none for an epic, which runs
+    // no agent, or a task that is done. A vane.toml with problems says nothing here: `vane config
+    // check` is where they are told.
+    let config = Config::load(&workspace.location.workdir).ok();
+    let charged = workspace.store.charged_attempts(&detail.task.id)?;
+    let next = config
+        .as_ref()
+        .filter(|_| !matches!(detail.task.kind, TaskType::Epic))
+        .filter(|_| detail.task.status != TaskStatus::Done)
+        .map(|config| profiles::next_agent(config, &detail.task, charged));
     if env.ui.json() {
-        env.ui.json_value(&detail)?;
+        let mut value = serde_json::to_value(&detail).map_err(std::io::Error::other)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "next_agent".to_string(),
+                match &next {
+                    Some(next) => serde_json::json!({
+                        "profile": next.profile,
+                        "chosen_by": next.chosen_by(),
+                        "route": next.route(),
+                    }),
+                    None => serde_json::Value::Null,
+                },
+            );
+        }
+        env.ui.json_value(&value)?;
         return Ok(());
     }
     let task = &detail.task;
@@ -51,8 +77,19 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     if let Some(parent) = &task.parent {
         let _ = writeln!(out, "epic:        {parent}");
     }
-    if let Some(agent) = &task.agent {
-        let _ = writeln!(out, "agent:       {}", printable(agent));
+    match (&next, &task.agent) {
+        (Some(next), _) => {
+            let _ = writeln!(
+                out,
+                "agent:       {} ({})",
+                printable(next.profile),
+                printable(&next.chosen_by())
+            );
+        }
+        (None, Some(agent)) => {
+            let _ = writeln!(out, "agent:       {}", printable(agent));
+        }
+        (None, None) => {}
     }
     if let Some(run) = &task.run {
         let _ = writeln!(out, "run:         {}", printable(run));
