@@ -4,7 +4,7 @@
 //! prompts of later tasks (see `prompt::build`).
 //!
 //! Reading is pure and never fails: a line that is not a good entry is left out and reported
-//! (`line 3: ...`), never fatal to the attempt. What an agent writes is capped (`MAX_ENTRIES` a
+//! (`line 3: ...`), never fatal to the attempt. What an agent writes is capped (`MAX_ENTRIES` an
 //! attempt, `MAX_CONTENT_BYTES` an entry, the first `MAX_FILE_BYTES` of the file), since an agent
 //! may write without end.
 
@@ -267,7 +267,12 @@ pub fn record_attempt(
         })
         .collect();
     if !problems.is_empty() {
-        tracing::warn!(task = %attempt.task, attempt = attempt.number, ?problems, "lines of an agent's context file were left out");
+        tracing::warn!(
+            task = %attempt.task,
+            attempt = attempt.number,
+            ?problems,
+            "lines of an agent's context file were left out"
+        );
     }
     let actor = format!(
         "{}/{}",

@@ -1,9 +1,9 @@
 //! Building the prompt an agent gets for one attempt at a task (`prompt.md`): the task, its epic,
 //! what its dependencies landed, the context entries that concern it (with where those agents and
 //! critics left came from), the feedback of earlier attempts, and how to leave what it learns for
-//! the tasks after it (see `learnings`); and, for an attempt that starts from the merge of its conflicting branch with the new
-//! base, what conflicts and what both sides did. Pure: the work loop gathers the pieces, this lays
-//! them out.
+//! the tasks after it (see `learnings`); and, for an attempt that starts from the merge of its
+//! conflicting branch with the new base, what conflicts and what both sides did. Pure: the work
+//! loop gathers the pieces, this lays them out.
 
 use std::fmt::Write;
 

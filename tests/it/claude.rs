@@ -11,14 +11,7 @@
 use std::path::Path;
 
 use crate::common::TestEnv;
-use crate::real_cli::{FakeApi, RealCli};
-
-const CLAUDE: RealCli = RealCli {
-    program: "claude",
-    env_var: "VANE_CLAUDE_BIN",
-    package: "@anthropic-ai/claude-code",
-    fake_api: "fake-anthropic-api.py",
-};
+use crate::real_cli::{claude_agent_config, path_with, scenarios, FakeApi, CLAUDE};
 
 /// One task and what the scripted model does for it: write one file with the Write tool, commit it
 /// with the Bash tool if `commit` is set, then say it is done.
@@ -60,17 +53,6 @@ fn script(tasks: &[Scripted]) -> serde_json::Value {
     )
 }
 
-/// A script of (pattern matched against the first prompt, turns), and a last scenario that
-/// answers anything else with "No scenario matched.".
-fn scenarios(list: Vec<(String, serde_json::Value)>) -> serde_json::Value {
-    let mut scenarios: Vec<serde_json::Value> = list
-        .into_iter()
-        .map(|(pattern, turns)| serde_json::json!({"match": pattern, "turns": turns}))
-        .collect();
-    scenarios.push(serde_json::json!({"match": ".*", "turns": [{"text": "No scenario matched."}]}));
-    serde_json::json!({ "scenarios": scenarios })
-}
-
 struct AttemptRow {
     task: String,
     outcome: Option<String>,
@@ -105,25 +87,9 @@ fn attempts(env: &TestEnv) -> Vec<AttemptRow> {
     .unwrap()
 }
 
-/// A PATH whose first directory holds only `claude`, the real CLI: the built-in profile runs
-/// `claude` from PATH.
+/// A PATH whose first directory holds only `claude`, the real CLI.
 fn path_with_claude(env: &TestEnv, cli: &Path) -> std::ffi::OsString {
-    let bin = env.root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(cli.canonicalize().unwrap(), bin.join("claude")).unwrap();
-    std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
-    .unwrap()
-}
-
-/// The `[agents.claude]` table pointing the CLI at the fake API.
-fn claude_agent_config(port: u16) -> String {
-    format!(
-        "[agents.claude]\ntimeout = 300\n\
-         env = {{ ANTHROPIC_BASE_URL = \"http://127.0.0.1:{port}\", ANTHROPIC_API_KEY = \"test\", \
-         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\", DISABLE_AUTOUPDATER = \"1\" }}\n"
-    )
+    path_with(env, &[(&CLAUDE, cli)])
 }
 
 #[test]

@@ -11,41 +11,11 @@
 use std::path::Path;
 
 use crate::common::TestEnv;
-use crate::real_cli::{FakeApi, RealCli};
+use crate::real_cli::{path_with, write_codex_config, FakeApi, CODEX};
 
-const CODEX: RealCli = RealCli {
-    program: "codex",
-    env_var: "VANE_CODEX_BIN",
-    package: "@openai/codex",
-    fake_api: "fake-openai-responses.py",
-};
-
-/// A PATH whose first directory holds only `codex`, the real CLI: the built-in profile runs
-/// `codex` from PATH.
+/// A PATH whose first directory holds only `codex`, the real CLI.
 fn path_with_codex(env: &TestEnv, cli: &Path) -> std::ffi::OsString {
-    let bin = env.root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(cli.canonicalize().unwrap(), bin.join("codex")).unwrap();
-    std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
-    .unwrap()
-}
-
-/// Codex's own configuration in the sealed home: a model provider that is the fake API. The
-/// profile's command line is left as it is built in; only the home and the environment differ.
-fn write_codex_config(env: &TestEnv, port: u16) {
-    let dir = env.home.join(".codex");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        format!(
-            "model = \"gpt-5-codex\"\nmodel_provider = \"fake\"\n\n[model_providers.fake]\n\
-             name = \"fake\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nwire_api = \"responses\"\n\
-             env_key = \"FAKE_OPENAI_KEY\"\n"
-        ),
-    )
-    .unwrap();
+    path_with(env, &[(&CODEX, cli)])
 }
 
 #[test]

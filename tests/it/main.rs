@@ -17,6 +17,7 @@ mod init;
 mod integrity;
 mod learnings;
 mod output;
+mod planning;
 mod preflight;
 mod quality;
 mod queue;

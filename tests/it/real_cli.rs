@@ -17,6 +17,76 @@ pub struct RealCli {
     pub fake_api: &'static str,
 }
 
+/// The real Claude Code CLI and its fake Messages API.
+pub const CLAUDE: RealCli = RealCli {
+    program: "claude",
+    env_var: "VANE_CLAUDE_BIN",
+    package: "@anthropic-ai/claude-code",
+    fake_api: "fake-anthropic-api.py",
+};
+
+/// The real Codex CLI and its fake Responses API.
+pub const CODEX: RealCli = RealCli {
+    program: "codex",
+    env_var: "VANE_CODEX_BIN",
+    package: "@openai/codex",
+    fake_api: "fake-openai-responses.py",
+};
+
+/// A PATH whose first directory holds the real CLIs given, each under its program's name: the
+/// built-in profiles run `claude` and `codex` from PATH.
+pub fn path_with(env: &TestEnv, clis: &[(&RealCli, &Path)]) -> std::ffi::OsString {
+    let bin = env.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (real, cli) in clis {
+        std::os::unix::fs::symlink(cli.canonicalize().unwrap(), bin.join(real.program)).unwrap();
+    }
+    std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap()
+}
+
+/// The `[agents.claude]` table pointing the CLI at the fake API.
+pub fn claude_agent_config(port: u16) -> String {
+    format!(
+        "[agents.claude]\ntimeout = 300\n\
+         env = {{ ANTHROPIC_BASE_URL = \"http://127.0.0.1:{port}\", ANTHROPIC_API_KEY = \"test\", \
+         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\", DISABLE_AUTOUPDATER = \"1\" }}\n"
+    )
+}
+
+/// The `[agents.codex]` table for the fake API that `write_codex_config` names.
+pub const CODEX_AGENT_CONFIG: &str =
+    "[agents.codex]\ntimeout = 300\nenv = { FAKE_OPENAI_KEY = \"test\" }\n";
+
+/// Codex's own configuration in the sealed home: a model provider that is the fake API. The
+/// profile's command line is left as it is built in; only the home and the environment differ.
+pub fn write_codex_config(env: &TestEnv, port: u16) {
+    let dir = env.home.join(".codex");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "model = \"gpt-5-codex\"\nmodel_provider = \"fake\"\n\n[model_providers.fake]\n\
+             name = \"fake\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nwire_api = \"responses\"\n\
+             env_key = \"FAKE_OPENAI_KEY\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// A script of (pattern matched against the first prompt, turns), and a last scenario that
+/// answers anything else with "No scenario matched.".
+pub fn scenarios(list: Vec<(String, serde_json::Value)>) -> serde_json::Value {
+    let mut scenarios: Vec<serde_json::Value> = list
+        .into_iter()
+        .map(|(pattern, turns)| serde_json::json!({"match": pattern, "turns": turns}))
+        .collect();
+    scenarios.push(serde_json::json!({"match": ".*", "turns": [{"text": "No scenario matched."}]}));
+    serde_json::json!({ "scenarios": scenarios })
+}
+
 impl RealCli {
     /// The CLI and the fake API's script, or None (after saying why) when the CLI is missing
     /// outside CI; under CI (`CI` set) a missing CLI fails the test.
@@ -82,10 +152,25 @@ pub struct FakeApi {
 impl FakeApi {
     /// The fake API `server` answering as `script` says, its files in the test's root.
     pub fn serving(env: &TestEnv, server: &Path, script: &serde_json::Value) -> FakeApi {
-        let script_path = env.root.join("script.json");
+        FakeApi::serving_as(env, "", server, script)
+    }
+
+    /// The same, its files named after `name`, for a test that runs more than one.
+    pub fn serving_as(
+        env: &TestEnv,
+        name: &str,
+        server: &Path,
+        script: &serde_json::Value,
+    ) -> FakeApi {
+        let prefix = if name.is_empty() {
+            String::new()
+        } else {
+            format!("{name}-")
+        };
+        let script_path = env.root.join(format!("{prefix}script.json"));
         std::fs::write(&script_path, script.to_string()).unwrap();
-        let log = env.root.join("requests.jsonl");
-        let stderr = env.root.join("fake-api.stderr");
+        let log = env.root.join(format!("{prefix}requests.jsonl"));
+        let stderr = env.root.join(format!("{prefix}fake-api.stderr"));
         let mut child = Command::new("python3")
             .arg(server)
             .arg(&script_path)
