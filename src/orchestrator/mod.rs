@@ -168,3 +168,31 @@ pub(crate) fn base_branch(workspace: &Workspace, config: &Config) -> Result<Stri
         .or_else(|| workspace.location.branch.clone())
         .ok_or(OrchestratorError::NoBaseConfigured)
 }
+
+/// The dependencies of `task` that landed, each with the subjects of the commits it brought.
+pub(crate) fn landed_dependencies(
+    store: &crate::store::Store,
+    git: &crate::git::Git,
+    task: &crate::model::TaskId,
+) -> Result<Vec<crate::prompt::LandedDependency>> {
+    let detail = store.task_detail(task)?;
+    let mut dependencies = Vec::new();
+    for dep in detail
+        .dependencies
+        .iter()
+        .filter(|d| d.status == crate::model::TaskStatus::Done)
+    {
+        let subjects = match store.task(&dep.id)?.landed_sha {
+            Some(sha) => git
+                .commit_subjects(&format!("{sha}^1..{sha}^2"))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        dependencies.push(crate::prompt::LandedDependency {
+            id: dep.id.clone(),
+            title: dep.title.clone(),
+            subjects,
+        });
+    }
+    Ok(dependencies)
+}

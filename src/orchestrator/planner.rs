@@ -221,7 +221,7 @@ struct BriefParts {
 impl BriefParts {
     fn gather(store: &Store, git: &Git, epic: &str) -> Result<BriefParts> {
         let dependencies = match TaskId::new(epic) {
-            Ok(id) if store.task(&id).is_ok() => landed_dependencies(store, git, &id)?,
+            Ok(id) if store.task(&id).is_ok() => super::landed_dependencies(store, git, &id)?,
             _ => Vec::new(),
         };
         Ok(BriefParts {
@@ -230,34 +230,6 @@ impl BriefParts {
             graph: store.tasks(&TaskFilter::default())?,
         })
     }
-}
-
-/// The dependencies of `task` that landed, each with the subjects of the commits it brought.
-pub fn landed_dependencies(
-    store: &Store,
-    git: &Git,
-    task: &TaskId,
-) -> Result<Vec<LandedDependency>> {
-    let detail = store.task_detail(task)?;
-    let mut dependencies = Vec::new();
-    for dep in detail
-        .dependencies
-        .iter()
-        .filter(|d| d.status == TaskStatus::Done)
-    {
-        let subjects = match store.task(&dep.id)?.landed_sha {
-            Some(sha) => git
-                .commit_subjects(&format!("{sha}^1..{sha}^2"))
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
-        dependencies.push(LandedDependency {
-            id: dep.id.clone(),
-            title: dep.title.clone(),
-            subjects,
-        });
-    }
-    Ok(dependencies)
 }
 
 /// The repository at the base tip: some of its tracked paths and the head of its README.
@@ -440,6 +412,11 @@ impl Planner<'_> {
         invocation
             .env
             .push(("VANE_TASK_ID".into(), self.epic.to_string()));
+        // The mark by which a later vane finds and stops what the planner of a killed vane left.
+        invocation.env.push((
+            agent::strays::WORKTREE_MARK.into(),
+            self.worktree.display().to_string(),
+        ));
         if profile.confine {
             invocation.confine = Some(
                 agent::Confinement::to_worktree(self.worktree, &dir.join("tmp"))

@@ -23,11 +23,6 @@ pub enum ProfileError {
     NotInstalled { name: String, program: String },
 }
 
-/// The profile a task runs with, before any escalation: its own, a route's, or the default.
-pub fn for_task(config: &Config, task: &Task) -> Result<Profile, ProfileError> {
-    resolve(config, config.route(task).0)
-}
-
 /// The profile a task's next attempt runs with, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NextAgent<'a> {
@@ -228,15 +223,5 @@ mod tests {
         let own = task(TaskType::Bug, None, Some("aider"));
         assert_eq!(next_agent(&config, &own, 3).profile, "claude");
         assert_eq!(next_agent(&config, &own, 1).profile, "aider");
-    }
-
-    #[test]
-    fn for_task_resolves_the_routed_profile() {
-        let config = config(
-            "[agents.small]\ncommand = [\"sh\", \"-c\", \"true\"]\n\
-             [[route]]\ntype = \"bug\"\nagent = \"small\"\n",
-        );
-        let profile = for_task(&config, &task(TaskType::Bug, None, None)).expect("sh is installed");
-        assert_eq!(profile.name, "small");
     }
 }

@@ -50,6 +50,14 @@ pub fn recover(
         }
     }
     for worktree in vane_worktrees(worktree_root) {
+        // A worktree of one `vane gate` or `vane plan` that is still running is that process's.
+        let owner = worktree
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(crate::workspace::one_off_worktree_pid);
+        if owner.is_some_and(super::lock::process_alive) {
+            continue;
+        }
         recovered.stopped += strays::stop_marked_under(&worktree);
     }
     // The git commands the dead run had started finish by themselves in a moment; their locks are

@@ -717,3 +717,164 @@ fn a_learning_left_by_claude_in_one_task_is_in_a_later_tasks_prompt() {
     );
     assert!(prompt.contains("from task first, attempt 1"), "{prompt}");
 }
+
+/// A planner that is a shell command: it waits `$PLAN_DELAY` seconds (none when unset), then
+/// prints the plan committed at `answer.json`, as a model would in prose around it.
+const SCRIPTED_PLANNER: &str = "[agents.scripted]\n\
+    command = [\"sh\", \"-c\", \"sleep ${{PLAN_DELAY:-0}}; echo 'The plan:'; cat answer.json\"]\n\
+    parser = \"text\"\n";
+
+/// Waits for `path` to exist, at most 30 s.
+fn wait_for(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The processes of this test's planners (their command line names `answer.json`).
+fn planners_running(env: &TestEnv) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let home = format!("HOME={}", env.home.display());
+        let mine = environ.split(|b| *b == 0).any(|v| v == home.as_bytes());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if mine && String::from_utf8_lossy(&cmdline).contains("answer.json") {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_plan_killed_midway_writes_nothing_and_leaves_nothing_behind() {
+    let env = TestEnv::initialised();
+    let plan = json!({
+        "rationale": "one step",
+        "tasks": [planned("step", "Take the step", &[], &["step.txt"])],
+    });
+    env.write("answer.json", &plan.to_string());
+    env.git(&env.repo, &["add", "answer.json"]);
+    commit_config(&env, SCRIPTED_PLANNER);
+
+    let mut child = env
+        .vane_command(&["plan", "One step", "--id", "one", "--agent", "scripted"])
+        .env("PLAN_DELAY", "30")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&env.state_dir().join("runs/plan/one/1/1/prompt.md"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: SIGKILL to the child this test spawned, vane alone: its planner lives on.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    assert!(
+        !planners_running(&env).is_empty(),
+        "the planner outlived vane"
+    );
+    assert!(tasks(&env).is_empty(), "nothing written");
+
+    // The next `vane work` stops what the dead planner left; gc takes its worktree away.
+    env.vane(&["work"]).success();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !planners_running(&env).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stray planner still runs"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    env.vane(&["gc"]).success();
+    let worktrees = env.git(&env.repo, &["worktree", "list", "--porcelain"]);
+    assert!(!worktrees.contains("/plan-one-"), "{worktrees}");
+
+    // And planning again works.
+    env.vane(&["plan", "One step", "--id", "one", "--agent", "scripted"])
+        .success();
+    let step = env
+        .vane(&["task", "show", "step", "--json"])
+        .success()
+        .json();
+    assert_eq!(step["parent"], "one");
+}
+
+#[test]
+fn a_batch_killed_while_its_roadmap_extends_resumes_and_extends_once() {
+    let env = TestEnv::initialised();
+    let plan = json!({
+        "rationale": "more",
+        "tasks": [planned("more", "Write more.txt", &[], &["more.txt"])],
+    });
+    env.write("answer.json", &plan.to_string());
+    env.git(&env.repo, &["add", "answer.json"]);
+    commit_config(
+        &env,
+        &format!(
+            "workers = 1\nmax_attempts = 2\ndefault_agent = \"writer\"\n\n\
+             [agents.writer]\ncommand = [\"sh\", \"-c\", \"sleep 2; echo \\\"$VANE_TASK_ID\\\" > \\\"$VANE_TASK_ID.txt\\\"\"]\n\n\
+             {SCRIPTED_PLANNER}\n[extend]\nevery = 1\npending_below = 5\nmax_total = 1\nagent = \"scripted\"\n"
+        ),
+    );
+    env.vane(&["task", "add", "First", "--id", "first"])
+        .success();
+    env.vane(&["task", "add", "Second", "--id", "second"])
+        .success();
+
+    let mut child = env
+        .vane_command(&["work"])
+        .env("PLAN_DELAY", "30")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&env.state_dir().join("runs/plan/extension-1/1/1/prompt.md"));
+    // SAFETY: SIGKILL to the child this test spawned, vane alone.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    assert!(
+        !planners_running(&env).is_empty(),
+        "the planner outlived vane"
+    );
+
+    let run = env.vane(&["work"]).success();
+    assert!(
+        run.stderr.contains("Roadmap extended with 1 task"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        planners_running(&env).is_empty(),
+        "the stray planner was stopped"
+    );
+    for task in ["first", "second", "more"] {
+        let shown = env.vane(&["task", "show", task, "--json"]).success().json();
+        assert_eq!(shown["status"], "done", "{shown}");
+    }
+    assert_eq!(events_of(&env, "roadmap_extended").len(), 1);
+    // The attempt the kill cut short was not charged; every task landed with its first charge.
+    let conn = rusqlite::Connection::open(env.state_dir().join("vane.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT task_id, outcome, charged FROM attempts ORDER BY id")
+        .unwrap();
+    let rows: Vec<(String, Option<String>, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let charged_per_task = |task: &str| rows.iter().filter(|r| r.0 == task && r.2 == 1).count();
+    for task in ["first", "second", "more"] {
+        assert_eq!(charged_per_task(task), 1, "{rows:?}");
+    }
+    assert!(
+        rows.iter().any(|r| r.0 == "second" && r.2 == 0),
+        "the cut-short attempt is there, uncharged: {rows:?}"
+    );
+}

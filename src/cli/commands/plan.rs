@@ -8,9 +8,6 @@ use crate::orchestrator::planner::{self, PlanOptions, Proposal};
 use crate::plan::prompt::EpicBrief;
 use crate::store::{PlanEpic, TaskChange, TaskFilter};
 
-/// The planner `vane plan` uses when neither `--agent` nor `planner` in vane.toml names one.
-const DEFAULT_PLANNER: &str = "claude";
-
 /// How many tasks a plan may hold when `--max-tasks` is not given.
 const DEFAULT_MAX_TASKS: u16 = 12;
 
@@ -84,8 +81,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let profile = args
         .agent
         .clone()
-        .or_else(|| config.planner.clone())
-        .unwrap_or_else(|| DEFAULT_PLANNER.to_string());
+        .unwrap_or_else(|| config.planner().to_string());
     let brief = match &epic {
         PlanEpic::Existing(id) => {
             let task = workspace.store.task(id)?;

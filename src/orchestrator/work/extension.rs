@@ -17,9 +17,6 @@ use crate::plan::prompt::{EpicBrief, Progress as PlanProgress};
 use crate::store::{NewEvent, PlanEpic, Store, TaskFilter};
 use crate::workspace::Workspace;
 
-/// The planner `[extend]` uses when it names none and `planner` is not set either.
-const DEFAULT_PLANNER: &str = "claude";
-
 /// How many recent scores per dimension the planner is told the average of.
 const RECENT_SCORES: usize = 10;
 
@@ -100,11 +97,7 @@ impl Extension {
     /// chosen tasks (`--task`), whose selection new tasks are not part of.
     pub(super) fn new(config: &Config, workdir: PathBuf, wanted: bool) -> Option<Extension> {
         let settings = config.extend.clone().filter(|_| wanted)?;
-        let profile = settings
-            .agent
-            .clone()
-            .or_else(|| config.planner.clone())
-            .unwrap_or_else(|| DEFAULT_PLANNER.to_string());
+        let profile = config.extend_agent()?.to_string();
         Some(Extension {
             settings,
             profile,

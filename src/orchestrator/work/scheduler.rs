@@ -8,7 +8,7 @@ use super::worker_pool::{Job, Resume};
 use super::{Batch, Progress, Result};
 use crate::model::{AttemptOutcome, Task, TaskId, TaskStatus};
 use crate::orchestrator::{failpoint, profiles};
-use crate::prompt::{self, EarlierAttempt, LandedDependency, PromptInput};
+use crate::prompt::{self, EarlierAttempt, PromptInput};
 use crate::store::{Attempt, Claim, Store, TaskFilter};
 
 impl Batch<'_> {
@@ -201,27 +201,8 @@ impl Batch<'_> {
             Some(parent) => Some(self.store.task(parent)?),
             None => None,
         };
-        let detail = self.store.task_detail(&task.id)?;
-        let mut dependencies = Vec::new();
-        for dep in detail
-            .dependencies
-            .iter()
-            .filter(|d| d.status == TaskStatus::Done)
-        {
-            let landed = self.store.task(&dep.id)?.landed_sha;
-            let subjects = match landed {
-                Some(sha) => self
-                    .git
-                    .commit_subjects(&format!("{sha}^1..{sha}^2"))
-                    .unwrap_or_default(),
-                None => Vec::new(),
-            };
-            dependencies.push(LandedDependency {
-                id: dep.id.clone(),
-                title: dep.title.clone(),
-                subjects,
-            });
-        }
+        let dependencies =
+            crate::orchestrator::landed_dependencies(self.store, self.git, &task.id)?;
         let context = self.store.context_entries(None, None, None)?;
         let earlier: Vec<EarlierAttempt> = earlier
             .iter()
