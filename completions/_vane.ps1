@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Set vane up in the current repository')
             [CompletionResult]::new('task', 'task', [CompletionResultType]::ParameterValue, 'Add, list, show and change tasks')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add or update tasks from a roadmap file')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Break an epic, or a goal, into a task graph with a planner agent')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the task graph as a roadmap')
             [CompletionResult]::new('context', 'context', [CompletionResultType]::ParameterValue, 'Record and read structured context')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
@@ -271,6 +272,27 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'vane;plan' {
+            [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'The id of the epic made from a goal (default: made from the goal''s words)')
+            [CompletionResult]::new('--agent', '--agent', [CompletionResultType]::ParameterName, 'The agent profile that plans (default: `planner` in vane.toml, else `claude`)')
+            [CompletionResult]::new('--max-tasks', '--max-tasks', [CompletionResultType]::ParameterName, 'The most tasks the plan may hold')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and change nothing')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Plan an epic that has tasks again: its pending tasks are replaced, the rest kept')
+            [CompletionResult]::new('--add', '--add', [CompletionResultType]::ParameterName, 'Add the plan''s tasks to an epic that has tasks already')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Write the plan without asking first (asked only on a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Write the plan without asking first (asked only on a terminal)')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Print the JSON Schema of a planner''s answer and exit')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'vane;export' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The format to write')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
@@ -355,6 +377,7 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the tasks that would start, in order, and those held back because their paths overlap a task''s that runs or starts first; run nothing')
+            [CompletionResult]::new('--no-extend', '--no-extend', [CompletionResultType]::ParameterName, 'Do not extend the roadmap in this batch, whatever `[extend]` in vane.toml says')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
@@ -674,6 +697,7 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Set vane up in the current repository')
             [CompletionResult]::new('task', 'task', [CompletionResultType]::ParameterValue, 'Add, list, show and change tasks')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add or update tasks from a roadmap file')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Break an epic, or a goal, into a task graph with a planner agent')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the task graph as a roadmap')
             [CompletionResult]::new('context', 'context', [CompletionResultType]::ParameterValue, 'Record and read structured context')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
@@ -735,6 +759,9 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             break
         }
         'vane;help;import' {
+            break
+        }
+        'vane;help;plan' {
             break
         }
         'vane;help;export' {

@@ -67,6 +67,9 @@ _vane() {
             vane,land)
                 cmd="vane__subcmd__land"
                 ;;
+            vane,plan)
+                cmd="vane__subcmd__plan"
+                ;;
             vane,quality)
                 cmd="vane__subcmd__quality"
                 ;;
@@ -171,6 +174,9 @@ _vane() {
                 ;;
             vane__subcmd__help,land)
                 cmd="vane__subcmd__help__subcmd__land"
+                ;;
+            vane__subcmd__help,plan)
+                cmd="vane__subcmd__help__subcmd__plan"
                 ;;
             vane__subcmd__help,quality)
                 cmd="vane__subcmd__help__subcmd__quality"
@@ -332,7 +338,7 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import plan export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -852,7 +858,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help)
-            opts="init task import export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
+            opts="init task import plan export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1188,6 +1194,20 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help__subcmd__land)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1628,6 +1648,40 @@ _vane() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__plan)
+            opts="-y -C -q -v -h --id --agent --dry-run --max-tasks --replace --add --yes --schema --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-tasks)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2198,7 +2252,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__work)
-            opts="-j -C -q -v -h --workers --task --max-tasks --dry-run --json --quiet --verbose --color --help"
+            opts="-j -C -q -v -h --workers --task --max-tasks --dry-run --no-extend --json --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -32,6 +32,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand init 'Set vane up in the current repository'
             cand task 'Add, list, show and change tasks'
             cand import 'Add or update tasks from a roadmap file'
+            cand plan 'Break an epic, or a goal, into a task graph with a planner agent'
             cand export 'Write the task graph as a roadmap'
             cand context 'Record and read structured context'
             cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
@@ -242,6 +243,26 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'vane;plan'= {
+            cand --id 'The id of the epic made from a goal (default: made from the goal''s words)'
+            cand --agent 'The agent profile that plans (default: `planner` in vane.toml, else `claude`)'
+            cand --max-tasks 'The most tasks the plan may hold'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --dry-run 'Print the plan and change nothing'
+            cand --replace 'Plan an epic that has tasks again: its pending tasks are replaced, the rest kept'
+            cand --add 'Add the plan''s tasks to an epic that has tasks already'
+            cand -y 'Write the plan without asking first (asked only on a terminal)'
+            cand --yes 'Write the plan without asking first (asked only on a terminal)'
+            cand --schema 'Print the JSON Schema of a planner''s answer and exit'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'vane;export'= {
             cand --format 'The format to write'
             cand -o 'Write to this file instead of stdout'
@@ -318,6 +339,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand -C 'Run as if vane was started in PATH'
             cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
             cand --dry-run 'Print the tasks that would start, in order, and those held back because their paths overlap a task''s that runs or starts first; run nothing'
+            cand --no-extend 'Do not extend the roadmap in this batch, whatever `[extend]` in vane.toml says'
             cand --json 'Print results as JSON on stdout'
             cand -q 'Print nothing but results and errors'
             cand --quiet 'Print nothing but results and errors'
@@ -606,6 +628,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand init 'Set vane up in the current repository'
             cand task 'Add, list, show and change tasks'
             cand import 'Add or update tasks from a roadmap file'
+            cand plan 'Break an epic, or a goal, into a task graph with a planner agent'
             cand export 'Write the task graph as a roadmap'
             cand context 'Record and read structured context'
             cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
@@ -656,6 +679,8 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;task;retry'= {
         }
         &'vane;help;import'= {
+        }
+        &'vane;help;plan'= {
         }
         &'vane;help;export'= {
         }
