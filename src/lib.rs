@@ -20,6 +20,7 @@ pub mod learnings;
 pub mod lifecycle;
 pub mod model;
 pub mod orchestrator;
+pub mod paths;
 pub mod plan;
 pub mod prompt;
 pub mod quality;

@@ -203,10 +203,11 @@ impl Route {
                 .complexity
                 .is_none_or(|range| task.complexity.is_some_and(|c| range.contains(c)))
             && (self.paths.is_empty()
-                || task
-                    .paths
-                    .iter()
-                    .any(|declared| self.paths.iter().any(|p| paths_overlap(declared, p))))
+                || task.paths.iter().any(|declared| {
+                    self.paths
+                        .iter()
+                        .any(|p| crate::paths::overlaps(declared, p))
+                }))
     }
 
     /// Whether the route has no condition: it matches every task.
@@ -248,11 +249,6 @@ impl Route {
             parts.join(", ")
         }
     }
-}
-
-/// The scheduler's test of two path patterns (see `orchestrator::work::overlap`).
-fn paths_overlap(a: &str, b: &str) -> bool {
-    crate::orchestrator::profiles::paths_overlap(a, b)
 }
 
 /// Why a task runs with the profile `choose` gave.

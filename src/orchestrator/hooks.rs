@@ -52,8 +52,6 @@ pub fn import_inbox(
     attempt: &crate::store::Attempt,
     run_dir: &Path,
 ) -> Result<()> {
-    // What the agent left for later tasks in its context file, whatever the outcome.
-    crate::learnings::record_attempt(store, attempt, run_dir)?;
     let path = inbox(run_dir);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(());

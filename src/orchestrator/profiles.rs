@@ -7,10 +7,6 @@ use crate::config::Config;
 use crate::model::Task;
 use crate::routing::Choice;
 
-/// The scheduler's test of whether two path patterns overlap, for routes' `paths` (see
-/// `routing`), which sits below the orchestrator.
-pub use super::work::overlap::overlaps as paths_overlap;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("no agent profile `{name}`: built in are {builtin}, and vane.toml defines {defined}")]

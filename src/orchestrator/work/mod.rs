@@ -825,6 +825,8 @@ impl Batch<'_> {
             .join(done.attempt.task.as_str())
             .join(done.attempt.number.to_string());
         crate::orchestrator::hooks::import_inbox(self.store, &done.attempt, &run_dir)?;
+        // What the agent left for later tasks in its context file, whatever the outcome.
+        crate::learnings::record_attempt(self.store, &done.attempt, &run_dir)?;
         self.summary.cost_usd += done.result.cost_usd.unwrap_or(0.0);
         (self.progress)(Progress::AgentDone {
             worker: done.worker + 1,
