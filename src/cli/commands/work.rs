@@ -348,6 +348,7 @@ fn describe_extension(ui: &crate::ui::Ui, extended: &orchestrator::Extended) -> 
             epic,
             tasks,
             rationale,
+            ..
         } => {
             let ids: Vec<&str> = tasks.iter().map(TaskId::as_str).collect();
             let why = rationale

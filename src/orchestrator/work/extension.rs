@@ -87,6 +87,8 @@ pub enum Extended {
         epic: TaskId,
         tasks: Vec<TaskId>,
         rationale: Option<String>,
+        /// What the planner said it cost, if it did.
+        cost_usd: Option<f64>,
     },
     /// It failed; the batch goes on.
     Failed { why: String },
@@ -223,6 +225,7 @@ impl Extension {
                     epic,
                     tasks,
                     rationale: proposal.plan.rationale.clone(),
+                    cost_usd: proposal.cost_usd(),
                 }))
             }
             // The graph changed while the planner thought (a task added by hand with one of its

@@ -726,7 +726,11 @@ impl Batch<'_> {
         };
         let mut added = false;
         if let Some(extended) = extension.collect(self.store, batch)? {
-            added = matches!(extended, Extended::Added { .. });
+            if let Extended::Added { cost_usd, .. } = &extended {
+                added = true;
+                // The planner's cost is the batch's too.
+                self.summary.cost_usd += cost_usd.unwrap_or(0.0);
+            }
             (self.progress)(Progress::Extension(extended));
         }
         if self.halted.is_none() {
