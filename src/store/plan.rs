@@ -69,6 +69,12 @@ pub enum PlanConflict {
     NotAnEpic(TaskId),
     #[error("`{task}` waits for `{replaced}`, which the new plan replaces; keep `{replaced}` in the plan, or remove the dependency first")]
     StillNeeded { task: TaskId, replaced: TaskId },
+    /// A task of the plan has an id that a task took while the planner thought (one added by
+    /// hand, or by another plan): the plan is not written over it.
+    #[error(
+        "a task `{0}` was added while the planner worked; plan again to get a plan that knows it"
+    )]
+    Taken(TaskId),
 }
 
 impl Store {
@@ -109,6 +115,18 @@ fn apply_plan(tx: &Connection, plan: &PlanToApply<'_>) -> Result<PlanApplied> {
             if get_task(tx, id)?.kind != TaskType::Epic {
                 return Err(PlanConflict::NotAnEpic(id.clone()).into());
             }
+        }
+    }
+    // Only the epic's pending tasks, under `--replace`, may be planned again; any other id the
+    // plan holds must still be free.
+    let replaceable: std::collections::HashSet<TaskId> = if plan.replace {
+        pending_children(tx, epic)?.into_iter().collect()
+    } else {
+        Default::default()
+    };
+    for task in plan.tasks {
+        if task_exists(tx, &task.id)? && !replaceable.contains(&task.id) {
+            return Err(PlanConflict::Taken(task.id.clone()).into());
         }
     }
     let mut replaced = Vec::new();

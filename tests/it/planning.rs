@@ -878,3 +878,61 @@ fn a_batch_killed_while_its_roadmap_extends_resumes_and_extends_once() {
         "the cut-short attempt is there, uncharged: {rows:?}"
     );
 }
+
+#[test]
+fn a_plan_never_writes_over_a_task_added_while_the_planner_thought() {
+    let env = TestEnv::initialised();
+    let plan = json!({
+        "rationale": null,
+        "tasks": [planned("race1", "The plan's title", &[], &[])],
+    });
+    env.write("answer.json", &plan.to_string());
+    env.git(&env.repo, &["add", "answer.json"]);
+    commit_config(&env, SCRIPTED_PLANNER);
+
+    let child = env
+        .vane_command(&["plan", "Race", "--id", "race", "--agent", "scripted"])
+        .env("PLAN_DELAY", "2")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&env.state_dir().join("runs/plan/race/1/1/prompt.md"));
+    env.vane(&["task", "add", "Hand-made title", "--id", "race1"])
+        .success();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`race1` was added while the planner worked"),
+        "{stderr}"
+    );
+    let race1 = env
+        .vane(&["task", "show", "race1", "--json"])
+        .success()
+        .json();
+    assert_eq!(race1["title"], "Hand-made title");
+    assert_eq!(race1["parent"], Value::Null);
+    assert!(
+        env.vane(&["task", "show", "race"]).code != 0,
+        "nor the epic"
+    );
+}
+
+#[test]
+fn one_word_that_names_no_epic_is_taken_for_a_mistyped_id() {
+    let env = TestEnv::initialised();
+    commit_config(&env, SCRIPTED_PLANNER);
+    env.vane(&["task", "add", "Sign-in", "--id", "auth", "--type", "epic"])
+        .success();
+    let run = env
+        .vane(&["plan", "autth", "--agent", "scripted"])
+        .failure(1);
+    assert!(run.stderr.contains("no epic `autth`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `auth`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--id"), "{}", run.stderr);
+    assert_eq!(tasks(&env).len(), 1, "nothing was made");
+}

@@ -179,6 +179,23 @@ fn resolve_epic(
     }
     let goal = target.trim();
     check_title(goal).map_err(|why| CliError::refused(format!("the goal {why}")))?;
+    // One word that could be an id is more likely a mistyped epic than a goal.
+    if id.is_none() && TaskId::new(goal).is_ok() {
+        let epics: Vec<String> = store
+            .tasks(&TaskFilter::default())?
+            .into_iter()
+            .filter(|t| t.kind == TaskType::Epic)
+            .map(|t| t.id.to_string())
+            .collect();
+        let names: Vec<&str> = epics.iter().map(String::as_str).collect();
+        let mut error = CliError::refused(format!("no epic `{goal}`"));
+        if let Some(near) = crate::suggest::did_you_mean(goal, &names) {
+            error = error.with_hint(format!("did you mean `{near}`?"));
+        }
+        return Err(error.with_hint(format!(
+            "to make a new epic from the goal `{goal}`, give it an id: vane plan {goal} --id <ID>"
+        )));
+    }
     if args.replace || args.add {
         return Err(CliError::refused(format!(
             "no epic `{goal}` to plan again; without --replace or --add, `vane plan` makes an epic from the goal"
@@ -351,8 +368,17 @@ fn show(
                 .iter()
                 .filter(|c| matches!(c, TaskChange::Added { .. }))
                 .count();
+            let updated = applied
+                .changes
+                .iter()
+                .filter(|c| matches!(c, TaskChange::Updated { .. }))
+                .count();
+            let updated = match updated {
+                0 => String::new(),
+                n => format!(", {n} planned again"),
+            };
             let mut summary = format!(
-                "Planned `{}`: {added} task{} added (planner `{}`, {tries}{cost}).",
+                "Planned `{}`: {added} task{} added{updated} (planner `{}`, {tries}{cost}).",
                 epic.id(),
                 if added == 1 { "" } else { "s" },
                 proposal.profile

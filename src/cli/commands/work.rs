@@ -212,8 +212,9 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             workers,
             ready,
         } => format!(
-            "Batch {batch} on {base} at {}: {ready} ready, {workers} workers",
-            tip.short()
+            "Batch {batch} on {base} at {}: {ready} ready, {workers} worker{}",
+            tip.short(),
+            if *workers == 1 { "" } else { "s" }
         ),
         Progress::Started {
             worker,

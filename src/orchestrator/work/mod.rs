@@ -275,7 +275,17 @@ pub fn work(
     }
     // A profile that cannot start or a gate whose program is missing would fail every attempt:
     // refused before any is charged.
-    super::preflight::refuse_unrunnable(workspace, config)?;
+    let extending = !options.no_extend && selection.is_none();
+    if extending {
+        super::preflight::refuse_unrunnable(workspace, config)?;
+    } else {
+        // The roadmap's planner does not run in this batch: whether it is installed is not asked.
+        let without = Config {
+            extend: None,
+            ..config.clone()
+        };
+        super::preflight::refuse_unrunnable(workspace, &without)?;
+    }
     let store = &mut workspace.store;
     let batch = store.start_batch(&base)?;
     let correlation = batch_correlation(batch);
@@ -325,11 +335,7 @@ pub fn work(
         worktree_root: worktree_root.clone(),
         behind: None,
         held: HashSet::new(),
-        extension: extension::Extension::new(
-            config,
-            workspace.location.workdir.clone(),
-            !options.no_extend && selection.is_none(),
-        ),
+        extension: extension::Extension::new(config, workspace.location.workdir.clone(), extending),
         paused_on: None,
         faults: Vec::new(),
         halted: None,
