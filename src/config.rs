@@ -602,24 +602,8 @@ mod tests {
         )
         .unwrap();
         let mut task = crate::model::Task {
-            id: crate::model::TaskId::new("t").unwrap(),
-            title: "t".into(),
-            description: String::new(),
             kind: crate::model::TaskType::Bug,
-            status: crate::model::TaskStatus::Pending,
-            complexity: None,
-            parent: None,
-            run: None,
-            agent: None,
-            paths: Vec::new(),
-            priority: 0,
-            block_reason: None,
-            branch: None,
-            base_sha: None,
-            head_sha: None,
-            landed_sha: None,
-            created_at: 0,
-            updated_at: 0,
+            ..crate::model::Task::example("t")
         };
         assert_eq!(config.route(&task).0, "codex");
         task.kind = crate::model::TaskType::Story;

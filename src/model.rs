@@ -409,6 +409,34 @@ pub struct Task {
     pub updated_at: i64,
 }
 
+#[cfg(test)]
+impl Task {
+    /// A pending task of type `task` with the id `id` as its title too, nothing else set: what a
+    /// test starts from, changing the fields it is about.
+    pub(crate) fn example(id: &str) -> Task {
+        Task {
+            id: TaskId::new(id).expect("a valid id in a test"),
+            title: id.to_string(),
+            description: String::new(),
+            kind: TaskType::Task,
+            status: TaskStatus::Pending,
+            complexity: None,
+            parent: None,
+            run: None,
+            agent: None,
+            paths: Vec::new(),
+            priority: 0,
+            block_reason: None,
+            branch: None,
+            base_sha: None,
+            head_sha: None,
+            landed_sha: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 /// The longest title accepted, in bytes. A title is one line: it heads the commits of the task's
 /// branch, reaches its agent in `VANE_TASK_TITLE` and in the prompt, and is shown on one terminal
 /// line. 4 KiB is far more than a title needs and far less than an argument or an environment

@@ -257,28 +257,14 @@ pub fn merge_section(merge: &MergeToResolve<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ContextKind, ContextOrigin, ContextSource, TaskStatus, TaskType};
+    use crate::model::{ContextKind, ContextOrigin, ContextSource, TaskStatus};
 
     fn task(id: &str, title: &str, parent: Option<&str>) -> Task {
         Task {
-            id: TaskId::new(id).unwrap(),
             title: title.to_string(),
-            description: String::new(),
-            kind: TaskType::Task,
             status: TaskStatus::InProgress,
-            complexity: None,
             parent: parent.map(|p| TaskId::new(p).unwrap()),
-            run: None,
-            agent: None,
-            paths: Vec::new(),
-            priority: 0,
-            block_reason: None,
-            branch: None,
-            base_sha: None,
-            head_sha: None,
-            landed_sha: None,
-            created_at: 0,
-            updated_at: 0,
+            ..Task::example(id)
         }
     }
 

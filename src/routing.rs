@@ -295,28 +295,13 @@ pub fn choose<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{TaskId, TaskStatus};
 
     fn task(kind: TaskType, complexity: Option<i64>, paths: &[&str]) -> Task {
         Task {
-            id: TaskId::new("t").unwrap(),
-            title: "t".to_string(),
-            description: String::new(),
-            kind,
-            status: TaskStatus::Pending,
             complexity: complexity.map(|c| Complexity::new(c).unwrap()),
-            parent: None,
-            run: None,
-            agent: None,
             paths: paths.iter().map(|p| p.to_string()).collect(),
-            priority: 0,
-            block_reason: None,
-            branch: None,
-            base_sha: None,
-            head_sha: None,
-            landed_sha: None,
-            created_at: 0,
-            updated_at: 0,
+            kind,
+            ..Task::example("t")
         }
     }
 

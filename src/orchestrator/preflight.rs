@@ -737,7 +737,6 @@ pub fn refuse_unrunnable(workspace: &Workspace, config: &Config) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{TaskId, TaskStatus};
 
     struct FakeLookup {
         installed: &'static [&'static str],
@@ -760,24 +759,10 @@ mod tests {
 
     fn task(id: &str, agent: Option<&str>, kind: TaskType) -> Task {
         Task {
-            id: TaskId::new(id).unwrap(),
-            title: id.to_string(),
-            description: String::new(),
             kind,
-            status: TaskStatus::Pending,
-            complexity: None,
-            parent: None,
             run: Some("true".to_string()),
             agent: agent.map(str::to_string),
-            paths: Vec::new(),
-            priority: 0,
-            block_reason: None,
-            branch: None,
-            base_sha: None,
-            head_sha: None,
-            landed_sha: None,
-            created_at: 0,
-            updated_at: 0,
+            ..Task::example(id)
         }
     }
 

@@ -135,28 +135,14 @@ pub fn known(config: &Config) -> impl Fn(&str) -> Result<(), String> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Complexity, TaskId, TaskStatus, TaskType};
+    use crate::model::{Complexity, TaskType};
 
     fn task(kind: TaskType, complexity: Option<i64>, agent: Option<&str>) -> Task {
         Task {
-            id: TaskId::new("t").unwrap(),
-            title: "t".to_string(),
-            description: String::new(),
-            kind,
-            status: TaskStatus::Pending,
             complexity: complexity.map(|c| Complexity::new(c).unwrap()),
-            parent: None,
-            run: None,
             agent: agent.map(str::to_string),
-            paths: Vec::new(),
-            priority: 0,
-            block_reason: None,
-            branch: None,
-            base_sha: None,
-            head_sha: None,
-            landed_sha: None,
-            created_at: 0,
-            updated_at: 0,
+            kind,
+            ..Task::example("t")
         }
     }
 

@@ -273,28 +273,13 @@ fn bounded(mut out: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{TaskId, TaskStatus, TaskType};
+    use crate::model::TaskStatus;
 
     fn task(id: &str, status: TaskStatus) -> Task {
         Task {
-            id: TaskId::new(id).unwrap(),
             title: format!("the {id} task"),
-            description: String::new(),
-            kind: TaskType::Task,
             status,
-            complexity: None,
-            parent: None,
-            run: None,
-            agent: None,
-            paths: Vec::new(),
-            priority: 0,
-            block_reason: None,
-            branch: None,
-            base_sha: None,
-            head_sha: None,
-            landed_sha: None,
-            created_at: 0,
-            updated_at: 0,
+            ..Task::example(id)
         }
     }
 

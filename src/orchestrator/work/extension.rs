@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::config::{Config, ExtendConfig};
 use crate::model::{TaskId, TaskStatus, TaskType};
 use crate::orchestrator::planner::{self, PlanOptions, Proposal};
-use crate::orchestrator::Result;
+use crate::orchestrator::{OrchestratorError, Result};
 use crate::plan::prompt::{EpicBrief, Progress as PlanProgress};
 use crate::store::{NewEvent, PlanEpic, Store, TaskFilter};
 use crate::workspace::Workspace;
@@ -188,37 +188,27 @@ impl Extension {
             Err(mpsc::TryRecvError::Empty) => return Ok(None),
             Err(mpsc::TryRecvError::Disconnected) => (
                 TaskId::new("extension").map_err(crate::store::StoreError::from)?,
-                Err(crate::orchestrator::OrchestratorError::WorkerGone(0)),
+                Err(OrchestratorError::WorkerGone(0)),
             ),
         };
         self.join();
-        let proposal = match result {
-            Ok(proposal) => proposal,
-            Err(e) => {
-                let why = e.to_string();
-                store.append_event(&NewEvent {
-                    kind: "roadmap_extension_failed",
-                    task: None,
-                    actor: crate::store::WORK_LOOP,
-                    correlation: None,
-                    data: json!({ "batch": batch, "planner": self.profile, "error": why }),
-                })?;
-                return Ok(Some(Extended::Failed { why }));
-            }
-        };
-        let applied = proposal.apply(
-            store,
-            PlanEpic::New {
+        let written = result.and_then(|proposal| {
+            let epic = PlanEpic::New {
                 id: epic.clone(),
                 title: epic_title(&epic),
                 description: proposal.plan.rationale.clone().unwrap_or_default(),
-            },
-            false,
-            "roadmap_extended",
-            crate::store::WORK_LOOP,
-        );
-        match applied {
-            Ok(_) => {
+            };
+            proposal.apply(
+                store,
+                epic,
+                false,
+                "roadmap_extended",
+                crate::store::WORK_LOOP,
+            )?;
+            Ok(proposal)
+        });
+        match written {
+            Ok(proposal) => {
                 let tasks: Vec<TaskId> = proposal.plan.tasks.iter().map(|t| t.id.clone()).collect();
                 self.added += tasks.len();
                 Ok(Some(Extended::Added {
@@ -228,8 +218,13 @@ impl Extension {
                     cost_usd: proposal.cost_usd(),
                 }))
             }
-            // The graph changed while the planner thought (a task added by hand with one of its
-            // ids): this extension is dropped, the batch goes on.
+            // The database failing is vane's failure, and ends the batch as it would elsewhere.
+            Err(OrchestratorError::Store(e)) if !is_the_plans_fault(&e) => {
+                Err(OrchestratorError::Store(e))
+            }
+            // The planner failed or answered nothing acceptable, or the graph changed while it
+            // thought (a task added by hand with one of its ids): this extension is dropped, and
+            // the batch goes on.
             Err(e) => {
                 let why = e.to_string();
                 store.append_event(&NewEvent {
@@ -309,19 +304,27 @@ fn progress(store: &Store, health: &Health) -> Result<PlanProgress> {
     })
 }
 
+/// Whether the store refused the plan for what it holds (an id taken, a cycle through tasks
+/// added meanwhile), rather than failing itself.
+fn is_the_plans_fault(e: &crate::store::StoreError) -> bool {
+    use crate::store::StoreError as E;
+    matches!(
+        e,
+        E::Plan(_)
+            | E::TaskExists(_)
+            | E::Cycle(_)
+            | E::UnknownReference { .. }
+            | E::Illegal { .. }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The defaults: fewer than 5 pending, or more than 75% done.
     fn settings() -> ExtendConfig {
-        ExtendConfig {
-            every: 5,
-            pending_below: 5,
-            done_above: 0.75,
-            max_new_tasks: 10,
-            max_total: 30,
-            agent: None,
-        }
+        ExtendConfig::default()
     }
 
     #[test]
