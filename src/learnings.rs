@@ -8,7 +8,6 @@
 //! attempt, `MAX_CONTENT_BYTES` an entry, the first `MAX_FILE_BYTES` of the file), since an agent
 //! may write without end.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -206,13 +205,9 @@ pub fn scope(named: &[TaskId], task: &TaskId, epic: Option<&TaskId>) -> Vec<Task
 /// The start of a file (at most `MAX_FILE_BYTES`, invalid UTF-8 replaced), and whether there was
 /// more; None when there is no file.
 pub fn read_start(path: &Path) -> std::io::Result<Option<(String, bool)>> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(mut bytes) = crate::agent::read_left_file(path, MAX_FILE_BYTES + 1)? else {
+        return Ok(None);
     };
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     let cut = bytes.len() as u64 > MAX_FILE_BYTES;
     bytes.truncate(MAX_FILE_BYTES as usize);
     Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), cut)))

@@ -45,6 +45,9 @@ const INBOX_KINDS: &[&str] = &["agent_tool", "agent_stop_held", "agent_turn", "c
 /// At most this many lines of an inbox are recorded (an agent could write without end).
 const INBOX_MAX_LINES: usize = 10_000;
 
+/// At most this much of an inbox is read.
+const INBOX_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Records what the hooks of `attempt`'s agent wrote to its inbox, as events of the attempt, and
 /// empties it. Lines that are not events of the kinds hooks report are left out.
 pub fn import_inbox(
@@ -53,9 +56,10 @@ pub fn import_inbox(
     run_dir: &Path,
 ) -> Result<()> {
     let path = inbox(run_dir);
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(Some(bytes)) = crate::agent::read_left_file(&path, INBOX_MAX_BYTES) else {
         return Ok(());
     };
+    let text = String::from_utf8_lossy(&bytes);
     for line in text.lines().take(INBOX_MAX_LINES) {
         let Ok(event) = serde_json::from_str::<Value>(line) else {
             continue;

@@ -188,3 +188,46 @@ echo '{"score": 0.9, "issues": [], "learnings": [{"topic": "naming", "content": 
             .unwrap();
     assert!(critic_prompt.contains("\"learnings\""), "{critic_prompt}");
 }
+
+#[test]
+fn an_agent_that_swaps_its_context_file_for_a_fifo_or_a_link_neither_blocks_nor_leaks() {
+    let env = TestEnv::configured("workers = 1\n");
+    let secret = env.home.join("secret.jsonl");
+    std::fs::write(
+        &secret,
+        "{\"type\": \"learning\", \"topic\": \"secret\", \"content\": \"the user's own file\"}\n",
+    )
+    .unwrap();
+    // A FIFO with no writer would block a plain open for good; a link points at a file of the
+    // user's, in the form of a valid entry, that the agent could not read itself.
+    add(
+        &env,
+        "fifo",
+        r#"rm -f "$VANE_CONTEXT_FILE" && mkfifo "$VANE_CONTEXT_FILE" && echo f > f.txt"#,
+        &[],
+    );
+    add(
+        &env,
+        "link",
+        &format!(
+            r#"rm -f "$VANE_CONTEXT_FILE" && ln -s '{}' "$VANE_CONTEXT_FILE" && echo l > l.txt"#,
+            secret.display()
+        ),
+        &[],
+    );
+    let run = env.vane(&["work"]).success();
+    assert!(run.stderr.contains("2 landed, 0 blocked"), "{}", run.stderr);
+    let rejected = events_of(&env, "context_rejected");
+    let said: Vec<String> = rejected.iter().map(|e| e["data"].to_string()).collect();
+    assert!(
+        said.iter().any(|s| s.contains("not a regular file")),
+        "{said:?}"
+    );
+    assert!(said.iter().any(|s| s.contains("symbolic link")), "{said:?}");
+    let context = env.vane(&["context", "list", "--json"]).success();
+    assert!(
+        !context.stdout.contains("the user's own file"),
+        "{}",
+        context.stdout
+    );
+}
