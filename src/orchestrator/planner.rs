@@ -184,7 +184,9 @@ pub fn propose(
             let dir = runs_dir.join(answer.to_string());
             let earlier = runs.last();
             let session = earlier.and_then(|r| r.session.as_deref());
-            let problems_text = earlier.map(|r| numbered(&r.problems)).unwrap_or_default();
+            let problems_text = earlier
+                .map(|r| plan::problems_text(&r.problems))
+                .unwrap_or_default();
             let (run, read) = planner.ask(&dir, answer, &first, session, &problems_text)?;
             match read.map(|value| check.validate(&value)) {
                 Some(Ok(plan)) => {
@@ -268,16 +270,6 @@ fn next_run_dir(state_dir: &Path, epic: &str) -> Result<PathBuf> {
         .max()
         .unwrap_or(0);
     Ok(root.join((used + 1).to_string()))
-}
-
-/// Problems as a numbered list.
-fn numbered(problems: &[String]) -> String {
-    problems
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{}. {p}", i + 1))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// What the answers are validated against: the graph as it is now.

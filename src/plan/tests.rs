@@ -558,7 +558,7 @@ fn every_problem_is_reported_at_once_as_a_numbered_list() {
          4. tasks[1] (`a`): the id `a` is already the id of tasks[0] (`a`); give every task its own id\n\
          5. tasks[1] (`a`): `title` is empty\n"
     );
-    assert_eq!(problems_text(&[]), "");
+    assert_eq!(problems_text::<Problem>(&[]), "");
 }
 
 #[test]

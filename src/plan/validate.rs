@@ -76,7 +76,7 @@ impl fmt::Display for Problem {
 }
 
 /// The problems as a numbered list, one a line, for the planner's second try and for the error.
-pub fn problems_text(problems: &[Problem]) -> String {
+pub fn problems_text<T: std::fmt::Display>(problems: &[T]) -> String {
     problems
         .iter()
         .enumerate()
