@@ -18,6 +18,7 @@ pub mod git;
 pub mod graph;
 pub mod learnings;
 pub mod lifecycle;
+pub mod mcp;
 pub mod model;
 pub mod orchestrator;
 pub mod paths;

@@ -83,6 +83,7 @@ enum Command {
     Task(commands::task::TaskCommand),
     Import(commands::import::Args),
     Plan(commands::plan::Args),
+    Mcp(commands::mcp::Args),
     Export(commands::export::Args),
     #[command(subcommand)]
     Context(commands::context::ContextCommand),
@@ -178,6 +179,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Task(command) => commands::task::run(&env, command),
         Command::Import(args) => commands::import::run(&env, args),
         Command::Plan(args) => commands::plan::run(&env, args),
+        Command::Mcp(args) => commands::mcp::run(&env, args),
         Command::Export(args) => commands::export::run(&env, args),
         Command::Context(command) => commands::context::run(&env, command),
         Command::Work(args) => commands::work::run(&env, args),

@@ -16,6 +16,7 @@ mod hooks;
 mod init;
 mod integrity;
 mod learnings;
+mod mcp;
 mod output;
 mod planning;
 mod preflight;

@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod import;
 pub mod init;
 pub mod land;
+pub mod mcp;
 pub mod plan;
 pub mod quality;
 pub mod reject;

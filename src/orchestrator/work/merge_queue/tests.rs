@@ -1171,7 +1171,7 @@ impl Sim {
             rng ^= rng >> 7;
             rng ^= rng << 17;
             let running = self.running();
-            if self.landing.is_some() && rng % 3 != 0 {
+            if self.landing.is_some() && !rng.is_multiple_of(3) {
                 self.land(0);
             } else if self.unseen_move && self.landing.is_none() {
                 self.notify();

@@ -1,0 +1,130 @@
+//! `vane mcp` over stdio, spoken to as an MCP client does: newline-delimited JSON-RPC, the
+//! initialize handshake, `tools/list`, `tools/call`; tool errors for what the model can fix,
+//! protocol errors for unknown tools and arguments that do not fit.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{ChildStdin, ChildStdout, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::common::TestEnv;
+
+struct Client {
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    child: std::process::Child,
+    next: u64,
+}
+
+impl Client {
+    fn start(env: &TestEnv) -> Client {
+        let mut child = env
+            .vane_command(&["mcp"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut client = Client {
+            stdin: child.stdin.take().unwrap(),
+            stdout: BufReader::new(child.stdout.take().unwrap()),
+            child,
+            next: 1,
+        };
+        let init = client.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "vane-test", "version": "1"}}),
+        );
+        assert_eq!(init["result"]["serverInfo"]["name"], "vane", "{init}");
+        client.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        client
+    }
+
+    fn send(&mut self, message: &Value) {
+        writeln!(self.stdin, "{message}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next;
+        self.next += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let reply: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout holds only JSON-RPC ({e}): {line:?}"));
+        assert_eq!(reply["id"], id, "{reply}");
+        reply
+    }
+
+    fn call(&mut self, tool: &str, arguments: Value) -> Value {
+        self.request("tools/call", json!({"name": tool, "arguments": arguments}))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_mcp_client_lists_vanes_tools_and_changes_the_graph_through_them() {
+    let env = TestEnv::initialised();
+    let mut client = Client::start(&env);
+    let listed = client.request("tools/list", json!({}));
+    let tools = listed["result"]["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    for wanted in ["status", "task_list", "task_show", "task_add"] {
+        assert!(names.contains(&wanted), "{names:?}");
+    }
+    for tool in tools {
+        assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
+    }
+
+    let added = client.call("task_add", json!({"title": "Write the docs", "id": "docs"}));
+    assert_eq!(
+        added["result"]["structuredContent"]["id"], "docs",
+        "{added}"
+    );
+    // The CLI sees what MCP wrote, through the same store.
+    let shown = env
+        .vane(&["task", "show", "docs", "--json"])
+        .success()
+        .json();
+    assert_eq!(shown["title"], "Write the docs");
+
+    let listed = client.call("task_list", json!({"ready": true}));
+    let ids: Vec<&str> = listed["result"]["structuredContent"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["docs"]);
+
+    // What the model can fix is a tool error it reads.
+    let missing = client.call("task_show", json!({"id": "T9"}));
+    assert_eq!(missing["result"]["isError"], true, "{missing}");
+    assert!(missing["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("task `T9` does not exist; `task_list` shows the ids"));
+    let taken = client.call("task_add", json!({"title": "Again", "id": "docs"}));
+    assert_eq!(taken["result"]["isError"], true, "{taken}");
+
+    // An unknown tool and arguments that do not fit are protocol errors; the server lives on.
+    let unknown = client.call("task_destroy", json!({}));
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    let wrong = client.call("task_list", json!({"ready": "yes"}));
+    assert_eq!(wrong["error"]["code"], -32602, "{wrong}");
+    let extra = client.call("status", json!({"verbose": true}));
+    assert_eq!(extra["error"]["code"], -32602, "{extra}");
+    let status = client.call("status", json!({}));
+    assert_eq!(
+        status["result"]["structuredContent"]["total"], 1,
+        "{status}"
+    );
+}
