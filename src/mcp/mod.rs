@@ -6,6 +6,7 @@
 //! Newline-delimited JSON-RPC on stdout and nothing else: logs go to stderr. The protocol is
 //! rmcp's; tokio runs only here.
 
+mod args;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +19,12 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
-pub use tools::{Failure, TOOLS};
+pub use args::{Failure, Spec};
+
+/// Every tool, in the order `tools/list` shows them.
+pub fn tools() -> impl Iterator<Item = &'static Spec> {
+    tools::TOOLS.iter()
+}
 
 /// The server: where the repository is, and nothing else; each call opens what it needs.
 #[derive(Debug, Clone)]
@@ -51,7 +57,7 @@ impl ServerHandler for VaneServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(
-            TOOLS.iter().map(tools::Spec::describe).collect(),
+            tools().map(Spec::describe).collect(),
         ))
     }
 
@@ -60,7 +66,7 @@ impl ServerHandler for VaneServer {
         request: CallToolRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let Some(spec) = TOOLS.iter().find(|t| t.name == request.name) else {
+        let Some(spec) = tools().find(|t| t.name == request.name) else {
             return Err(McpError::invalid_params(
                 format!("no tool `{}`; `tools/list` lists them", request.name),
                 None,
