@@ -8,6 +8,7 @@
 
 mod args;
 mod tools;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -102,11 +103,14 @@ pub fn serve(dir: &Path) -> std::io::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let server = VaneServer::new(dir)
-            .serve(rmcp::transport::stdio())
+        // rmcp serves one end of a pipe; the wire (`wire::run`) stands between it and stdio.
+        let (client, server) = tokio::io::duplex(1024 * 1024);
+        let wire = tokio::spawn(wire::run(client));
+        let running = VaneServer::new(dir)
+            .serve(server)
             .await
             .map_err(std::io::Error::other)?;
-        server.waiting().await.map_err(std::io::Error::other)?;
-        Ok(())
+        running.waiting().await.map_err(std::io::Error::other)?;
+        wire.await.map_err(std::io::Error::other)?
     })
 }

@@ -50,12 +50,17 @@ impl Client {
         let id = self.next;
         self.next += 1;
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        let reply: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("stdout holds only JSON-RPC ({e}): {line:?}"));
+        let reply = self.read();
         assert_eq!(reply["id"], id, "{reply}");
         reply
+    }
+
+    /// The next line on stdout, which must be one JSON-RPC message.
+    fn read(&mut self) -> Value {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout holds only JSON-RPC ({e}): {line:?}"))
     }
 
     fn call(&mut self, tool: &str, arguments: Value) -> Value {
