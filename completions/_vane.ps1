@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('task', 'task', [CompletionResultType]::ParameterValue, 'Add, list, show and change tasks')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add or update tasks from a roadmap file')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Break an epic, or a goal, into a task graph with a planner agent')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve vane''s tools over the Model Context Protocol (stdio), for an agent that coordinates')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the task graph as a roadmap')
             [CompletionResult]::new('context', 'context', [CompletionResultType]::ParameterValue, 'Record and read structured context')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
@@ -291,6 +292,44 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vane;mcp' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print what to add to an MCP client''s configuration to start this vane''s server')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'vane;mcp;config' {
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'The client to configure')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if vane was started in PATH')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR in the environment means never, unless `always`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more about what happens (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vane;mcp;help' {
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print what to add to an MCP client''s configuration to start this vane''s server')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'vane;mcp;help;config' {
+            break
+        }
+        'vane;mcp;help;help' {
             break
         }
         'vane;export' {
@@ -698,6 +737,7 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             [CompletionResult]::new('task', 'task', [CompletionResultType]::ParameterValue, 'Add, list, show and change tasks')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add or update tasks from a roadmap file')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Break an epic, or a goal, into a task graph with a planner agent')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve vane''s tools over the Model Context Protocol (stdio), for an agent that coordinates')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the task graph as a roadmap')
             [CompletionResult]::new('context', 'context', [CompletionResultType]::ParameterValue, 'Record and read structured context')
             [CompletionResult]::new('work', 'work', [CompletionResultType]::ParameterValue, 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands')
@@ -762,6 +802,13 @@ Register-ArgumentCompleter -Native -CommandName 'vane' -ScriptBlock {
             break
         }
         'vane;help;plan' {
+            break
+        }
+        'vane;help;mcp' {
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print what to add to an MCP client''s configuration to start this vane''s server')
+            break
+        }
+        'vane;help;mcp;config' {
             break
         }
         'vane;help;export' {

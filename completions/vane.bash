@@ -67,6 +67,9 @@ _vane() {
             vane,land)
                 cmd="vane__subcmd__land"
                 ;;
+            vane,mcp)
+                cmd="vane__subcmd__mcp"
+                ;;
             vane,plan)
                 cmd="vane__subcmd__plan"
                 ;;
@@ -175,6 +178,9 @@ _vane() {
             vane__subcmd__help,land)
                 cmd="vane__subcmd__help__subcmd__land"
                 ;;
+            vane__subcmd__help,mcp)
+                cmd="vane__subcmd__help__subcmd__mcp"
+                ;;
             vane__subcmd__help,plan)
                 cmd="vane__subcmd__help__subcmd__plan"
                 ;;
@@ -216,6 +222,9 @@ _vane() {
                 ;;
             vane__subcmd__help__subcmd__hooks,uninstall)
                 cmd="vane__subcmd__help__subcmd__hooks__subcmd__uninstall"
+                ;;
+            vane__subcmd__help__subcmd__mcp,config)
+                cmd="vane__subcmd__help__subcmd__mcp__subcmd__config"
                 ;;
             vane__subcmd__help__subcmd__task,add)
                 cmd="vane__subcmd__help__subcmd__task__subcmd__add"
@@ -264,6 +273,18 @@ _vane() {
                 ;;
             vane__subcmd__hooks__subcmd__help,uninstall)
                 cmd="vane__subcmd__hooks__subcmd__help__subcmd__uninstall"
+                ;;
+            vane__subcmd__mcp,config)
+                cmd="vane__subcmd__mcp__subcmd__config"
+                ;;
+            vane__subcmd__mcp,help)
+                cmd="vane__subcmd__mcp__subcmd__help"
+                ;;
+            vane__subcmd__mcp__subcmd__help,config)
+                cmd="vane__subcmd__mcp__subcmd__help__subcmd__config"
+                ;;
+            vane__subcmd__mcp__subcmd__help,help)
+                cmd="vane__subcmd__mcp__subcmd__help__subcmd__help"
                 ;;
             vane__subcmd__task,add)
                 cmd="vane__subcmd__task__subcmd__add"
@@ -338,7 +359,7 @@ _vane() {
 
     case "${cmd}" in
         vane)
-            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import plan export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
+            opts="-C -q -v -h -V --json --quiet --verbose --color --help --version init task import plan mcp export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,7 +879,7 @@ _vane() {
             return 0
             ;;
         vane__subcmd__help)
-            opts="init task import plan export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
+            opts="init task import plan mcp export context work checkpoints rollback gate land approve reject hooks hook quality status events gc doctor config completions demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1196,6 +1217,34 @@ _vane() {
         vane__subcmd__help__subcmd__land)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__mcp)
+            opts="config"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__help__subcmd__mcp__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1656,6 +1705,96 @@ _vane() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__mcp)
+            opts="-C -q -v -h --json --quiet --verbose --color --help config help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__mcp__subcmd__config)
+            opts="-C -q -v -h --client --json --quiet --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -W "claude codex json" -- "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__mcp__subcmd__help)
+            opts="config help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__mcp__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vane__subcmd__mcp__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand task 'Add, list, show and change tasks'
             cand import 'Add or update tasks from a roadmap file'
             cand plan 'Break an epic, or a goal, into a task graph with a planner agent'
+            cand mcp 'Serve vane''s tools over the Model Context Protocol (stdio), for an agent that coordinates'
             cand export 'Write the task graph as a roadmap'
             cand context 'Record and read structured context'
             cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
@@ -262,6 +263,39 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand --verbose 'Say more about what happens (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;mcp'= {
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand config 'Print what to add to an MCP client''s configuration to start this vane''s server'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;mcp;config'= {
+            cand --client 'The client to configure'
+            cand -C 'Run as if vane was started in PATH'
+            cand --color 'When to use colour (NO_COLOR in the environment means never, unless `always`)'
+            cand --json 'Print results as JSON on stdout'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Say more about what happens (repeat for more)'
+            cand --verbose 'Say more about what happens (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vane;mcp;help'= {
+            cand config 'Print what to add to an MCP client''s configuration to start this vane''s server'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vane;mcp;help;config'= {
+        }
+        &'vane;mcp;help;help'= {
         }
         &'vane;export'= {
             cand --format 'The format to write'
@@ -629,6 +663,7 @@ set edit:completion:arg-completer[vane] = {|@words|
             cand task 'Add, list, show and change tasks'
             cand import 'Add or update tasks from a roadmap file'
             cand plan 'Break an epic, or a goal, into a task graph with a planner agent'
+            cand mcp 'Serve vane''s tools over the Model Context Protocol (stdio), for an agent that coordinates'
             cand export 'Write the task graph as a roadmap'
             cand context 'Record and read structured context'
             cand work 'Run a batch: agents work on ready tasks in parallel worktrees, and what passes the gates lands'
@@ -681,6 +716,11 @@ set edit:completion:arg-completer[vane] = {|@words|
         &'vane;help;import'= {
         }
         &'vane;help;plan'= {
+        }
+        &'vane;help;mcp'= {
+            cand config 'Print what to add to an MCP client''s configuration to start this vane''s server'
+        }
+        &'vane;help;mcp;config'= {
         }
         &'vane;help;export'= {
         }

@@ -7,6 +7,8 @@
 //! rmcp's; tokio runs only here.
 
 mod args;
+mod files;
+mod state;
 mod tools;
 mod wire;
 
@@ -24,7 +26,7 @@ pub use args::{Failure, Spec};
 
 /// Every tool, in the order `tools/list` shows them.
 pub fn tools() -> impl Iterator<Item = &'static Spec> {
-    tools::TOOLS.iter()
+    tools::TOOLS.iter().chain(state::TOOLS).chain(files::TOOLS)
 }
 
 /// The server: where the repository is, and nothing else; each call opens what it needs.

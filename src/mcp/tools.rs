@@ -169,6 +169,14 @@ fn task_add(dir: &Path, arguments: &Value) -> Outcome {
         paths,
     };
     let mut workspace = open(dir)?;
-    let added = workspace.store.add_task(&task, ACTOR).map_err(refused)?;
+    let added = workspace
+        .store
+        .add_task(&task, ACTOR)
+        .map_err(|e| match e {
+            crate::store::StoreError::TaskExists(id) => Failure::Tool(format!(
+                "a task `{id}` exists already; give another `id`, or none for the next T<n>"
+            )),
+            other => refused(other),
+        })?;
     to_json(added)
 }

@@ -213,6 +213,18 @@ pub fn propose(
     Ok(proposal)
 }
 
+/// Checks a plan no planner run wrote (one an MCP client submits) exactly as a planner's answer is
+/// checked, against the graph as it is now: the plan, or every problem with it.
+pub(crate) fn check_plan(
+    store: &Store,
+    config: &Config,
+    epic: &str,
+    options: &PlanOptions<'_>,
+    answer: &serde_json::Value,
+) -> Result<std::result::Result<Plan, Vec<String>>> {
+    Ok(Checker::new(store, config, epic, options)?.validate(answer))
+}
+
 /// The pieces of the prompt that come from the graph.
 struct BriefParts {
     dependencies: Vec<LandedDependency>,

@@ -4,6 +4,7 @@
 //! migrations; every write runs in a `BEGIN IMMEDIATE` transaction so that two vane processes never
 //! interleave half-done changes, and every change to a task writes its event in the same transaction.
 
+mod batches;
 mod context;
 mod events;
 mod import;
@@ -13,6 +14,7 @@ mod quality;
 mod seal;
 mod status;
 mod tasks;
+mod update;
 mod work;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use crate::graph::{Cycle, GraphError};
 use crate::lifecycle::IllegalTransition;
 use crate::model::{ParseError, TaskId};
 
+pub use batches::Batch;
 pub use context::NewContextEntry;
 pub use events::{EventFilter, NewEvent};
 pub use import::{ImportReport, TaskChange};
@@ -32,6 +35,7 @@ pub use plan::{PlanApplied, PlanConflict, PlanEpic, PlanToApply};
 pub use quality::{GateRecord, QualityRow, StoredGateResult, TaskScore};
 pub use status::{CheckpointSummary, EpicProgress, StatusSummary};
 pub use tasks::{DependencyView, NewTask, TaskDetail, TaskFilter};
+pub use update::{TaskUpdate, UpdateError};
 pub use work::{
     batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Claim, LandedMember,
     Recovery, RefMove, SnapshotEntry, WORK_LOOP,
