@@ -17,6 +17,7 @@ mod init;
 mod integrity;
 mod learnings;
 mod mcp;
+mod mcp_claude;
 mod mcp_files;
 mod mcp_sdk;
 mod mcp_state;
