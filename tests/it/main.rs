@@ -18,6 +18,7 @@ mod integrity;
 mod learnings;
 mod mcp;
 mod mcp_claude;
+mod mcp_codex;
 mod mcp_files;
 mod mcp_sdk;
 mod mcp_state;
