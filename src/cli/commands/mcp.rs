@@ -112,7 +112,8 @@ fn config(env: &CommandEnv<'_>, args: ConfigArgs) -> Result<(), CliError> {
             let body = json!({"mcpServers": {NAME: {
                 "type": "stdio", "command": vane, "args": server_args,
             }}});
-            serde_json::to_string_pretty(&body).expect("a JSON value always serialises")
+            // `{:#}` is serde_json's pretty printing, which cannot fail on a `Value`.
+            format!("{body:#}")
         }
         Client::Codex => {
             let args: Vec<String> = server_args.iter().map(|a| toml_string(a)).collect();
@@ -124,6 +125,12 @@ fn config(env: &CommandEnv<'_>, args: ConfigArgs) -> Result<(), CliError> {
             if let Some(cwd) = &cwd {
                 table.push_str(&format!("cwd = {}\n", toml_string(cwd)));
             }
+            // `codex exec` calls no MCP tool that is not approved, and asks no one.
+            table.push_str(
+                "# vane's tools check every path and confine every command; without this,\n\
+                 # `codex exec` refuses to call them (it has no one to ask):\n\
+                 # default_tools_approval_mode = \"approve\"\n",
+            );
             table
         }
     };
