@@ -565,7 +565,8 @@ fn plan_submit(dir: &Path, arguments: &Value) -> Outcome {
     let config = load_config(&workspace)?;
     let options = PlanOptions {
         profile: ACTOR,
-        max_tasks: usize::try_from(max_tasks).expect("bounded to 1..=500"),
+        // Checked against 1..=500 above.
+        max_tasks: usize::try_from(max_tasks).unwrap_or(DEFAULT_PLAN_TASKS as usize),
         replace,
         progress: None,
     };
