@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use crate::common::TestEnv;
 
-struct Client {
+/// A raw JSON-RPC client of `vane mcp`, shared by the MCP tests.
+pub(crate) struct Client {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     child: std::process::Child,
@@ -17,7 +18,7 @@ struct Client {
 }
 
 impl Client {
-    fn start(env: &TestEnv) -> Client {
+    pub(crate) fn start(env: &TestEnv) -> Client {
         let mut child = env
             .vane_command(&["mcp"])
             .stdin(Stdio::piped())
@@ -41,12 +42,12 @@ impl Client {
         client
     }
 
-    fn send(&mut self, message: &Value) {
+    pub(crate) fn send(&mut self, message: &Value) {
         writeln!(self.stdin, "{message}").unwrap();
         self.stdin.flush().unwrap();
     }
 
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next;
         self.next += 1;
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
@@ -56,15 +57,44 @@ impl Client {
     }
 
     /// The next line on stdout, which must be one JSON-RPC message.
-    fn read(&mut self) -> Value {
+    pub(crate) fn read(&mut self) -> Value {
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
         serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("stdout holds only JSON-RPC ({e}): {line:?}"))
     }
 
-    fn call(&mut self, tool: &str, arguments: Value) -> Value {
+    pub(crate) fn call(&mut self, tool: &str, arguments: Value) -> Value {
         self.request("tools/call", json!({"name": tool, "arguments": arguments}))
+    }
+
+    /// The structured answer of a call that must succeed.
+    #[track_caller]
+    pub(crate) fn ok(&mut self, tool: &str, arguments: Value) -> Value {
+        let reply = self.call(tool, arguments);
+        assert_ne!(reply["result"]["isError"], true, "{tool}: {reply}");
+        assert!(reply["error"].is_null(), "{tool}: {reply}");
+        reply["result"]["structuredContent"].clone()
+    }
+
+    /// The message of a call that must be a tool error.
+    #[track_caller]
+    pub(crate) fn refused(&mut self, tool: &str, arguments: Value) -> String {
+        let reply = self.call(tool, arguments);
+        assert_eq!(reply["result"]["isError"], true, "{tool}: {reply}");
+        reply["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The code of a call that must be a protocol error.
+    #[track_caller]
+    pub(crate) fn protocol_error(&mut self, tool: &str, arguments: Value) -> i64 {
+        let reply = self.call(tool, arguments);
+        reply["error"]["code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{tool}: not a protocol error: {reply}"))
     }
 }
 

@@ -3,90 +3,13 @@
 //! has checked out (as while its agent works). Every way out of the worktree is refused as a tool
 //! error the model can read.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, ChildStdout, Stdio};
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
 use crate::common::TestEnv;
-
-struct Client {
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    child: std::process::Child,
-    next: u64,
-}
-
-impl Client {
-    fn start(env: &TestEnv) -> Client {
-        let mut child = env
-            .vane_command(&["mcp"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut client = Client {
-            stdin: child.stdin.take().unwrap(),
-            stdout: BufReader::new(child.stdout.take().unwrap()),
-            child,
-            next: 1,
-        };
-        let init = client.request(
-            "initialize",
-            json!({"protocolVersion": "2025-06-18", "capabilities": {},
-                   "clientInfo": {"name": "vane-test", "version": "1"}}),
-        );
-        assert_eq!(init["result"]["serverInfo"]["name"], "vane", "{init}");
-        client.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        client
-    }
-
-    fn send(&mut self, message: &Value) {
-        writeln!(self.stdin, "{message}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next;
-        self.next += 1;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        let reply: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("stdout holds only JSON-RPC ({e}): {line:?}"));
-        assert_eq!(reply["id"], id, "{reply}");
-        reply
-    }
-
-    /// A call that must answer: its structured content.
-    #[track_caller]
-    fn ok(&mut self, tool: &str, arguments: Value) -> Value {
-        let reply = self.request("tools/call", json!({"name": tool, "arguments": arguments}));
-        assert_eq!(reply["result"]["isError"], false, "{tool}: {reply}");
-        reply["result"]["structuredContent"].clone()
-    }
-
-    /// A call that must be a tool error: its message.
-    #[track_caller]
-    fn refused(&mut self, tool: &str, arguments: Value) -> String {
-        let reply = self.request("tools/call", json!({"name": tool, "arguments": arguments}));
-        assert_eq!(reply["result"]["isError"], true, "{tool}: {reply}");
-        reply["result"]["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::mcp::Client;
 
 fn add(env: &TestEnv, id: &str, run: &str) {
     env.vane(&["task", "add", id, "--id", id, "--run", run])
