@@ -23,7 +23,6 @@ use crate::model::{
 use crate::orchestrator::lock::{self, LockState};
 use crate::orchestrator::planner::{self, PlanOptions, Proposal};
 use crate::orchestrator::{approval, profiles};
-use crate::quality::report::{self, MetricRow, TaskOutcome};
 use crate::store::{
     EventFilter, NewContextEntry, PlanEpic, Store, TaskFilter, TaskUpdate, UpdateError,
 };
@@ -818,40 +817,12 @@ fn quality(dir: &Path, arguments: &Value) -> Outcome {
     let args = Arguments::of(arguments, quality_schema)?;
     let workspace = open_to_read(dir)?;
     let config = load_config(&workspace)?;
-    let rows: Vec<MetricRow> = workspace
-        .store
-        .quality_rows(args.text("dimension")?, None)
-        .map_err(refused)?
-        .into_iter()
-        .map(|r| MetricRow {
-            timestamp: r.timestamp / 1000,
-            task: r.task.map(|t| t.to_string()),
-            attempt: r.attempt,
-            gate: r.gate,
-            dimension: r.dimension,
-            score: r.score,
-        })
-        .collect();
-    let outcomes: Vec<TaskOutcome> = workspace
-        .store
-        .task_scores(None)
-        .map_err(refused)?
-        .into_iter()
-        .map(|t| TaskOutcome {
-            task: t.task.to_string(),
-            title: t.title,
-            overall: t.score,
-            landed: t.landed,
-        })
-        .collect();
-    to_json(report::build(
-        &rows,
-        &outcomes,
-        &report::Options {
-            threshold: config.threshold,
-            ..report::Options::default()
-        },
-    ))
+    to_json(
+        workspace
+            .store
+            .quality_report(args.text("dimension")?, None, config.threshold)
+            .map_err(refused)?,
+    )
 }
 
 fn events(dir: &Path, arguments: &Value) -> Outcome {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{NewContextEntry, Result, Store};
 use crate::model::{now_millis, TaskId};
+use crate::quality::report;
 
 /// One gate's result on one candidate, as it is recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -267,4 +268,46 @@ fn split_details(details: Option<&str>) -> (Vec<String>, Vec<String>) {
             .unwrap_or_default()
     };
     (list("issues"), list("suggestions"))
+}
+
+impl Store {
+    /// The quality report (`vane quality`, the MCP `quality` tool): the scores of `dimension` (all
+    /// when None) since `since` (milliseconds; all when None), measured against `threshold`.
+    pub fn quality_report(
+        &self,
+        dimension: Option<&str>,
+        since: Option<i64>,
+        threshold: f64,
+    ) -> Result<report::Report> {
+        let rows: Vec<report::MetricRow> = self
+            .quality_rows(dimension, since)?
+            .into_iter()
+            .map(|r| report::MetricRow {
+                timestamp: r.timestamp / 1000,
+                task: r.task.map(|t| t.to_string()),
+                attempt: r.attempt,
+                gate: r.gate,
+                dimension: r.dimension,
+                score: r.score,
+            })
+            .collect();
+        let outcomes: Vec<report::TaskOutcome> = self
+            .task_scores(since)?
+            .into_iter()
+            .map(|t| report::TaskOutcome {
+                task: t.task.to_string(),
+                title: t.title,
+                overall: t.score,
+                landed: t.landed,
+            })
+            .collect();
+        Ok(report::build(
+            &rows,
+            &outcomes,
+            &report::Options {
+                threshold,
+                ..report::Options::default()
+            },
+        ))
+    }
 }

@@ -1,7 +1,7 @@
 use crate::cli::CommandEnv;
 use crate::config::Config;
 use crate::error::{CliError, ErrorKind};
-use crate::quality::report::{self, MetricRow, Options, TaskOutcome};
+use crate::quality::report;
 
 /// Show quality over time: per dimension the recent scores, a moving average and the extremes;
 /// the share of landed tasks that met the threshold; the tasks with the lowest scores
@@ -29,38 +29,10 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         .as_deref()
         .map(|s| parse_since(s, crate::model::now_millis()))
         .transpose()?;
-    let rows: Vec<MetricRow> = workspace
-        .store
-        .quality_rows(args.dimension.as_deref(), since)?
-        .into_iter()
-        .map(|r| MetricRow {
-            timestamp: r.timestamp / 1000,
-            task: r.task.map(|t| t.to_string()),
-            attempt: r.attempt,
-            gate: r.gate,
-            dimension: r.dimension,
-            score: r.score,
-        })
-        .collect();
-    let outcomes: Vec<TaskOutcome> = workspace
-        .store
-        .task_scores(since)?
-        .into_iter()
-        .map(|t| TaskOutcome {
-            task: t.task.to_string(),
-            title: t.title,
-            overall: t.score,
-            landed: t.landed,
-        })
-        .collect();
-    let report = report::build(
-        &rows,
-        &outcomes,
-        &Options {
-            threshold: config.threshold,
-            ..Options::default()
-        },
-    );
+    let report =
+        workspace
+            .store
+            .quality_report(args.dimension.as_deref(), since, config.threshold)?;
     if env.ui.json() {
         env.ui.json_value(&report)?;
     } else {
