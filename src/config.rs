@@ -46,6 +46,12 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # fail, the batch is split in halves until the culprit is found, and the rest land. 1: off.
 # batch = 1
 
+# How long merging waits, in seconds, when a landing would overwrite what is in the way in your
+# checkout of the base branch (a file you changed, or an untracked file where a task adds one).
+# After that the batch stops starting and landing: what passed its gates waits in review and is
+# gated again by the next `vane work`. 0 stops at once. Default: wait as long as it takes.
+# pause_timeout = 600
+
 # The agent profile for tasks that name none: shell, claude, codex, aider or gemini.
 # `shell` runs a task's `run` command and needs no AI.
 # default_agent = "shell"
@@ -152,6 +158,22 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # max_new_tasks = 10
 # max_total = 30
 # agent = "claude"
+
+# Budgets in USD: once a batch has spent `batch_usd` (`vane work --budget` for one batch), or a
+# task `task_usd` over its attempts since its last `vane task retry`, vane starts no new attempt
+# (running ones finish; a task over its budget is blocked). Claude Code is also given the rest as
+# `--max-budget-usd`. Costs are what an agent reports, else its tokens times the price of its model.
+# [budget]
+# batch_usd = 20.0
+# task_usd = 2.0
+
+# Prices in USD per million tokens, added to or over vane's list prices (`vane config show`), for
+# agents that report tokens but no cost. A model is matched by its longest listed prefix. `model`
+# in [agents.NAME] names the model of an agent that does not say which it runs (Codex).
+# [prices."gpt-5-codex"]
+# input = 1.25
+# cached_input = 0.125
+# output = 10.0
 "#;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -165,6 +187,9 @@ pub struct Config {
     pub merge_window: usize,
     /// Candidates landed together with one gate run (bisected on a failure); 1 is off.
     pub batch: usize,
+    /// Seconds merging waits for a person's checkout of base that is in the way of a landing
+    /// before the batch stops; None waits as long as it takes.
+    pub pause_timeout: Option<u64>,
     pub default_agent: String,
     pub max_attempts: u32,
     pub worktree_root: Option<PathBuf>,
@@ -198,6 +223,19 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// `[extend]`: extending the roadmap when it runs low; None, when the table is absent, is off.
     pub extend: Option<ExtendConfig>,
+    /// `[budget]`: what a batch and a task may spend.
+    pub budget: BudgetConfig,
+    /// `[prices."MODEL"]`: prices that add to or replace vane's list prices (see `prices`).
+    pub prices: std::collections::BTreeMap<String, crate::prices::Price>,
+}
+
+/// `[budget]`: USD a batch, or a task over all its attempts since its last `vane task retry`, may
+/// spend; None for no limit. Spending counts what agents reported or their tokens at list prices.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetConfig {
+    pub batch_usd: Option<f64>,
+    pub task_usd: Option<f64>,
 }
 
 /// The profile that plans when neither `--agent` nor `planner` names one.
@@ -248,6 +286,8 @@ pub struct AgentConfig {
     /// Paths the agent may write when confined, added to the built-in profile's.
     #[serde(default)]
     pub writable: Vec<String>,
+    /// The model the agent runs, for pricing its tokens when it reports no cost and no model.
+    pub model: Option<String>,
 }
 
 /// A gate: a command, or a critic agent, that scores a candidate before it lands.
@@ -337,6 +377,7 @@ impl Default for Config {
             gate_workers: None,
             merge_window: DEFAULT_MERGE_WINDOW,
             batch: 1,
+            pause_timeout: None,
             default_agent: "shell".to_string(),
             max_attempts: 3,
             worktree_root: None,
@@ -353,6 +394,8 @@ impl Default for Config {
             planner: None,
             routes: Vec::new(),
             extend: None,
+            budget: BudgetConfig::default(),
+            prices: Default::default(),
         }
     }
 }
@@ -364,9 +407,19 @@ impl Config {
         crate::routing::choose(&self.routes, &self.default_agent, task)
     }
 
+    /// How long merging waits for a person's checkout of base in the way (`pause_timeout`).
+    pub fn pause_bound(&self) -> Option<Duration> {
+        self.pause_timeout.map(Duration::from_secs)
+    }
+
     /// The profile `vane plan` uses without `--agent`: `planner`, else `DEFAULT_PLANNER`.
     pub fn planner(&self) -> &str {
         self.planner.as_deref().unwrap_or(DEFAULT_PLANNER)
+    }
+
+    /// The price table: vane's list prices with `[prices]` over them.
+    pub fn price_table(&self) -> crate::prices::Prices {
+        crate::prices::Prices::with(&self.prices)
     }
 
     /// The profile that extends the roadmap: `[extend]`'s `agent`, else the planner; None when
@@ -461,6 +514,7 @@ impl Config {
                 parser: crate::agent::OutputParser::Text,
                 writable: Vec::new(),
                 confine: true,
+                model: None,
             },
             _ => return None,
         };
@@ -478,6 +532,9 @@ impl Config {
                 profile.parser = parser;
             }
             profile.writable.extend(configured.writable.iter().cloned());
+            if let Some(model) = &configured.model {
+                profile.model = Some(model.clone());
+            }
         }
         profile.confine = self.confine;
         Some(profile)

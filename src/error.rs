@@ -309,6 +309,7 @@ impl From<crate::demo::DemoError> for CliError {
             DemoError::Roadmap(e) => e.into(),
             DemoError::Config(e) => e.into(),
             DemoError::Orchestrator(e) => e.into(),
+            DemoError::Io { .. } => CliError::internal(e.to_string()),
         }
     }
 }
@@ -384,6 +385,10 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::UnexplainedBaseMove { .. } => CliError::refused(message).with_hint(
                 "look at the commit (`git show <commit>`): if it is yours, run `vane work` again; if an agent made it, move the branch back (`git update-ref refs/heads/<branch> <expected>`)",
             ),
+            E::PausedTooLong { untracked, .. } => CliError::refused(message).with_hint(format!(
+                "commit those changes, or put them aside with `{}` (`git stash pop` brings them back), then run `vane work`: what passed its gates waits in review and is gated again before it lands",
+                if untracked { "git stash -u" } else { "git stash" }
+            )),
             E::NotAwaitingApproval(_) => CliError::refused(message).with_hint(
                 "`vane task show <task>` says what it waits for; only a candidate that changes a protected path waits for `vane approve`",
             ),

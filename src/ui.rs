@@ -1,4 +1,4 @@
-//! All output goes through here: data on stdout, messages on stderr, colour only where it belongs.
+//! All output goes through here: data on stdout, messages on stderr, color only where it belongs.
 //!
 //! Commands never print directly. Results (a table, a task, JSON) go to stdout so they can be piped;
 //! progress, confirmations, warnings and errors go to stderr. `--quiet` silences the messages but never
@@ -49,9 +49,14 @@ impl Ui {
         }
     }
 
-    /// Whether what goes to stdout is coloured (`--color`, `NO_COLOR`, a terminal).
+    /// Whether what goes to stdout is colored (`--color`, `NO_COLOR`, a terminal).
     pub fn color_stdout(&self) -> bool {
         self.color_stdout
+    }
+
+    /// Whether what goes to stderr is colored: messages, progress, and the `-v` logs.
+    pub fn color_stderr(&self) -> bool {
+        self.color_stderr
     }
 
     /// Whether results should be JSON rather than text.
@@ -74,8 +79,8 @@ impl Ui {
             && std::env::var_os("TERM").is_some_and(|t| t != "dumb")
     }
 
-    /// Writes human-readable data to stdout, a line at a time, made printable: only the colours
-    /// `paint` adds, and only where stdout is coloured, stay escape sequences.
+    /// Writes human-readable data to stdout, a line at a time, made printable: only the colors
+    /// `paint` adds, and only where stdout is colored, stay escape sequences.
     pub fn data(&self, text: &str) -> io::Result<()> {
         self.data_verbatim(&escape_controls(text, self.color_stdout))
     }
@@ -136,7 +141,7 @@ impl Ui {
         escape_controls(text, self.color_stderr)
     }
 
-    /// Styles text for stdout (no-op without colour); the text itself is made printable first.
+    /// Styles text for stdout (no-op without color); the text itself is made printable first.
     pub fn paint(&self, style: Style, text: &str) -> String {
         style
             .force_styling(self.color_stdout)
@@ -144,7 +149,7 @@ impl Ui {
             .to_string()
     }
 
-    /// Styles text for stderr (no-op without colour); the text itself is made printable first.
+    /// Styles text for stderr (no-op without color); the text itself is made printable first.
     pub fn paint_err(&self, style: Style, text: &str) -> String {
         self.err_style(style).apply_to(printable(text)).to_string()
     }
@@ -169,10 +174,10 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     escape_controls(text, false)
 }
 
-/// `printable`, except that with `keep_colour` the colour and style sequences vane's own `paint`
-/// writes (SGR: `ESC [` digits and semicolons `m`) stay. They change colours and nothing else,
+/// `printable`, except that with `keep_color` the color and style sequences vane's own `paint`
+/// writes (SGR: `ESC [` digits and semicolons `m`) stay. They change colors and nothing else,
 /// and where vane paints, the text it paints has been made printable first (`paint`).
-fn escape_controls(text: &str, keep_colour: bool) -> Cow<'_, str> {
+fn escape_controls(text: &str, keep_color: bool) -> Cow<'_, str> {
     let Some(first) = text.find(is_escaped_control) else {
         return Cow::Borrowed(text);
     };
@@ -186,7 +191,7 @@ fn escape_controls(text: &str, keep_colour: bool) -> Cow<'_, str> {
             rest = &rest[next..];
             continue;
         }
-        if keep_colour && c == '\u{1b}' {
+        if keep_color && c == '\u{1b}' {
             if let Some(len) = sgr_len(rest) {
                 out.push_str(&rest[..len]);
                 rest = &rest[len..];
@@ -212,6 +217,20 @@ fn sgr_len(text: &str) -> Option<usize> {
     let params = text.strip_prefix("\u{1b}[")?;
     let end = params.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
     (params[end..].starts_with('m')).then_some(2 + end + 1)
+}
+
+/// `word` as one word of a POSIX shell's command line, for a command vane shows a person to
+/// run: as it is when nothing in it is special to a shell, else single-quoted.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 fn eprintln_quietly(text: &str) {
@@ -256,6 +275,19 @@ mod tests {
     }
 
     #[test]
+    fn shell_words_are_quoted_only_when_a_shell_would_split_or_expand_them() {
+        for (word, quoted) in [
+            ("/tmp/vane-demo-1/greeter", "/tmp/vane-demo-1/greeter"),
+            ("/tmp/my demo", "'/tmp/my demo'"),
+            ("/tmp/it's", r"'/tmp/it'\''s'"),
+            ("$HOME/x", "'$HOME/x'"),
+            ("", "''"),
+        ] {
+            assert_eq!(shell_word(word), quoted, "{word:?}");
+        }
+    }
+
+    #[test]
     fn printable_text_is_not_copied() {
         assert!(matches!(printable("nothing to do\n"), Cow::Borrowed(_)));
         assert!(matches!(printable("\x1b"), Cow::Owned(_)));
@@ -265,7 +297,7 @@ mod tests {
     }
 
     #[test]
-    fn only_colour_sequences_stay_where_colour_is_on() {
+    fn only_color_sequences_stay_where_color_is_on() {
         let painted = "\x1b[1;31mred\x1b[0m \x1b[38;5;12mblue\x1b[0m";
         assert_eq!(escape_controls(painted, true), painted);
         assert_eq!(

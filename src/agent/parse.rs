@@ -31,7 +31,11 @@ pub struct AgentReport {
     pub cost_usd: Option<f64>,
     /// All input tokens, cached ones included.
     pub input_tokens: Option<u64>,
+    /// The input tokens read from the model's prompt cache (a part of `input_tokens`).
+    pub cached_input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
+    /// The model the agent says it ran (the one that did most of the work, when it names several).
+    pub model: Option<String>,
 }
 
 /// Reads an agent's report from its standard output.
@@ -136,6 +140,19 @@ fn parse_claude(stdout: &str) -> AgentReport {
             .map(|k| u.get(*k).and_then(Value::as_u64)),
         )
     });
+    // `modelUsage` has one entry per model the run used, with its cost.
+    let model = result
+        .get("modelUsage")
+        .and_then(Value::as_object)
+        .and_then(|models| {
+            models
+                .iter()
+                .max_by(|a, b| {
+                    let cost = |v: &Value| v.get("costUSD").and_then(Value::as_f64).unwrap_or(0.0);
+                    cost(a.1).total_cmp(&cost(b.1))
+                })
+                .map(|(name, _)| name.clone())
+        });
     AgentReport {
         success,
         message,
@@ -146,9 +163,13 @@ fn parse_claude(stdout: &str) -> AgentReport {
             .or_else(|| result.get("cost_usd"))
             .and_then(Value::as_f64),
         input_tokens,
+        cached_input_tokens: usage
+            .and_then(|u| u.get("cache_read_input_tokens"))
+            .and_then(Value::as_u64),
         output_tokens: usage
             .and_then(|u| u.get("output_tokens"))
             .and_then(Value::as_u64),
+        model,
     }
 }
 
@@ -164,7 +185,7 @@ fn parse_codex(stdout: &str) -> AgentReport {
     // a failure when no turn completes after it.
     let mut pending_error: Option<String> = None;
     let mut completed = false;
-    let mut usage = (None, None);
+    let mut usage = (None, None, None);
 
     for event in stdout.lines().filter_map(json_object) {
         match event.get("type").and_then(Value::as_str) {
@@ -182,6 +203,10 @@ fn parse_codex(stdout: &str) -> AgentReport {
                 if let Some(u) = event.get("usage") {
                     usage.0 = add(usage.0, u.get("input_tokens").and_then(Value::as_u64));
                     usage.1 = add(usage.1, u.get("output_tokens").and_then(Value::as_u64));
+                    usage.2 = add(
+                        usage.2,
+                        u.get("cached_input_tokens").and_then(Value::as_u64),
+                    );
                 }
             }
             Some("turn.failed") => {
@@ -212,7 +237,11 @@ fn parse_codex(stdout: &str) -> AgentReport {
         Some(reason) => Some(reason),
         None => agent_message,
     };
-    (report.input_tokens, report.output_tokens) = usage;
+    (
+        report.input_tokens,
+        report.output_tokens,
+        report.cached_input_tokens,
+    ) = usage;
     report
 }
 
@@ -252,13 +281,27 @@ fn parse_gemini(stdout: &str) -> AgentReport {
             }))
         })
     };
+    // The model that took the most prompt tokens did most of the work.
+    let model = models.and_then(|models| {
+        models
+            .iter()
+            .max_by_key(|(_, m)| {
+                m.get("tokens")
+                    .and_then(|t| t.get("prompt"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            })
+            .map(|(name, _)| name.clone())
+    });
     AgentReport {
         success,
         message: error_message.or(response),
         session_id: str_field(&output, "session_id"),
         cost_usd: None,
         input_tokens: tokens("prompt"),
+        cached_input_tokens: tokens("cached"),
         output_tokens: tokens("candidates"),
+        model,
     }
 }
 
@@ -337,7 +380,9 @@ mod tests {
                 session_id: Some("31d1028b-3983-478f-92c1-fe4e3cc9dc37".into()),
                 cost_usd: Some(0.003),
                 input_tokens: Some(300),
+                cached_input_tokens: Some(0),
                 output_tokens: Some(60),
+                model: Some("claude-opus-4-8[1m]".into()),
             }
         );
         // Cached input counts as input.
@@ -397,7 +442,9 @@ mod tests {
                 session_id: Some("0199a213-81c0-7800-8aa1-bbab2a035a53".into()),
                 cost_usd: None,
                 input_tokens: Some(24763),
+                cached_input_tokens: Some(24448),
                 output_tokens: Some(122),
+                model: None,
             }
         );
     }
@@ -565,7 +612,9 @@ not json at all
                 session_id: Some("c0a5f3e2-6d1b-4a8e-9f27-3b5d8e1c4a90".into()),
                 cost_usd: None,
                 input_tokens: Some(24401 + 803),
+                cached_input_tokens: Some(10656),
                 output_tokens: Some(215 + 16),
+                model: Some("gemini-2.5-pro".into()),
             }
         );
     }

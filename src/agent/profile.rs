@@ -140,6 +140,9 @@ pub struct Profile {
     pub writable: Vec<String>,
     /// Whether it runs confined (`confine` in vane.toml; the kernel must be able to).
     pub confine: bool,
+    /// The model it runs, as vane.toml's `model` says: prices its tokens when the agent reports
+    /// no cost and names no model itself (Codex). None: only what the agent reports.
+    pub model: Option<String>,
 }
 
 impl Profile {
@@ -237,6 +240,7 @@ impl Profile {
                 .map(|p| p.to_string())
                 .collect(),
             confine: true,
+            model: None,
         })
     }
 
@@ -301,6 +305,24 @@ impl Profile {
         profile
             .args
             .splice(at..at, [flag.to_string(), escape_braces(&value)]);
+        Some(profile)
+    }
+
+    /// This profile with a cap on what one run may spend, where the agent CLI takes one: Claude
+    /// Code's `--max-budget-usd`. None for other agents: the budget is then held between attempts.
+    pub fn capped(&self, usd: f64) -> Option<Profile> {
+        if self.program_name() != "claude" {
+            return None;
+        }
+        let mut profile = self.clone();
+        let at = profile.options_end();
+        profile.args.splice(
+            at..at,
+            [
+                "--max-budget-usd".to_string(),
+                format!("{:.4}", usd.max(0.0)),
+            ],
+        );
         Some(profile)
     }
 
@@ -496,6 +518,7 @@ mod tests {
             parser: OutputParser::Text,
             writable: Vec::new(),
             confine: true,
+            model: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! messages and exit codes. No SQL and no git here; commands call the library below and render.
 
 mod commands;
+pub mod complete;
 pub mod generated;
 mod progress;
 mod render;
@@ -10,6 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 use crate::error::{CliError, ErrorKind};
 use crate::ui::{ColorChoice, Ui};
@@ -28,7 +32,13 @@ Examples:
   vane gate T3                         score task T3's branch with the quality gates
   vane land T3                         land T3's branch by hand, if its gates pass
   vane quality                         quality scores over time, per dimension
+  vane report                          the week against the success metrics (velocity, autonomy, ...)
+  vane metrics --listen 127.0.0.1:9464 serve Prometheus metrics computed from the database
   vane events --follow                 watch the event log
+  vane log T3                          every attempt at T3: outcome, cost, tokens, files
+  vane show T3 --gate tests            print what an attempt left (output, prompt, a gate log)
+  vane diff T3                         T3's change: its branch, or what it landed
+  vane trace batch-3                   a batch as a tree of what happened, with durations
   vane doctor                          check the configuration, database, refs and locks
   vane gc                              remove worktrees and branches nobody needs any more
   vane config check                    find every problem in vane.toml
@@ -62,7 +72,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
-    /// When to use colour (NO_COLOR in the environment means never, unless `always`)
+    /// When to use color (NO_COLOR in the environment means never, unless `always`)
     #[arg(
         long,
         global = true,
@@ -98,8 +108,15 @@ enum Command {
     Hooks(commands::hooks::HooksCommand),
     Hook(commands::hooks::HookArgs),
     Quality(commands::quality::Args),
+    Report(commands::report::Args),
+    Metrics(commands::metrics::Args),
     Status(commands::status::Args),
+    Dash(commands::dash::Args),
     Events(commands::events::Args),
+    Log(commands::log::Args),
+    Show(commands::show::Args),
+    Diff(commands::diff::Args),
+    Trace(commands::trace::Args),
     Gc(commands::gc::Args),
     Doctor(commands::doctor::Args),
     #[command(subcommand)]
@@ -134,6 +151,8 @@ pub fn command() -> clap::Command {
 
 /// Runs vane with the process's arguments and returns its exit code.
 pub fn run() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash vane -- ...`) gets them, and nothing runs.
+    complete::complete_if_asked();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -146,7 +165,7 @@ pub fn run() -> ExitCode {
         }
     };
     let ui = Ui::new(cli.color, cli.quiet, cli.verbose, cli.json);
-    init_tracing(cli.verbose);
+    init_tracing(cli.verbose, ui.color_stderr());
     match dispatch(cli, &ui) {
         Ok(Some(code)) => code,
         Ok(None) => ExitCode::SUCCESS,
@@ -192,8 +211,15 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Hooks(command) => commands::hooks::run(&env, command),
         Command::Hook(args) => return Ok(Some(commands::hooks::run_hook(&env, args))),
         Command::Quality(args) => commands::quality::run(&env, args),
+        Command::Report(args) => commands::report::run(&env, args),
+        Command::Metrics(args) => commands::metrics::run(&env, args),
         Command::Status(args) => commands::status::run(&env, args),
+        Command::Dash(args) => commands::dash::run(&env, args),
         Command::Events(args) => commands::events::run(&env, args),
+        Command::Log(args) => commands::log::run(&env, args),
+        Command::Show(args) => commands::show::run(&env, args),
+        Command::Diff(args) => commands::diff::run(&env, args),
+        Command::Trace(args) => commands::trace::run(&env, args),
         Command::Gc(args) => commands::gc::run(&env, args),
         Command::Doctor(args) => commands::doctor::run(&env, args),
         Command::Config(command) => commands::config::run(&env, command),
@@ -203,19 +229,35 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
     result.map(|()| None)
 }
 
-/// Diagnostics on stderr: warnings by default, more with each `-v`; `VANE_LOG` overrides.
-fn init_tracing(verbose: u8) {
+/// Diagnostics on stderr: warnings by default, more with each `-v`; `VANE_LOG` overrides. Colored
+/// only where the rest of stderr is (`--color`, `NO_COLOR`, a terminal).
+fn init_tracing(verbose: u8, color: bool) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VANE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vane={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // The batch's journal (`vane::batch`) is for its file: people see the same as progress lines.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VANE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("vane={level},vane::batch=off"))
+    });
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .without_time()
+        .with_filter(filter);
+    // A running batch's log in `logs/` (see `crate::logs`): one JSON object per line, whatever
+    // `-v` says.
+    let batch_log = tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(crate::logs::BatchLog)
+        .with_filter(tracing_subscriber::EnvFilter::new("vane=info"));
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(batch_log)
         .try_init();
 }

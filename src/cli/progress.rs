@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::orchestrator::Progress;
-use crate::ui::Ui;
+use crate::ui::{printable, Ui};
 
 pub struct WorkDisplay<'a> {
     ui: &'a Ui,
@@ -134,5 +134,84 @@ impl Live {
                 bar
             })
             .clone()
+    }
+}
+
+/// The line that says merging waits for a person's checkout of base: the files in the way, the
+/// command that puts them aside (`git stash -u` when git does not track some of them), and how
+/// long vane waits. Printed once per pause.
+pub(crate) fn describe_pause(ui: &Ui, event: &Progress) -> String {
+    let Progress::Paused {
+        checkout,
+        tasks,
+        paths,
+        untracked,
+        bound,
+    } = event
+    else {
+        return String::new();
+    };
+    let shown: Vec<String> = paths
+        .iter()
+        .map(|path| {
+            if untracked.contains(path) {
+                format!("{} (untracked)", printable(path))
+            } else {
+                printable(path).into_owned()
+            }
+        })
+        .collect();
+    let stash = if untracked.is_empty() {
+        "git stash"
+    } else {
+        "git stash -u"
+    };
+    let tasks: Vec<&str> = tasks.iter().map(|t| t.as_str()).collect();
+    let wait = match bound {
+        None => "merging goes on by itself once they are out of the way".to_string(),
+        Some(bound) if bound.is_zero() => {
+            "the batch stops now (`pause_timeout = 0` in vane.toml)".to_string()
+        }
+        Some(bound) => format!(
+            "merging goes on by itself once they are out of the way, or the batch stops in {} \
+             (`pause_timeout` in vane.toml)",
+            render_seconds(bound.as_secs())
+        ),
+    };
+    format!(
+        "{} landing {} would overwrite what is in the way in {}, the checkout of the base branch: \
+         {}. Commit it, or put it aside with `{stash}` there (`git stash pop` brings it back); {wait}.",
+        ui.paint_err(console::Style::new().yellow(), "Merging paused:"),
+        tasks.join(", "),
+        checkout.display(),
+        shown.join(", ")
+    )
+}
+
+/// `90 s`, `10 min`, `2 h`, `3 h 20 min`: a bound as a person reads it.
+fn render_seconds(seconds: u64) -> String {
+    match (seconds, seconds / 3600, seconds % 3600 / 60) {
+        (s, _, _) if s < 120 => format!("{s} s"),
+        (s, _, _) if s < 7200 => format!("{} min", s / 60),
+        (_, hours, 0) => format!("{hours} h"),
+        (_, hours, minutes) => format!("{hours} h {minutes} min"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_seconds;
+
+    #[test]
+    fn bounds_read_as_a_person_says_them() {
+        for (seconds, shown) in [
+            (0, "0 s"),
+            (90, "90 s"),
+            (600, "10 min"),
+            (7200, "2 h"),
+            (12_000, "3 h 20 min"),
+        ] {
+            assert_eq!(render_seconds(seconds), shown);
+        }
     }
 }

@@ -144,6 +144,10 @@ enum Kind {
     Routes,
     /// The `[extend]` table.
     Extend,
+    /// The `[budget]` table.
+    Budget,
+    /// `[prices."MODEL"]` tables.
+    Prices,
     /// A task type, or an array of them.
     TaskTypes,
     /// A range of complexities: `"<=3"`, `">=7"`, `"4-6"`, `"5"`, or an integer.
@@ -171,6 +175,7 @@ const TOP_KEYS: &[Key] = &[
     key("gate_workers", Kind::Count(u32::MAX as u64)),
     key("merge_window", Kind::Count(u32::MAX as u64)),
     key("batch", Kind::Count(u32::MAX as u64)),
+    key("pause_timeout", Kind::Count(u64::MAX)),
     key("default_agent", Kind::Text),
     key("max_attempts", Kind::Count(u32::MAX as u64)),
     key("worktree_root", Kind::Text),
@@ -187,6 +192,8 @@ const TOP_KEYS: &[Key] = &[
     key("gate", Kind::Gates),
     key("route", Kind::Routes),
     key("extend", Kind::Extend),
+    key("budget", Kind::Budget),
+    key("prices", Kind::Prices),
 ];
 
 const AGENT_KEYS: &[Key] = &[
@@ -195,6 +202,7 @@ const AGENT_KEYS: &[Key] = &[
     key("timeout", Kind::Count(u64::MAX)),
     key("parser", Kind::Choice(PARSERS)),
     key("writable", Kind::Texts),
+    key("model", Kind::Text),
 ];
 
 const GATE_KEYS: &[Key] = &[
@@ -226,6 +234,17 @@ const EXTEND_KEYS: &[Key] = &[
     key("agent", Kind::Text),
 ];
 
+const BUDGET_KEYS: &[Key] = &[
+    key("batch_usd", Kind::Number),
+    key("task_usd", Kind::Number),
+];
+
+const PRICE_KEYS: &[Key] = &[
+    key("input", Kind::Number),
+    key("cached_input", Kind::Number),
+    key("output", Kind::Number),
+];
+
 /// The keys of a table, for suggestions and for `vane config show`.
 pub(super) fn names(table: Table) -> Vec<&'static str> {
     let keys = match table {
@@ -233,6 +252,7 @@ pub(super) fn names(table: Table) -> Vec<&'static str> {
         Table::Gate => GATE_KEYS,
         Table::Route => ROUTE_KEYS,
         Table::Extend => EXTEND_KEYS,
+        Table::Budget => BUDGET_KEYS,
     };
     keys.iter().map(|k| k.name).collect()
 }
@@ -243,6 +263,7 @@ pub(super) enum Table {
     Gate,
     Route,
     Extend,
+    Budget,
 }
 
 /// The task types a route's `type` may name.
@@ -272,6 +293,8 @@ enum Scope<'a> {
     /// The index of the `[[route]]`, from 0.
     Route(usize),
     Extend,
+    Budget,
+    Price(&'a str),
 }
 
 impl Scope<'_> {
@@ -283,6 +306,8 @@ impl Scope<'_> {
             Scope::Gate(_) => " in [[gate]]".to_string(),
             Scope::Route(_) => " in [[route]]".to_string(),
             Scope::Extend => " in [extend]".to_string(),
+            Scope::Budget => " in [budget]".to_string(),
+            Scope::Price(model) => format!(" in [prices.\"{model}\"]"),
         }
     }
 
@@ -293,6 +318,8 @@ impl Scope<'_> {
             Scope::Gate(index) => format!("{}.{key}", gate_table(*index)),
             Scope::Route(index) => format!("{}.{key}", route_table(*index)),
             Scope::Extend => format!("extend.{key}"),
+            Scope::Budget => format!("budget.{key}"),
+            Scope::Price(model) => format!("prices.{model}.{key}"),
         }
     }
 }
@@ -632,6 +659,51 @@ impl Walker<'_> {
                 }
                 _ => Some(wrong("a table ([extend])")),
             },
+            Kind::Budget => match v {
+                DeValue::Table(keys) => {
+                    self.table(keys, BUDGET_KEYS, Scope::Budget);
+                    None
+                }
+                _ => Some(wrong("a table ([budget])")),
+            },
+            Kind::Prices => match v {
+                DeValue::Table(models) => {
+                    for (model, price) in models.iter() {
+                        let model_text: &str = model.get_ref();
+                        let model_line = self.line(model.span());
+                        let table_key = format!("prices.{model_text}");
+                        self.sources.note(table_key.clone(), model_line);
+                        match price.get_ref() {
+                            DeValue::Table(keys) => {
+                                self.table(keys, PRICE_KEYS, Scope::Price(model_text));
+                                for needed in ["input", "output"] {
+                                    if !keys.iter().any(|(k, _)| k.get_ref() == needed) {
+                                        self.problem(
+                                            Some(model_line),
+                                            Some(table_key.clone()),
+                                            format!(
+                                                "[prices.\"{model_text}\"] has no `{needed}`; a \
+                                                 price gives `input` and `output` (USD per \
+                                                 million tokens)"
+                                            ),
+                                        );
+                                    }
+                                }
+                            }
+                            other => {
+                                let message = format!(
+                                    "wrong type for `prices.{model_text}`: expected a table \
+                                     (input, cached_input, output), found {}",
+                                    a_type(other)
+                                );
+                                self.problem(Some(model_line), Some(table_key), message);
+                            }
+                        }
+                    }
+                    None
+                }
+                _ => Some(wrong("a table of model prices ([prices.\"MODEL\"])")),
+            },
         };
         if let Some(message) = problem {
             self.problem(Some(line), Some(path.to_string()), message);
@@ -743,6 +815,37 @@ fn validate(config: &mut Config, sources: &Sources, problems: &mut Vec<Problem>)
                 name.into(),
                 format!("`{name}` must be at least 1"),
             );
+        }
+    }
+    for (name, value) in [
+        ("batch_usd", config.budget.batch_usd),
+        ("task_usd", config.budget.task_usd),
+    ] {
+        if let Some(value) = value.filter(|v| !v.is_finite() || *v < 0.0) {
+            add(
+                sources.top(&format!("budget.{name}")),
+                format!("budget.{name}"),
+                format!("`{name}` in [budget] is {value}; a budget is 0 USD or more"),
+            );
+        }
+    }
+    for (model, price) in &config.prices {
+        let figures = [
+            ("input", Some(price.input)),
+            ("cached_input", price.cached_input),
+            ("output", Some(price.output)),
+        ];
+        for (name, value) in figures {
+            if let Some(value) = value.filter(|v| !v.is_finite() || *v < 0.0) {
+                let key = format!("prices.{model}.{name}");
+                add(
+                    sources.top(&key),
+                    key,
+                    format!(
+                        "`{name}` in [prices.\"{model}\"] is {value}; a price is 0 USD or more"
+                    ),
+                );
+            }
         }
     }
     if config.max_attempts == 0 {
@@ -1086,6 +1189,11 @@ mod tests {
             sorted(ROUTE_KEYS)
         );
         assert_eq!(serde_fields("[extend]\nzzz = 1\n"), sorted(EXTEND_KEYS));
+        assert_eq!(serde_fields("[budget]\nzzz = 1\n"), sorted(BUDGET_KEYS));
+        assert_eq!(
+            serde_fields("[prices.m]\ninput = 1\noutput = 1\nzzz = 1\n"),
+            sorted(PRICE_KEYS)
+        );
     }
 
     #[test]
@@ -1176,9 +1284,9 @@ weight = \"heavy\"
             (
                 "colour = true\n",
                 "line 1: unknown key \"colour\"; the keys at the top are base_branch, workers, \
-                 gate_workers, merge_window, batch, default_agent, max_attempts, worktree_root, include, setup, protected, \
+                 gate_workers, merge_window, batch, pause_timeout, default_agent, max_attempts, worktree_root, include, setup, protected, \
                  log_limit, confine, threshold, escalate_after, escalate_to, planner, agents, gate, \
-                 route, extend",
+                 route, extend, budget, prices",
             ),
             ("workers = [\n", "line 1: unclosed array, expected `]`"),
         ] {

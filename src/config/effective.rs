@@ -68,6 +68,10 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
                 "the branch checked out when `vane work` starts",
             ),
             "workers" => (json!(config.workers), ""),
+            "pause_timeout" => (
+                json!(config.pause_timeout),
+                "merging waits as long as it takes",
+            ),
             "default_agent" => (json!(config.default_agent), ""),
             "max_attempts" => (json!(config.max_attempts), ""),
             "worktree_root" => (
@@ -115,6 +119,7 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
             ("timeout", json!(profile.timeout.as_secs())),
             ("parser", json!(profile.parser.as_str())),
             ("writable", json!(profile.writable)),
+            ("model", json!(profile.model)),
         ] {
             settings.push(setting(
                 format!("agents.{name}.{key}"),
@@ -187,6 +192,26 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
                 settings.push(setting(format!("extend.{key}"), value, line));
             }
         }
+    }
+    for key in names(Table::Budget) {
+        let value = match key {
+            "batch_usd" => config.budget.batch_usd,
+            _ => config.budget.task_usd,
+        };
+        let mut s = setting(
+            format!("budget.{key}"),
+            json!(value),
+            sources.top(&format!("budget.{key}")),
+        );
+        s.unset = value.is_none().then_some("no limit");
+        settings.push(s);
+    }
+    for (model, price) in config.price_table().entries() {
+        settings.push(setting(
+            format!("prices.{model}"),
+            json!(price),
+            sources.top(&format!("prices.{model}")),
+        ));
     }
     Effective { settings }
 }

@@ -2,6 +2,7 @@
 //! that a newcomer sees the whole loop (parallel agents, a gate that sends a task back, landings,
 //! checkpoints, a rollback and its undo) without an AI agent or a repository of their own.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
@@ -58,6 +59,12 @@ pub enum DemoError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Orchestrator(#[from] OrchestratorError),
+    #[error("cannot {doing} {}: {source}", .path.display())]
+    Io {
+        doing: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What the whole demo did, after `set_up`.
@@ -167,6 +174,57 @@ pub struct Demo {
     pub workspace: Workspace,
 }
 
+/// Where the demo puts its sample when it is given no directory: a folder of its own under the
+/// system's temporary directory, holding the repository (`greeter`) and its worktrees, so that
+/// removing the folder removes everything.
+pub fn temporary_folder() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "vane-demo-{}-{}",
+        std::process::id(),
+        crate::model::now_millis()
+    ))
+}
+
+/// The sample repository's place in `temporary_folder()`.
+pub fn repository_in(folder: &Path) -> PathBuf {
+    folder.join("greeter")
+}
+
+/// Removes the demo's temporary folder with everything in it (the repository, its state, its
+/// worktrees).
+pub fn clean_up(folder: &Path) -> Result<(), DemoError> {
+    std::fs::remove_dir_all(folder).map_err(|source| DemoError::Io {
+        doing: "remove",
+        path: folder.to_path_buf(),
+        source,
+    })
+}
+
+/// How a person runs this vane again from their shell: `vane` when the `vane` that `path` (a
+/// `PATH` value) finds is this program (`exe`); `cargo run --` (`cargo run --release --`) for a
+/// build in a cargo target directory, which is how a newcomer ran the demo from a clone; else the
+/// program's own path.
+pub fn invocation(exe: &Path, path: Option<&OsStr>) -> String {
+    let this = exe.canonicalize().unwrap_or_else(|_| exe.to_path_buf());
+    let on_path = path
+        .into_iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("vane"))
+        .find(|candidate| candidate.is_file());
+    if on_path.is_some_and(|found| found.canonicalize().is_ok_and(|found| found == this)) {
+        return "vane".to_string();
+    }
+    let profile = this.parent();
+    let in_target = profile
+        .and_then(Path::parent)
+        .is_some_and(|target| target.join("CACHEDIR.TAG").is_file());
+    match profile.and_then(Path::file_name).and_then(OsStr::to_str) {
+        Some("debug") if in_target => "cargo run --".to_string(),
+        Some("release") if in_target => "cargo run --release --".to_string(),
+        _ => crate::ui::shell_word(&this.display().to_string()),
+    }
+}
+
 /// Creates the sample repository at `dir` (which must not exist, or be empty), sets vane up in it
 /// and imports the sample roadmap.
 pub fn set_up(dir: &Path) -> Result<Demo, DemoError> {
@@ -177,8 +235,18 @@ pub fn set_up(dir: &Path) -> Result<Demo, DemoError> {
     {
         return Err(DemoError::NotEmpty(dir.to_path_buf()));
     }
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| DemoError::Io {
+            doing: "create",
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
     git::create_repository(dir, FILES, "Start the greeter")?;
     let init = Workspace::init(dir)?;
+    // As `vane init` does, so that the sample is what a repository set up for vane is (and
+    // `vane doctor` finds nothing missing there).
+    orchestrator::hooks::install_here(dir)?;
     let mut workspace = Workspace::open(dir)?;
     let config = Config::load(dir)?;
     let known_profile = crate::orchestrator::profiles::known(&config);
@@ -196,6 +264,42 @@ pub fn set_up(dir: &Path) -> Result<Demo, DemoError> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn the_way_to_run_vane_again_is_vane_on_path_else_cargo_run_else_its_path() {
+        let root = tempfile::tempdir().expect("a temporary directory");
+        let root = root.path().canonicalize().expect("canonical");
+        let profile = root.join("target").join("debug");
+        std::fs::create_dir_all(&profile).expect("made");
+        let exe = profile.join("vane");
+        std::fs::write(&exe, "").expect("written");
+        // Not a cargo target directory without its tag.
+        assert_eq!(super::invocation(&exe, None), exe.display().to_string());
+        std::fs::write(root.join("target/CACHEDIR.TAG"), "").expect("written");
+        assert_eq!(super::invocation(&exe, None), "cargo run --");
+        let release = root.join("target/release/vane");
+        std::fs::create_dir_all(release.parent().expect("a parent")).expect("made");
+        std::fs::write(&release, "").expect("written");
+        assert_eq!(super::invocation(&release, None), "cargo run --release --");
+        // Another `vane` first on PATH is not this one; a link to this one is.
+        let other = root.join("other");
+        std::fs::create_dir_all(&other).expect("made");
+        std::fs::write(other.join("vane"), "").expect("written");
+        let linked = root.join("bin");
+        std::fs::create_dir_all(&linked).expect("made");
+        std::os::unix::fs::symlink(&exe, linked.join("vane")).expect("linked");
+        let path = |dirs: &[&Path]| std::env::join_paths(dirs).expect("a PATH");
+        assert_eq!(
+            super::invocation(&exe, Some(&path(&[&other, &linked]))),
+            "cargo run --"
+        );
+        assert_eq!(
+            super::invocation(&exe, Some(&path(&[&linked, &other]))),
+            "vane"
+        );
+    }
+
     #[test]
     fn the_sample_roadmap_is_valid() {
         let config = crate::config::Config::default();

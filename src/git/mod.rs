@@ -26,6 +26,7 @@ pub use hookstate::{
     commit_index_as_merge, head_summary, merge_heads, vane_branch_tips, KEPT_SUFFIX, SHIM_MARKER,
 };
 pub use merge::MergeOutcome;
+pub use refs::DiffView;
 pub use worktree::{attempt_refs, WorktreeInfo, ATTEMPTS_PREFIX, KEPT_PREFIX};
 
 #[derive(Debug, thiserror::Error)]

@@ -361,6 +361,60 @@ impl Git {
         )?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
+
+    /// The best common ancestor of `a` and `b` (`git merge-base`), or None when they share none.
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, GitError> {
+        let out = self.output(None, &["merge-base", "--end-of-options", a, b])?;
+        match out.code {
+            Some(0) => Ok(Some(out.text())),
+            Some(1) => Ok(None),
+            _ => Err(out.error()),
+        }
+    }
+
+    /// The diff from `from` to `to` for a person to read (`vane diff`): with the repository's own
+    /// diff settings, no external diff program, and as `view` says.
+    pub fn diff_to_read(
+        &self,
+        from: &str,
+        to: &str,
+        view: &DiffView<'_>,
+    ) -> Result<Vec<u8>, GitError> {
+        let mut args = vec![
+            "diff".to_string(),
+            "--no-ext-diff".to_string(),
+            if view.color {
+                "--color=always"
+            } else {
+                "--no-color"
+            }
+            .to_string(),
+        ];
+        match view.stat {
+            Some(0) => args.push("--stat".to_string()),
+            Some(width) => args.push(format!("--stat={width}")),
+            None => {}
+        }
+        args.extend([
+            "--end-of-options".to_string(),
+            from.to_string(),
+            to.to_string(),
+            "--".to_string(),
+        ]);
+        args.extend(view.pathspecs.iter().cloned());
+        Ok(self.run(None, &args)?.stdout)
+    }
+}
+
+/// How `Git::diff_to_read` shows a diff.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffView<'a> {
+    /// A diffstat instead of the patch (`--stat`), this many columns wide; 0 for git's default.
+    pub stat: Option<usize>,
+    /// In colour (`--color=always`), for a terminal.
+    pub color: bool,
+    /// Only these paths: git pathspecs, from the top of the working tree.
+    pub pathspecs: &'a [String],
 }
 
 #[cfg(test)]

@@ -597,6 +597,7 @@ fn plan_submit(dir: &Path, arguments: &Value) -> Outcome {
             replace,
             "planned",
             ACTOR,
+            None,
         )
         .map_err(refused)?;
     Ok(json!({

@@ -13,9 +13,9 @@
 //! or gone, those of a task's earlier attempts, and vane's own (gates of a base tip, setup logs of
 //! worktrees that are gone); the latest attempt of a task that is not done always stays. Without
 //! it they all stay: they are what a person reads to find out why a task went as it did, and each
-//! is bounded by `log_limit`.
+//! is bounded by `log_limit`. Batch logs (`logs/`) go with them, all but the latest batch's.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -28,8 +28,8 @@ use crate::config::Config;
 use crate::git::cli::comparable_path;
 use crate::git::integrity::{classify_worktree_dir, named_common_dir, WorktreeState};
 use crate::git::{attempt_refs, Git, GitError, WorktreeInfo, KEPT_PREFIX};
-use crate::model::{TaskId, TaskStatus};
-use crate::store::TaskFilter;
+use crate::model::{short_commit, CheckpointKind, CommitId, TaskId, TaskStatus};
+use crate::store::{Checkpoint, TaskFilter};
 use crate::workspace::{self, Workspace};
 
 #[derive(Debug, Clone, Default)]
@@ -41,6 +41,9 @@ pub struct GcOptions {
     /// Also remove the run directories not written to within this many days (see the module's
     /// comment); None leaves every run directory alone.
     pub runs_keep_days: Option<u32>,
+    /// Also prune the checkpoints older than the newest N that nothing needs (see
+    /// `checkpoints_to_keep`); None keeps them all.
+    pub keep_checkpoints: Option<usize>,
 }
 
 /// What `vane gc` did (or, in a dry run, would do).
@@ -68,9 +71,30 @@ pub struct GcReport {
     pub orphans_removed: Vec<RemovedWorktree>,
     /// Run directories (or setup logs) removed from `runs/`, with `--keep-days`.
     pub runs_removed: Vec<RemovedWorktree>,
+    /// Batch logs removed from `logs/`, with `--keep-days`: those of batches before the latest,
+    /// not written to within that many days.
+    pub logs_removed: Vec<RemovedWorktree>,
+    /// Checkpoints pruned with `--keep-checkpoints`: their refs deleted and their rows forgotten.
+    pub checkpoints_pruned: Vec<PrunedCheckpoint>,
+    /// Checkpoints older than the newest N that stay all the same, with why.
+    pub checkpoints_kept: Vec<KeptCheckpoint>,
     /// The disk space the removed worktrees and run directories took (allocated blocks, as `du`
     /// counts).
     pub bytes_freed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrunedCheckpoint {
+    pub id: i64,
+    pub kind: CheckpointKind,
+    pub task: Option<TaskId>,
+    pub sha: CommitId,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptCheckpoint {
+    pub id: i64,
+    pub reason: String,
 }
 
 impl GcReport {
@@ -83,6 +107,8 @@ impl GcReport {
             && self.registrations_pruned.is_empty()
             && self.orphans_removed.is_empty()
             && self.runs_removed.is_empty()
+            && self.logs_removed.is_empty()
+            && self.checkpoints_pruned.is_empty()
     }
 }
 
@@ -131,7 +157,7 @@ pub struct KeptBranch {
     pub reason: String,
 }
 
-pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result<GcReport> {
+pub fn gc(workspace: &mut Workspace, config: &Config, options: &GcOptions) -> Result<GcReport> {
     let state_dir = workspace::state_dir(&workspace.location);
     // Workers need their worktrees: nothing is taken while a batch runs, and no batch starts while
     // this runs. A dry run only looks, so it does not take the lock (whose file it would write).
@@ -223,17 +249,205 @@ pub fn gc(workspace: &Workspace, config: &Config, options: &GcOptions) -> Result
     if let Some(days) = options.runs_keep_days {
         let runs = Runs {
             dir: state_dir.join("runs"),
+            logs: state_dir.join("logs"),
             older_than: Duration::from_secs(u64::from(days) * 86_400),
             worktree_root: &root,
         };
         runs.sweep(workspace, &sweep, &mut report)?;
     }
+    if let Some(keep) = options.keep_checkpoints {
+        prune_checkpoints(workspace, &sweep, &base, keep, &mut report)?;
+    }
     Ok(report)
+}
+
+/// Why a checkpoint stays whatever its age.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Needed {
+    /// Among the newest N.
+    Recent,
+    /// It was recorded by the landing of these done tasks: rolling back to it undoes every later
+    /// landing, and `vane doctor` holds each done task's landing to it.
+    Landing(Vec<TaskId>),
+    /// The first batch start: where vane's history on base begins, which `vane doctor` reads
+    /// base's history from, and the way back to before anything vane landed.
+    FirstBatchStart,
+    /// A landing or rollback that a crash cut short names it: recovery finishes it from there.
+    Unfinished,
+}
+
+impl Needed {
+    /// Why it stays, for the report; None for the newest N, which need no reason.
+    fn reason(&self, base: &str) -> Option<String> {
+        match self {
+            Needed::Recent => None,
+            Needed::Landing(tasks) => Some(format!(
+                "the landing of {}, which {} done",
+                tasks
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if tasks.len() == 1 { "is" } else { "are" }
+            )),
+            Needed::FirstBatchStart => Some(format!(
+                "the first batch start, where vane's history on {base} begins"
+            )),
+            Needed::Unfinished => Some(
+                "an unfinished landing or rollback needs it; `vane work` finishes it".to_string(),
+            ),
+        }
+    }
+}
+
+/// Which of `checkpoints` (oldest first) stay, by id, and why: the newest `keep`, the one each
+/// done task's landing recorded (`landings`: checkpoint id to the done tasks it landed), the
+/// first batch start, and those an unfinished ref move names (`unfinished`). The rest may go.
+fn checkpoints_to_keep(
+    checkpoints: &[Checkpoint],
+    landings: &HashMap<i64, Vec<TaskId>>,
+    unfinished: &HashSet<i64>,
+    keep: usize,
+) -> HashMap<i64, Needed> {
+    let mut needed = HashMap::new();
+    for checkpoint in checkpoints.iter().rev().take(keep) {
+        needed.insert(checkpoint.id, Needed::Recent);
+    }
+    for checkpoint in checkpoints {
+        if needed.contains_key(&checkpoint.id) {
+            continue;
+        }
+        let why = if let Some(tasks) = landings.get(&checkpoint.id) {
+            Needed::Landing(tasks.clone())
+        } else if unfinished.contains(&checkpoint.id) {
+            Needed::Unfinished
+        } else {
+            continue;
+        };
+        needed.insert(checkpoint.id, why);
+    }
+    if let Some(first) = checkpoints
+        .iter()
+        .find(|c| c.kind == CheckpointKind::BatchStart)
+    {
+        needed.entry(first.id).or_insert(Needed::FirstBatchStart);
+    }
+    needed
+}
+
+/// The checkpoint each done task's landing recorded, as checkpoint id to tasks: the first merge
+/// checkpoint whose snapshot has the task done at the landing commit it has now (a candidate
+/// landed with others shares their checkpoint).
+fn landing_checkpoints(
+    workspace: &Workspace,
+    checkpoints: &[Checkpoint],
+) -> Result<HashMap<i64, Vec<TaskId>>> {
+    let mut wanted: HashMap<TaskId, String> = workspace
+        .store
+        .tasks(&TaskFilter {
+            statuses: vec![TaskStatus::Done],
+            parent: None,
+        })?
+        .into_iter()
+        .filter_map(|task| task.landed_sha.map(|sha| (task.id, sha)))
+        .collect();
+    let mut landings: HashMap<i64, Vec<TaskId>> = HashMap::new();
+    for summary in checkpoints
+        .iter()
+        .filter(|c| c.kind == CheckpointKind::Merge)
+    {
+        if wanted.is_empty() {
+            break;
+        }
+        let Some(checkpoint) = workspace.store.checkpoint(summary.id)? else {
+            continue;
+        };
+        for entry in &checkpoint.snapshot {
+            let landed_here = entry.status == TaskStatus::Done
+                && wanted.get(&entry.id) == entry.landed_sha.as_ref();
+            if landed_here {
+                wanted.remove(&entry.id);
+                landings
+                    .entry(checkpoint.id)
+                    .or_default()
+                    .push(entry.id.clone());
+            }
+        }
+    }
+    Ok(landings)
+}
+
+/// `--keep-checkpoints N`: deletes the ref of every checkpoint `checkpoints_to_keep` lets go, by
+/// compare-and-swap, then forgets those whose ref is gone, in one transaction. A ref deleted
+/// before a crash leaves a checkpoint whose ref is missing, which `vane work` pins again, and
+/// `vane gc` prunes the next time.
+fn prune_checkpoints(
+    workspace: &mut Workspace,
+    sweep: &Sweep<'_>,
+    base: &str,
+    keep: usize,
+    report: &mut GcReport,
+) -> Result<()> {
+    let checkpoints = workspace.store.checkpoints()?;
+    let landings = landing_checkpoints(workspace, &checkpoints)?;
+    let unfinished: HashSet<i64> = workspace
+        .store
+        .open_ref_moves()?
+        .into_iter()
+        .filter_map(|m| m.checkpoint)
+        .collect();
+    let needed = checkpoints_to_keep(&checkpoints, &landings, &unfinished, keep);
+    let mut forget = Vec::new();
+    for checkpoint in checkpoints {
+        if let Some(why) = needed.get(&checkpoint.id) {
+            if let Some(reason) = why.reason(base) {
+                report.checkpoints_kept.push(KeptCheckpoint {
+                    id: checkpoint.id,
+                    reason,
+                });
+            }
+            continue;
+        }
+        let at = sweep.git.rev_parse(&checkpoint.refname)?;
+        if let Some(at) = &at {
+            if at != checkpoint.sha.as_str() {
+                report.checkpoints_kept.push(KeptCheckpoint {
+                    id: checkpoint.id,
+                    reason: format!(
+                        "{} points at {}, not at its commit: `vane doctor` looks into it",
+                        checkpoint.refname,
+                        short_commit(at)
+                    ),
+                });
+                continue;
+            }
+            if let Some(reason) = sweep.delete(&checkpoint.refname, at)? {
+                report.checkpoints_kept.push(KeptCheckpoint {
+                    id: checkpoint.id,
+                    reason,
+                });
+                continue;
+            }
+        }
+        report.checkpoints_pruned.push(PrunedCheckpoint {
+            id: checkpoint.id,
+            kind: checkpoint.kind,
+            task: checkpoint.task.clone(),
+            sha: checkpoint.sha.clone(),
+        });
+        forget.push(checkpoint);
+    }
+    if !sweep.dry_run {
+        workspace.store.forget_checkpoints(&forget, "vane gc")?;
+    }
+    Ok(())
 }
 
 /// The directory that holds every run's files, and what may go from it.
 struct Runs<'a> {
     dir: PathBuf,
+    /// Where each batch's log is (`crate::logs`).
+    logs: PathBuf,
     /// Entries written to more recently than this stay.
     older_than: Duration,
     /// Where the worktrees whose setup logs are in `runs/setup` live.
@@ -300,6 +514,35 @@ impl Runs<'_> {
                 // Only if empty: a run that started meanwhile keeps it.
                 let _ = std::fs::remove_dir(&top);
             }
+        }
+        self.sweep_logs(workspace, sweep, report)
+    }
+
+    /// Removes the logs of batches before the latest that were not written to within
+    /// `older_than`. The latest batch's stays: it may be running, or be the one to look at.
+    fn sweep_logs(
+        &self,
+        workspace: &Workspace,
+        sweep: &Sweep<'_>,
+        report: &mut GcReport,
+    ) -> Result<()> {
+        let latest = workspace.store.latest_batch()?.map(|b| b.id);
+        for entry in sorted_entries(&self.logs) {
+            let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let Some(batch) = crate::logs::batch_of(name) else {
+                continue;
+            };
+            if Some(batch) >= latest || !self.old_enough(&entry, sweep.now) {
+                continue;
+            }
+            let bytes = disk_usage(&entry);
+            if !sweep.dry_run {
+                remove_entry(&entry)?;
+            }
+            report.bytes_freed += bytes;
+            report
+                .logs_removed
+                .push(RemovedWorktree { path: entry, bytes });
         }
         Ok(())
     }
@@ -806,6 +1049,73 @@ fn render_age(age: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn checkpoint(id: i64, kind: CheckpointKind) -> Checkpoint {
+        Checkpoint {
+            id,
+            at: id,
+            batch: "batch-1".to_string(),
+            kind,
+            task: None,
+            sha: CommitId::new(format!("{id:040}")),
+            refname: crate::store::checkpoint_ref(id),
+            notes: None,
+            snapshot: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn old_checkpoints_stay_for_a_done_landing_the_first_batch_start_or_an_unfinished_move() {
+        use CheckpointKind::{BatchStart, Merge, PreRollback};
+        let checkpoints: Vec<Checkpoint> = [
+            BatchStart,
+            Merge,
+            Merge,
+            BatchStart,
+            Merge,
+            PreRollback,
+            BatchStart,
+            Merge,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| checkpoint(i as i64 + 1, kind))
+        .collect();
+        let task = |id: &str| TaskId::new(id).expect("an id");
+        let landings = HashMap::from([(2, vec![task("a")]), (5, vec![task("b"), task("c")])]);
+        let unfinished = HashSet::from([6]);
+        let kept = |keep: usize| -> Vec<(i64, Needed)> {
+            let needed = checkpoints_to_keep(&checkpoints, &landings, &unfinished, keep);
+            let mut kept: Vec<(i64, Needed)> = needed.into_iter().collect();
+            kept.sort_by_key(|(id, _)| *id);
+            kept
+        };
+        assert_eq!(
+            kept(2),
+            [
+                (1, Needed::FirstBatchStart),
+                (2, Needed::Landing(vec![task("a")])),
+                (5, Needed::Landing(vec![task("b"), task("c")])),
+                (6, Needed::Unfinished),
+                (7, Needed::Recent),
+                (8, Needed::Recent),
+            ]
+        );
+        // Checkpoint 3 (a landing of a task that is no longer done) and 4 (a later batch start)
+        // go, whatever N says short of all.
+        assert_eq!(
+            kept(0).iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            [1, 2, 5, 6]
+        );
+        assert_eq!(kept(8).len(), 8);
+        assert_eq!(Needed::Recent.reason("main"), None);
+        assert_eq!(
+            Needed::Landing(vec![task("b"), task("c")])
+                .reason("main")
+                .as_deref(),
+            Some("the landing of `b`, `c`, which are done")
+        );
+    }
 
     #[test]
     fn names_and_ages() {

@@ -102,6 +102,19 @@ pub enum OrchestratorError {
     },
     #[error("task `{0}` is not waiting for a person's approval")]
     NotAwaitingApproval(crate::model::TaskId),
+    /// Merging waited `pause_timeout` for a person's checkout of base, and the batch stopped.
+    #[error(
+        "merging waited {seconds} s for the checkout of the base branch at {}, where landing would overwrite {}, and stopped as `pause_timeout` in vane.toml says; nothing more was started, and nothing landed ungated",
+        .checkout.display(),
+        .paths.join(", ")
+    )]
+    PausedTooLong {
+        checkout: PathBuf,
+        paths: Vec<String>,
+        seconds: u64,
+        /// Whether git tracks some of `paths` nowhere there (`git stash -u` puts them aside too).
+        untracked: bool,
+    },
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     /// vane could not run several attempts in one batch; none of them was charged to its task.

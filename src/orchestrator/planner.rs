@@ -19,7 +19,7 @@ use crate::plan::prompt::{self, Brief, EpicBrief, Layout, Progress};
 use crate::plan::{self, Plan};
 use crate::prompt::LandedDependency;
 use crate::roadmap::RoadmapTask;
-use crate::store::{PlanApplied, PlanEpic, PlanToApply, Store, TaskFilter};
+use crate::store::{NewCost, PlanApplied, PlanEpic, PlanToApply, Store, TaskFilter};
 use crate::workspace::{self, Workspace};
 
 /// How many tracked paths the planner's prompt lists.
@@ -51,7 +51,13 @@ pub struct PlannerRun {
     /// 1 for the first answer, 2 for the one after a refusal.
     pub answer: u32,
     pub session: Option<String>,
+    /// What it cost: as the planner reported, else its tokens at the price of its model.
     pub cost_usd: Option<f64>,
+    pub cost_source: Option<crate::prices::CostSource>,
+    pub model: Option<String>,
+    pub input_tokens: Option<u64>,
+    pub cached_input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
     /// Whether it went on in the session of the first answer.
     pub resumed: bool,
     /// Whether the CLI was held to the schema by its own structured-output mode.
@@ -78,6 +84,26 @@ impl Proposal {
             .iter()
             .filter_map(|r| r.cost_usd)
             .reduce(|a, b| a + b)
+    }
+
+    /// The planner's runs as the cost ledger keeps them (`costs`): `kind` is `plan` or
+    /// `extension`, `batch` the batch an extension ran in.
+    pub fn spending(&self, kind: &'static str, batch: Option<i64>) -> Vec<NewCost> {
+        self.runs
+            .iter()
+            .map(|run| NewCost {
+                kind,
+                batch,
+                profile: Some(self.profile.clone()),
+                model: run.model.clone(),
+                input_tokens: run.input_tokens,
+                cached_input_tokens: run.cached_input_tokens,
+                output_tokens: run.output_tokens,
+                cost_usd: run.cost_usd,
+                cost_source: run.cost_source,
+                correlation: run.session.clone(),
+            })
+            .collect()
     }
 
     /// The plan's tasks as the graph stores them: children of `epic`.
@@ -109,6 +135,7 @@ impl Proposal {
         replace: bool,
         event: &'static str,
         actor: &str,
+        batch: Option<i64>,
     ) -> Result<PlanApplied> {
         let tasks = self.tasks(epic.id());
         let rationales: serde_json::Map<String, serde_json::Value> = self
@@ -132,6 +159,7 @@ impl Proposal {
             event,
             details,
             actor,
+            costs: &self.spending(if batch.is_some() { "extension" } else { "plan" }, batch),
         })?)
     }
 }
@@ -433,10 +461,25 @@ impl Planner<'_> {
             return Err(OrchestratorError::Interrupted);
         }
         let report = agent::parse_run(profile.parser, &stdout, &stderr);
+        let model = report.model.clone().or_else(|| profile.model.clone());
+        let cost = self.config.price_table().cost(
+            report.cost_usd,
+            crate::prices::Tokens {
+                input: report.input_tokens,
+                cached_input: report.cached_input_tokens,
+                output: report.output_tokens,
+            },
+            model.as_deref(),
+        );
         let mut run = PlannerRun {
             answer,
             session: report.session_id.clone(),
-            cost_usd: report.cost_usd,
+            cost_usd: cost.usd,
+            cost_source: cost.source,
+            model,
+            input_tokens: report.input_tokens,
+            cached_input_tokens: report.cached_input_tokens,
+            output_tokens: report.output_tokens,
             resumed: resumed.is_some(),
             structured: structured.is_some(),
             seconds: started.elapsed().as_secs_f64(),

@@ -72,11 +72,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("vane.db"), true).unwrap();
         assert_eq!(store.latest_batch().unwrap(), None);
-        let first = store.start_batch("main").unwrap();
+        let first = store.start_batch("main", None).unwrap();
         store
             .finish_batch(first, "finished", serde_json::json!({"landed": 1}))
             .unwrap();
-        let second = store.start_batch("main").unwrap();
+        let second = store.start_batch("main", None).unwrap();
         let running = store.latest_batch().unwrap().unwrap();
         assert_eq!(running.id, second);
         assert_eq!((running.outcome, running.summary), (None, None));

@@ -31,7 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_merge_queue.sql",
         include_str!("../../migrations/0005_merge_queue.sql"),
     ),
-    ("0006_costs.sql", include_str!("../../migrations/0006_costs.sql")),
+    (
+        "0006_costs.sql",
+        include_str!("../../migrations/0006_costs.sql"),
+    ),
 ];
 
 /// The schema version this vane writes.

@@ -5,12 +5,18 @@
 //! interleave half-done changes, and every change to a task writes its event in the same transaction.
 
 mod batches;
+mod checkpoints;
 mod context;
+mod costs;
 mod events;
+mod history;
 mod import;
+mod live;
+mod metrics;
 mod migrations;
 mod plan;
 mod quality;
+mod report;
 mod seal;
 mod status;
 mod tasks;
@@ -28,14 +34,22 @@ use crate::model::{ParseError, TaskId};
 
 pub use batches::Batch;
 pub use context::NewContextEntry;
+pub use costs::{NewCost, Spent};
 pub use events::{EventFilter, NewEvent};
+pub use history::{AttemptHistory, GateRun, TraceKind, TraceNode};
 pub use import::{ImportReport, TaskChange};
+pub use live::{BatchSpending, SettledAttempt, WatchedTask};
+pub use metrics::{AttemptCount, GateVerdictCount, LatestBatch, MetricsSnapshot, Verdict};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use plan::{PlanApplied, PlanConflict, PlanEpic, PlanToApply};
 pub use quality::{GateRecord, QualityRow, StoredGateResult, TaskScore};
+pub use report::{
+    group_interventions, longest_unattended, rejection_cause, targets, Hand, HandEvent,
+    Intervention, Stretch, SuccessReport,
+};
 pub use status::{CheckpointSummary, EpicProgress, StatusSummary};
 pub use tasks::{DependencyView, NewTask, TaskDetail, TaskFilter};
-pub use update::{TaskUpdate, UpdateError};
+pub use update::{EditError, Removal, RemoveError, Started, TaskEdit, TaskUpdate, UpdateError};
 pub use work::{
     batch_correlation, checkpoint_ref, Attempt, AttemptResult, Checkpoint, Claim, LandedMember,
     Recovery, RefMove, SnapshotEntry, WORK_LOOP,

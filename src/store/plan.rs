@@ -9,7 +9,7 @@ use serde_json::json;
 use super::events::{append, NewEvent};
 use super::import::{apply_tasks, TaskChange};
 use super::tasks::{get_task, insert_task, task_exists, transition};
-use super::{NewTask, Result, Store, StoreError};
+use super::{NewCost, NewTask, Result, Store, StoreError};
 use crate::lifecycle::Mover;
 use crate::model::{TaskId, TaskStatus, TaskType};
 use crate::roadmap::RoadmapTask;
@@ -49,6 +49,8 @@ pub struct PlanToApply<'a> {
     /// What the event records besides the tasks: the planner, its session, cost and rationale.
     pub details: serde_json::Value,
     pub actor: &'a str,
+    /// What the planner's runs cost, for the ledger (`costs`), written with the plan.
+    pub costs: &'a [NewCost],
 }
 
 /// What writing a plan did.
@@ -181,6 +183,9 @@ fn apply_plan(tx: &Connection, plan: &PlanToApply<'_>) -> Result<PlanApplied> {
             data: details,
         },
     )?;
+    for cost in plan.costs {
+        super::costs::record(tx, cost, Some(epic))?;
+    }
     Ok(PlanApplied {
         changes,
         replaced,

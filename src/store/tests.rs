@@ -448,7 +448,7 @@ fn learned_paths_are_the_sorted_union_of_what_the_attempts_touched() {
         .add_task(&new_task("other", TaskType::Task, None, &[]), "test")
         .unwrap();
     assert!(store.learned_paths(&id("a")).unwrap().is_empty());
-    let batch = store.start_batch("main").unwrap();
+    let batch = store.start_batch("main", None).unwrap();
     let claim = Claim {
         batch,
         worker: "w1",
@@ -524,7 +524,7 @@ fn attempt_outcomes_are_stored_as_their_words_and_an_unknown_word_is_corruption(
     store
         .add_task(&new_task("a", TaskType::Task, None, &[]), "test")
         .unwrap();
-    let batch = store.start_batch("main").unwrap();
+    let batch = store.start_batch("main", None).unwrap();
     let claim = Claim {
         batch,
         worker: "w1",

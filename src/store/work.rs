@@ -13,6 +13,7 @@ use crate::lifecycle::Mover;
 use crate::model::{
     now_millis, AttemptOutcome, CheckpointKind, CommitId, RefMovePurpose, Task, TaskId, TaskStatus,
 };
+use crate::prices::CostSource;
 
 /// The actor name of the work loop in the event log.
 pub const WORK_LOOP: &str = "vane";
@@ -34,8 +35,14 @@ pub struct Attempt {
     pub head_sha: Option<String>,
     pub session_id: Option<String>,
     pub cost_usd: Option<f64>,
+    /// Where `cost_usd` came from: the agent's report, or its tokens at the price of its model.
+    pub cost_source: Option<CostSource>,
     pub input_tokens: Option<i64>,
+    /// The part of `input_tokens` read from the model's prompt cache.
+    pub cached_input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
+    /// The model the agent ran, as it said or its profile's `model` says.
+    pub model: Option<String>,
     pub message: Option<String>,
     pub feedback: Option<String>,
     pub correlation: Option<String>,
@@ -50,7 +57,8 @@ pub struct Attempt {
 
 const ATTEMPT_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, started_at, \
     finished_at, exit_code, outcome, base_sha, head_sha, session_id, cost_usd, input_tokens, \
-    output_tokens, message, feedback, correlation_id, score, agent_reason, charged";
+    output_tokens, message, feedback, correlation_id, score, agent_reason, charged, cost_source, \
+    cached_input_tokens, model";
 
 fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
     let id: i64 = row.get(0)?;
@@ -91,6 +99,12 @@ fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
         score: row.get(19)?,
         agent_reason: row.get(20)?,
         charged: row.get(21)?,
+        cost_source: row
+            .get::<_, Option<String>>(22)?
+            .as_deref()
+            .and_then(CostSource::parse),
+        cached_input_tokens: row.get(23)?,
+        model: row.get(24)?,
     }))
 }
 
@@ -112,8 +126,11 @@ pub struct AttemptResult {
     pub head_sha: Option<String>,
     pub session_id: Option<String>,
     pub cost_usd: Option<f64>,
+    pub cost_source: Option<CostSource>,
     pub input_tokens: Option<i64>,
+    pub cached_input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
+    pub model: Option<String>,
     pub message: Option<String>,
     pub feedback: Option<String>,
     /// Whether the attempt counts toward `max_attempts` (see `Attempt::charged`).
@@ -133,8 +150,11 @@ impl AttemptResult {
             head_sha: None,
             session_id: None,
             cost_usd: None,
+            cost_source: None,
             input_tokens: None,
+            cached_input_tokens: None,
             output_tokens: None,
+            model: None,
             message: None,
             feedback: None,
             charged: outcome.is_charged(),
@@ -288,12 +308,13 @@ pub fn checkpoint_ref(id: i64) -> String {
 }
 
 impl Store {
-    /// Records the start of a batch.
-    pub fn start_batch(&mut self, base_branch: &str) -> Result<i64> {
+    /// Records the start of a batch, with its budget in USD if it has one.
+    pub fn start_batch(&mut self, base_branch: &str, budget_usd: Option<f64>) -> Result<i64> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO batches (started_at, pid, base_branch) VALUES (?1, ?2, ?3)",
-                params![now_millis(), std::process::id(), base_branch],
+                "INSERT INTO batches (started_at, pid, base_branch, budget_usd)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![now_millis(), std::process::id(), base_branch, budget_usd],
             )?;
             let id = tx.last_insert_rowid();
             append(
@@ -303,7 +324,12 @@ impl Store {
                     task: None,
                     actor: WORK_LOOP,
                     correlation: Some(&batch_correlation(id)),
-                    data: json!({ "batch": id, "base_branch": base_branch, "pid": std::process::id() }),
+                    data: json!({
+                        "batch": id,
+                        "base_branch": base_branch,
+                        "pid": std::process::id(),
+                        "budget_usd": budget_usd,
+                    }),
                 },
             )?;
             Ok(id)
@@ -1046,7 +1072,8 @@ fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<(
     conn.execute(
         "UPDATE attempts SET finished_at = ?2, exit_code = ?3, outcome = ?4, head_sha = ?5,
             session_id = ?6, cost_usd = ?7, input_tokens = ?8, output_tokens = ?9, message = ?10,
-            feedback = ?11, charged = ?12, touched = coalesce(?13, touched)
+            feedback = ?11, charged = ?12, touched = coalesce(?13, touched), cost_source = ?14,
+            cached_input_tokens = ?15, model = ?16
          WHERE id = ?1",
         params![
             attempt,
@@ -1062,6 +1089,9 @@ fn record_result(conn: &Connection, attempt: i64, r: &AttemptResult) -> Result<(
             r.feedback,
             r.charged,
             r.touched.as_deref().map(touched_text),
+            r.cost_source.map(CostSource::as_str),
+            r.cached_input_tokens,
+            r.model,
         ],
     )?;
     Ok(())

@@ -628,3 +628,440 @@ fn gc_keeps_nothing_of_what_gates_left_in_the_gate_pools_worktrees() {
     let kept = env.git(&env.repo, &["for-each-ref", "refs/vane/kept/"]);
     assert_eq!(kept, "", "gate leftovers kept as work: {kept}");
 }
+
+// Daily use (issue 14): what a newcomer meets in the first days.
+
+fn task_status(env: &TestEnv, id: &str) -> String {
+    let task = env.vane(&["task", "show", id, "--json"]).success().json();
+    text(&task["status"]).to_string()
+}
+
+/// The ids of `vane checkpoints --json`.
+fn checkpoint_ids(env: &TestEnv, extra: &[&str]) -> Vec<i64> {
+    let mut args = vec!["checkpoints", "--json"];
+    args.extend_from_slice(extra);
+    env.vane(&args)
+        .success()
+        .json()
+        .as_array()
+        .expect("a list of checkpoints")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("an id"))
+        .collect()
+}
+
+#[test]
+fn a_dry_run_shows_every_wave_with_each_tasks_profile() {
+    let env = TestEnv::configured(
+        "[agents.small]\ncommand = [\"true\"]\n\n[[route]]\ntype = \"bug\"\nagent = \"small\"\n",
+    );
+    add(
+        &env,
+        "a",
+        "echo a > a",
+        &["--complexity", "3", "--paths", "src/a/**"],
+    );
+    add(
+        &env,
+        "b",
+        "echo b > b",
+        &["--complexity", "5", "--paths", "src/a/x.rs"],
+    );
+    add(&env, "e", "echo e > e", &["--complexity", "1"]);
+    add(
+        &env,
+        "c",
+        "echo c > c",
+        &["--deps", "a", "--type", "bug", "--complexity", "2"],
+    );
+    let run = env.vane(&["work", "--dry-run"]).success();
+    assert_eq!(
+        run.stdout,
+        "Wave 1, starting now on 2 workers:\n  a  shell  a\n  e  shell  e\n  b  held behind a \
+         (src/a/x.rs, src/a/**)  b\nWave 2, once wave 1 has landed:\n  b  shell  b\n  c  small \
+         (route 1)  c\n"
+    );
+    let json = env.vane(&["work", "--dry-run", "--json"]).success().json();
+    assert_eq!(json["workers"], 2, "{json}");
+    let waves = json["waves"].as_array().expect("waves");
+    let ids = |wave: &Value| -> Vec<String> {
+        wave["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| text(&t["task"]).to_string())
+            .collect()
+    };
+    assert_eq!(waves.len(), 2, "{json}");
+    assert_eq!(waves[0]["wave"], 1);
+    assert_eq!(ids(&waves[0]), ["a", "e"]);
+    assert_eq!(waves[0]["held"][0]["task"], "b", "{json}");
+    assert_eq!(waves[0]["held"][0]["behind"], "a", "{json}");
+    assert_eq!(ids(&waves[1]), ["b", "c"]);
+    let c = &waves[1]["tasks"][1];
+    assert_eq!(
+        (text(&c["profile"]), &c["route"], text(&c["chosen_by"])),
+        ("small", &serde_json::json!(1), "route 1: type bug"),
+        "{json}"
+    );
+    // One worker: one task a wave, in the order the batch would start them.
+    let json = env
+        .vane(&["work", "--dry-run", "--json", "--workers", "1"])
+        .success()
+        .json();
+    let waves: Vec<Vec<String>> = json["waves"].as_array().unwrap().iter().map(ids).collect();
+    assert_eq!(waves, [["a"], ["b"], ["c"], ["e"]], "{json}");
+    // Nothing ran, nothing was recorded.
+    assert_eq!(env.count_rows("attempts"), 0);
+    assert_eq!(env.count_rows("checkpoints"), 0);
+}
+
+/// Runs `vane work` in the background with `edit` made to the person's checkout while the agent
+/// of `task` works; returns how it ended and what it printed, killing it after a minute.
+fn work_while_the_checkout_changes(
+    env: &TestEnv,
+    task: &str,
+    edit: &dyn Fn(&TestEnv),
+) -> (i32, String) {
+    use std::io::Read;
+    let mut child = env
+        .vane_command(&["work"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while task_status(env, task) == "pending" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    edit(env);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("vane work is still waiting: {}", reader.join().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    (status.code().unwrap_or(-1), reader.join().unwrap())
+}
+
+#[test]
+fn the_merging_pause_names_the_files_in_the_way_once_and_its_bound_stops_the_batch() {
+    let env = TestEnv::configured("pause_timeout = 3\n");
+    add(
+        &env,
+        "slow",
+        "sleep 2; echo agent > README.md; echo s > s.txt",
+        &[],
+    );
+    let base = env.git(&env.repo, &["rev-parse", "main"]);
+    let (code, stderr) = work_while_the_checkout_changes(&env, "slow", &|env| {
+        env.write("README.md", "edited while vane works\n");
+        env.write("s.txt", "mine, untracked\n");
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let pauses: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("Merging paused"))
+        .collect();
+    assert_eq!(pauses.len(), 1, "said once: {stderr}");
+    let pause = pauses[0];
+    for part in [
+        "landing slow would overwrite",
+        &env.repo.display().to_string(),
+        "README.md, s.txt (untracked)",
+        "`git stash -u`",
+        "the batch stops in 3 s (`pause_timeout` in vane.toml)",
+    ] {
+        assert!(pause.contains(part), "{part:?} in {pause}");
+    }
+    assert!(
+        stderr.contains("error: merging waited 3 s for the checkout of the base branch"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing landed ungated"), "{stderr}");
+    assert!(stderr.contains("hint: commit those changes, or put them aside with `git stash -u`"));
+    // Nothing landed; the person's files are as they left them; the task waits in review.
+    assert_eq!(env.git(&env.repo, &["rev-parse", "main"]), base);
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join("s.txt")).unwrap(),
+        "mine, untracked\n"
+    );
+    assert_eq!(task_status(&env, "slow"), "needs_review");
+    // Following the hint: the next batch gates it again and lands it.
+    env.git(&env.repo, &["stash", "-u"]);
+    env.vane(&["work"]).success();
+    assert_eq!(task_status(&env, "slow"), "done");
+    assert_eq!(env.git(&env.repo, &["show", "main:s.txt"]), "s\n");
+}
+
+#[test]
+fn a_pause_with_only_tracked_changes_in_the_way_suggests_git_stash() {
+    let env = TestEnv::configured("pause_timeout = 0\n");
+    add(&env, "slow", "sleep 1; echo agent > README.md", &[]);
+    let (code, stderr) = work_while_the_checkout_changes(&env, "slow", &|env| {
+        env.write("README.md", "edited while vane works\n");
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let pause = stderr
+        .lines()
+        .find(|l| l.contains("Merging paused"))
+        .unwrap_or_else(|| panic!("a pause: {stderr}"));
+    assert!(
+        pause.contains("the checkout of the base branch: README.md."),
+        "{pause}"
+    );
+    assert!(pause.contains("`git stash` there"), "{pause}");
+    assert!(pause.contains("the batch stops now"), "{pause}");
+    assert!(
+        stderr.contains("put them aside with `git stash` ("),
+        "{stderr}"
+    );
+    assert_eq!(task_status(&env, "slow"), "needs_review");
+}
+
+#[test]
+fn work_with_nothing_to_do_records_no_checkpoint() {
+    let env = TestEnv::configured("");
+    let run = env.vane(&["work"]).success();
+    assert!(run.stderr.contains("Nothing to do"), "{}", run.stderr);
+    assert_eq!(env.count_rows("checkpoints"), 0);
+    add(&env, "a", "echo a > a.txt", &[]);
+    env.vane(&["work"]).success();
+    let after_a_batch = env.count_rows("checkpoints");
+    assert_eq!(after_a_batch, 2, "the batch start and the landing");
+    let run = env.vane(&["work"]).success();
+    assert!(run.stderr.contains("Nothing to do"), "{}", run.stderr);
+    assert_eq!(env.count_rows("checkpoints"), after_a_batch);
+    assert_eq!(env.count_rows("batches"), 1);
+    // A candidate that waits for a person's `vane approve` is not the batch's to do either.
+    add(&env, "gate", "echo '# more' >> vane.toml", &[]);
+    env.vane(&["work"]).failure(1);
+    assert_eq!(task_status(&env, "gate"), "needs_review");
+    let waiting = env.count_rows("checkpoints");
+    let run = env.vane(&["work"]).failure(1);
+    assert!(run.stderr.contains("Nothing to do"), "{}", run.stderr);
+    assert_eq!(env.count_rows("checkpoints"), waiting);
+    assert_eq!(env.count_rows("batches"), 2);
+}
+
+#[test]
+fn checkpoints_takes_the_newest_n() {
+    let env = landed_env();
+    assert_eq!(checkpoint_ids(&env, &[]), [1, 2, 3]);
+    assert_eq!(checkpoint_ids(&env, &["-n", "2"]), [2, 3]);
+    assert_eq!(checkpoint_ids(&env, &["--limit", "9"]), [1, 2, 3]);
+    let run = env.vane(&["checkpoints", "-n", "1"]).success();
+    let rows: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(rows.len(), 2, "{}", run.stdout);
+    assert!(rows[0].starts_with("ID"), "{}", run.stdout);
+    assert!(rows[1].starts_with("3 "), "{}", run.stdout);
+    // None asked for is no news of there being none.
+    let run = env.vane(&["checkpoints", "-n", "0"]).success();
+    assert!(!run.stderr.contains("No checkpoints yet"), "{}", run.stderr);
+}
+
+#[test]
+fn gc_keep_checkpoints_prunes_old_ones_but_never_a_done_tasks_landing() {
+    let env = landed_env(); // 1 batch start, 2 landing of a, 3 of b
+    add(&env, "c", "echo c > c.txt", &[]);
+    env.vane(&["work"]).success(); // 4 batch start, 5 c
+    add(&env, "d", "echo d > d.txt", &[]);
+    env.vane(&["work"]).success(); // 6 batch start, 7 d
+    assert_eq!(checkpoint_ids(&env, &[]), [1, 2, 3, 4, 5, 6, 7]);
+    let refs = || env.git(&env.repo, &["for-each-ref", "refs/vane/checkpoints/"]);
+    let before = refs();
+    let dry = env
+        .vane(&["gc", "--keep-checkpoints", "1", "--dry-run", "--json"])
+        .success()
+        .json();
+    let pruned = |report: &Value| -> Vec<i64> {
+        report["checkpoints_pruned"]
+            .as_array()
+            .expect("pruned")
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(pruned(&dry), [4, 6], "{dry}");
+    assert_eq!(refs(), before, "a dry run changes nothing");
+    let run = env.vane(&["gc", "--keep-checkpoints", "1"]).success();
+    assert!(
+        run.stderr.contains("Pruned checkpoint 4 (batch_start at"),
+        "{}",
+        run.stderr
+    );
+    // a and b landed in one batch, in the order their priorities gave.
+    for id in ["a", "b"] {
+        assert!(
+            run.stderr
+                .contains(&format!("the landing of `{id}`, which is done")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr.contains("Keeping checkpoint 2: the landing of"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Keeping checkpoint 1: the first batch start"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("2 checkpoints pruned"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(checkpoint_ids(&env, &[]), [1, 2, 3, 5, 7]);
+    for id in [4, 6] {
+        let gone = env.git_try(
+            &env.repo,
+            &[
+                "rev-parse",
+                "--verify",
+                "-q",
+                &format!("refs/vane/checkpoints/{id}"),
+            ],
+        );
+        assert_ne!(gone.code, 0, "refs/vane/checkpoints/{id} deleted");
+    }
+    // The event log keeps what went; doctor and the next batch are content; a landing's
+    // checkpoint still takes base back.
+    let events = env.vane(&["events", "--json"]).success().json();
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "checkpoints_pruned"),
+        "{events}"
+    );
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
+    env.vane(&["work"]).success();
+    assert_eq!(checkpoint_ids(&env, &[]), [1, 2, 3, 5, 7]);
+    env.vane(&["rollback", "3"]).success();
+    assert_eq!(task_status(&env, "c"), "pending");
+    assert!(!env.repo.join("c.txt").exists());
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
+    // Once c and d are no longer done, their landings may go; the rollback's own checkpoint
+    // (its undo) is the newest, and stays.
+    let report = env
+        .vane(&["gc", "--keep-checkpoints", "1", "--json"])
+        .success()
+        .json();
+    assert_eq!(pruned(&report), [5, 7], "{report}");
+    assert_eq!(checkpoint_ids(&env, &[]), [1, 2, 3, 8]);
+    env.vane(&["rollback", "8"]).success();
+    assert_eq!(task_status(&env, "d"), "done");
+    assert_eq!(doctor_problems(&doctor(&env, 0)), Vec::<String>::new());
+}
+
+#[test]
+fn logs_carry_no_color_codes_where_stderr_is_not_a_terminal_or_color_is_off() {
+    // `vane init` logs the migrations it applies (INFO, with -v); stderr is a pipe here.
+    for args in [&["-v", "--color", "never", "init"][..], &["-v", "init"][..]] {
+        let env = TestEnv::new();
+        let output = env
+            .vane_command(args)
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("INFO"), "{args:?}: a log line: {stderr}");
+        assert!(!stderr.contains('\u{1b}'), "{args:?}: {stderr:?}");
+    }
+    // Asked for, they have it.
+    let env = TestEnv::new();
+    let output = env
+        .vane_command(&["-v", "--color", "always", "init"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains('\u{1b}'));
+}
+
+/// What the completion scripts get from `COMPLETE=fish vane -- <words>`: each candidate.
+fn completions(env: &TestEnv, words: &[&str]) -> Vec<String> {
+    let mut args = vec!["--", "vane"];
+    args.extend_from_slice(words);
+    let output = env
+        .vane_command(&args)
+        .env("COMPLETE", "fish")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The values among `completions`, sorted: not the flags offered beside them.
+fn completed_values(env: &TestEnv, words: &[&str]) -> Vec<String> {
+    let mut values: Vec<String> = completions(env, words)
+        .into_iter()
+        .filter(|c| !c.starts_with('-'))
+        .collect();
+    values.sort();
+    values
+}
+
+#[test]
+fn completions_offer_task_ids_checkpoints_and_profiles() {
+    let env = TestEnv::configured("[agents.mine]\ncommand = [\"true\"]\n");
+    add(&env, "login", "echo l > l.txt", &[]);
+    add(&env, "logout", "echo o > o.txt", &[]);
+    add(&env, "signup", "echo s > s.txt", &[]);
+    assert_eq!(
+        completed_values(&env, &["task", "show", ""]),
+        ["login", "logout", "signup"]
+    );
+    assert_eq!(
+        completed_values(&env, &["task", "show", "log"]),
+        ["login", "logout"]
+    );
+    assert_eq!(completed_values(&env, &["work", "--task", "s"]), ["signup"]);
+    assert_eq!(
+        completed_values(&env, &["task", "add", "x", "--deps", "login,s"]),
+        ["login,signup"]
+    );
+    let profiles = completed_values(&env, &["task", "add", "x", "--agent", ""]);
+    for profile in ["shell", "claude", "codex", "mine"] {
+        assert!(
+            profiles.iter().any(|p| p == profile),
+            "{profile} in {profiles:?}"
+        );
+    }
+    // A new id is not one of those there are.
+    assert_eq!(
+        completed_values(&env, &["task", "add", "x", "--id", "l"]),
+        Vec::<String>::new()
+    );
+    env.vane(&["work"]).success();
+    let checkpoints = completed_values(&env, &["rollback", ""]);
+    assert!(
+        checkpoints.contains(&"1".to_string()) && checkpoints.contains(&"4".to_string()),
+        "{checkpoints:?}"
+    );
+    // Subcommands and flags still come from the command line.
+    assert!(completions(&env, &["chec"]).contains(&"checkpoints".to_string()));
+    assert!(completions(&env, &["gc", "--keep-c"]).contains(&"--keep-checkpoints".to_string()));
+    // `vane completions` prints the script that asks vane.
+    let script = env.vane(&["completions", "bash"]).success().stdout;
+    assert!(script.contains("COMPLETE=\"bash\""), "{script}");
+}

@@ -252,11 +252,19 @@ fn dry_run_shows_the_order_and_runs_nothing() {
     add(&env, "b", "echo b > b", &["--complexity", "5"]);
     add(&env, "c", "echo c > c", &["--deps", "a"]);
     let run = env.vane(&["work", "--dry-run"]).success();
-    assert_eq!(run.stdout, "a  shell  a\nb  shell  b\n");
+    assert_eq!(
+        run.stdout,
+        "Wave 1, starting now on 2 workers:\n  a  shell  a\n  b  shell  b\n\
+         Wave 2, once wave 1 has landed:\n  c  shell  c\n"
+    );
     assert_eq!(env.count_rows("attempts"), 0);
     assert_eq!(env.count_rows("checkpoints"), 0);
     let run = env.vane(&["work", "--task", "c", "--dry-run"]).success();
-    assert_eq!(run.stdout, "a  shell  a\n");
+    assert_eq!(
+        run.stdout,
+        "Wave 1, starting now on 2 workers:\n  a  shell  a\n\
+         Wave 2, once wave 1 has landed:\n  c  shell  c\n"
+    );
 }
 
 #[test]
@@ -566,7 +574,9 @@ fn dry_run_holds_back_a_task_whose_paths_overlap_one_starting_first() {
     let run = env.vane(&["work", "--dry-run"]).success();
     assert_eq!(
         run.stdout,
-        "a  shell  a\nc  shell  c\nb  held behind a (src/auth/login.rs, src/auth/**)  b\n"
+        "Wave 1, starting now on 2 workers:\n  a  shell  a\n  c  shell  c\n  \
+         b  held behind a (src/auth/login.rs, src/auth/**)  b\n\
+         Wave 2, once wave 1 has landed:\n  b  shell  b\n"
     );
     let json = env.vane(&["work", "--dry-run", "--json"]).success().json();
     assert_eq!(json["schedule"], serde_json::json!(["a", "c"]));
@@ -581,5 +591,8 @@ fn dry_run_holds_back_a_task_whose_paths_overlap_one_starting_first() {
     assert_eq!(env.count_rows("attempts"), 0);
     // With `--task b`, only `b` is ready to start, and nothing it overlaps runs.
     let run = env.vane(&["work", "--task", "b", "--dry-run"]).success();
-    assert_eq!(run.stdout, "b  shell  b\n");
+    assert_eq!(
+        run.stdout,
+        "Wave 1, starting now on 2 workers:\n  b  shell  b\n"
+    );
 }

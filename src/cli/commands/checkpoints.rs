@@ -3,18 +3,31 @@ use crate::error::CliError;
 use crate::ui::printable;
 
 /// List checkpoints: the base branch after every landing, at every batch start, before every rollback
+///
+/// Oldest first; `-n` shows only the newest N. `vane rollback <id>` returns the base branch and
+/// the task states to one; `vane gc --keep-checkpoints N` prunes old ones nobody needs.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  vane checkpoints\n  vane checkpoints --json")]
-pub struct Args {}
+#[command(
+    after_help = "Examples:\n  vane checkpoints\n  vane checkpoints -n 5          the newest five\n  vane checkpoints --json"
+)]
+pub struct Args {
+    /// Show only the newest N checkpoints
+    #[arg(short = 'n', long = "limit", value_name = "N")]
+    limit: Option<usize>,
+}
 
-pub fn run(env: &CommandEnv<'_>, _args: Args) -> Result<(), CliError> {
+pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let workspace = env.workspace_to_read()?;
-    let checkpoints = workspace.store.checkpoints()?;
+    let mut checkpoints = workspace.store.checkpoints()?;
+    let none = checkpoints.is_empty();
+    if let Some(limit) = args.limit {
+        checkpoints.drain(..checkpoints.len().saturating_sub(limit));
+    }
     if env.ui.json() {
         env.ui.json_value(&checkpoints)?;
         return Ok(());
     }
-    if checkpoints.is_empty() {
+    if none {
         env.ui.status(
             "No checkpoints yet: `vane work` records one at every batch start and landing.",
         );

@@ -20,11 +20,19 @@ use crate::orchestrator::{self, GcOptions};
 /// repository of its own is kept. A directory under the root whose `.git` names a worktree record
 /// that is gone (a repository deleted, or made again at the same path) is removed.
 ///
+/// `--keep-checkpoints N` prunes the checkpoints beyond the newest N: each one's ref
+/// (`refs/vane/checkpoints/<n>`, which keeps its commit from `git gc`) is deleted and it is no
+/// longer listed, so `vane rollback` can no longer return there. Kept whatever their age: the
+/// checkpoint each done task's landing recorded (rolling back to it undoes the landings after it),
+/// the first batch start (where vane's history on base begins), and one an unfinished landing or
+/// rollback names. The event log keeps what was pruned.
+///
 /// Run directories (`.git/vane/runs/<task>/<attempt>/`: prompts, what agents printed, gate logs)
 /// stay unless `--keep-days` is given: then those not written to within N days go, of tasks that
 /// are done or gone and of earlier attempts, along with vane's own gate logs of base tips and the
 /// setup logs of worktrees that are gone. The latest attempt of a task that is not done always
-/// stays.
+/// stays. So do the batch logs (`.git/vane/logs/batch-<N>.jsonl`): with `--keep-days`, those of
+/// batches before the latest go once not written to within N days.
 ///
 /// `--all-repos` looks at the default worktree folders of every repository instead
 /// (`$XDG_DATA_HOME/vane/worktrees/`, else `~/.local/share/vane/worktrees/`), from anywhere: it
@@ -37,6 +45,8 @@ use crate::orchestrator::{self, GcOptions};
   vane gc
   vane gc --keep-days 7         keep worktrees used in the last week, and run directories
                                 written to in it
+  vane gc --keep-checkpoints 20 list (and pin) only the newest 20 checkpoints, and those
+                                done tasks' landings need
   vane gc --all-repos --dry-run the worktrees left by repositories that are gone")]
 pub struct Args {
     /// Print what would be removed, deleted and kept, and change nothing
@@ -48,9 +58,15 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     keep_days: Option<u32>,
 
+    /// Prune checkpoints beyond the newest N: their refs are deleted and they are no longer
+    /// listed, unless a done task's landing, the first batch start or an unfinished rollback needs
+    /// them
+    #[arg(long, value_name = "N")]
+    keep_checkpoints: Option<usize>,
+
     /// Remove the worktree folders of every repository that no longer exists, instead of
     /// collecting this repository
-    #[arg(long, conflicts_with = "keep_days")]
+    #[arg(long, conflicts_with_all = ["keep_days", "keep_checkpoints"])]
     all_repos: bool,
 }
 
@@ -58,15 +74,16 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     if args.all_repos {
         return all_repos(env, args.dry_run);
     }
-    let workspace = env.workspace()?;
+    let mut workspace = env.workspace()?;
     let config = Config::load(&workspace.location.workdir)?;
     let report = orchestrator::gc(
-        &workspace,
+        &mut workspace,
         &config,
         &GcOptions {
             dry_run: args.dry_run,
             keep_days: args.keep_days.unwrap_or(0),
             runs_keep_days: args.keep_days,
+            keep_checkpoints: args.keep_checkpoints,
         },
     )?;
     if env.ui.json() {
@@ -131,6 +148,14 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             format_bytes(run.bytes)
         ));
     }
+    for log in &report.logs_removed {
+        lines.push(format!(
+            "{} batch log {} ({})",
+            verb("Removed", "remove"),
+            log.path.display(),
+            format_bytes(log.bytes)
+        ));
+    }
     for path in &report.registrations_pruned {
         lines.push(format!(
             "{} the registration of {} (its directory is gone)",
@@ -153,6 +178,26 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             reference.name,
             short_commit(&reference.sha),
             report.base
+        ));
+    }
+    for checkpoint in &report.checkpoints_pruned {
+        lines.push(format!(
+            "{} checkpoint {} ({} at {}{})",
+            verb("Pruned", "prune"),
+            checkpoint.id,
+            checkpoint.kind,
+            checkpoint.sha.short(),
+            checkpoint
+                .task
+                .as_ref()
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default()
+        ));
+    }
+    for checkpoint in &report.checkpoints_kept {
+        lines.push(format!(
+            "Keeping checkpoint {}: {}",
+            checkpoint.id, checkpoint.reason
         ));
     }
     for worktree in &report.worktrees_kept {
@@ -188,7 +233,10 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 (Some(_), 1) => ", 1 run directory removed".to_string(),
                 (Some(_), n) => format!(", {n} run directories removed"),
             },
-        )
+        ) + &match (args.keep_checkpoints, report.checkpoints_pruned.len()) {
+            (None, _) => String::new(),
+            (Some(_), n) => format!(", {n} checkpoint{} pruned", plural(n, "s")),
+        }
     };
     lines.push(if report.dry_run {
         format!("{summary}; nothing was changed (--dry-run)")

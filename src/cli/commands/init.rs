@@ -70,7 +70,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         return Ok(());
     }
     env.ui
-        .status(&format!("Initialised vane in {}", report.workdir.display()));
+        .status(&format!("Initialized vane in {}", report.workdir.display()));
     env.ui
         .status(&format!("  state:  {}", report.state_dir.display()));
     match &report.config_written {

@@ -104,7 +104,7 @@ fn config(env: &CommandEnv<'_>, args: ConfigArgs) -> Result<(), CliError> {
             let words: Vec<String> = ["claude", "mcp", "add", NAME, "--", &vane]
                 .into_iter()
                 .chain(server_args.iter().map(String::as_str))
-                .map(shell_word)
+                .map(crate::ui::shell_word)
                 .collect();
             words.join(" ")
         }
@@ -181,19 +181,6 @@ fn utf8(path: &Path) -> Result<&str, CliError> {
     })
 }
 
-/// `word` as one word of a POSIX shell's command line: as it is when nothing in it is special.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 /// `text` as a TOML basic string.
 fn toml_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -215,20 +202,6 @@ fn toml_string(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shell_words_are_quoted_only_when_a_shell_would_split_or_expand_them() {
-        for (word, quoted) in [
-            ("/usr/local/bin/vane", "/usr/local/bin/vane"),
-            ("mcp", "mcp"),
-            ("/home/me/my tools/vane", "'/home/me/my tools/vane'"),
-            ("/tmp/it's/vane", r"'/tmp/it'\''s/vane'"),
-            ("$HOME/vane", "'$HOME/vane'"),
-            ("", "''"),
-        ] {
-            assert_eq!(shell_word(word), quoted, "{word:?}");
-        }
-    }
 
     #[test]
     fn toml_strings_escape_quotes_backslashes_and_control_characters() {

@@ -132,6 +132,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         args.replace,
         "planned",
         &super::task::person(),
+        None,
     )?;
     show(env, &epic, &proposal, Some(&applied))
 }

@@ -27,8 +27,9 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let since = args
         .since
         .as_deref()
-        .map(|s| parse_since(s, crate::model::now_millis()))
-        .transpose()?;
+        .map(|s| crate::observe::since::parse_since(s, crate::model::now_millis()))
+        .transpose()
+        .map_err(|e| CliError::new(ErrorKind::Usage, e.to_string()))?;
     let report =
         workspace
             .store
@@ -47,65 +48,4 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             .data(report::render(&report, env.ui.stdout_is_terminal()).trim_end())?;
     }
     Ok(())
-}
-
-/// Milliseconds since the epoch for `--since`: a span back from `now` or a UTC date.
-fn parse_since(text: &str, now: i64) -> Result<i64, CliError> {
-    let bad = || {
-        CliError::new(
-            ErrorKind::Usage,
-            format!("--since {text}: expected a span such as 7d, 24h, 30m or 2w, or a date such as 2026-11-01"),
-        )
-    };
-    let text = text.trim();
-    if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic()) {
-        let number: i64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
-        let seconds = match unit {
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => return Err(bad()),
-        };
-        return Ok(now - number.max(0) * seconds * 1000);
-    }
-    let parts: Vec<&str> = text.split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        return Err(bad());
-    };
-    let (y, m, d): (i64, i64, i64) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(days * 86_400 * 1000)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn since_takes_spans_and_dates() {
-        let now = 1_000_000_000_000;
-        assert_eq!(parse_since("7d", now).unwrap(), now - 7 * 86_400_000);
-        assert_eq!(parse_since("30m", now).unwrap(), now - 30 * 60_000);
-        assert_eq!(parse_since("2w", now).unwrap(), now - 14 * 86_400_000);
-        assert_eq!(parse_since("1970-01-02", now).unwrap(), 86_400_000);
-        assert_eq!(parse_since("2026-11-25", now).unwrap(), 1_795_564_800_000);
-        for bad in ["7x", "d", "yesterday", "2026-13-01", "2026-11"] {
-            assert!(parse_since(bad, now).is_err(), "{bad}");
-        }
-    }
 }

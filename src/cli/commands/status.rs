@@ -1,15 +1,19 @@
 use std::fmt::Write;
 
 use crate::cli::{render, CommandEnv};
+use crate::dash::state::elapsed;
 use crate::error::CliError;
 use crate::model::TaskStatus;
+use crate::orchestrator::work::live::{self, CandidateState};
 use crate::store::StatusSummary;
 use crate::ui::printable;
 
 /// Show where the work stands
 ///
 /// Counts per status, the tasks ready to start (in the order they would start), blocked tasks with
-/// their reasons, the progress of each epic and the last checkpoint.
+/// their reasons, the progress of each epic and the last checkpoint; and, while a batch runs, who
+/// holds the work lock, each worker's task, agent, attempt and elapsed time, and the merge queue
+/// (`vane dash` shows it live).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  vane status\n  vane status --json | jq .ready_count")]
 pub struct Args {
@@ -21,11 +25,105 @@ pub struct Args {
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let workspace = env.workspace_to_read()?;
     let summary = workspace.store.status_summary(args.limit)?;
+    // The batch that runs now, from its live file and the work lock (never taken).
+    let running = live::running(&crate::workspace::state_dir(&workspace.location))?;
     if env.ui.json() {
-        env.ui.json_value(&summary)?;
+        // `running`, beside the summary: the lock's holder and its live state, null when none.
+        let mut value = serde_json::to_value(&summary).map_err(std::io::Error::other)?;
+        if let Some(object) = value.as_object_mut() {
+            let running = serde_json::to_value(&running).map_err(std::io::Error::other)?;
+            object.insert("running".to_string(), running);
+        }
+        env.ui.json_value(&value)?;
         return Ok(());
     }
+    if let Some(running) = &running {
+        print_running(env, running)?;
+    }
     print_summary(env, &summary, args.limit)
+}
+
+/// The running batch in a few lines: who holds the lock, each worker, the merge queue.
+fn print_running(env: &CommandEnv<'_>, running: &live::Running) -> Result<(), CliError> {
+    let now = crate::model::now_millis();
+    let mut out = String::new();
+    let Some(batch) = &running.live else {
+        let _ = writeln!(
+            out,
+            "Running: pid {} holds the work lock since {}\n",
+            running.pid,
+            printable(&running.since)
+        );
+        env.ui.data(&out)?;
+        return Ok(());
+    };
+    let _ = writeln!(
+        out,
+        "Running: batch {} on {} for {}; pid {} holds the work lock since {}",
+        batch.batch,
+        printable(&batch.base),
+        elapsed(now - batch.started_at),
+        running.pid,
+        printable(&running.since)
+    );
+    let rows: Vec<Vec<String>> = batch
+        .workers
+        .iter()
+        .map(|w| match &w.task {
+            Some(task) => vec![
+                format!("  w{}", w.worker),
+                task.to_string(),
+                printable(w.profile.as_deref().unwrap_or("agent")).into_owned(),
+                format!("attempt {}", w.attempt.unwrap_or(1)),
+                elapsed(now - w.since),
+                printable(w.title.as_deref().unwrap_or("")).into_owned(),
+            ],
+            None => vec![
+                format!("  w{}", w.worker),
+                "idle".to_string(),
+                String::new(),
+                String::new(),
+                elapsed(now - w.since),
+            ],
+        })
+        .collect();
+    out.push_str(&render::table(&rows));
+    let queue = &batch.queue;
+    if !queue.candidates.is_empty() || !queue.awaiting_approval.is_empty() {
+        let _ = writeln!(
+            out,
+            "  Merge queue (window {}, gate pool {}):",
+            queue.window, queue.gate_pool
+        );
+        let mut rows: Vec<Vec<String>> = queue
+            .candidates
+            .iter()
+            .map(|c| {
+                let what = match c.state {
+                    CandidateState::Waiting => "waiting".to_string(),
+                    CandidateState::Gating if c.on.is_empty() => "gating on base".to_string(),
+                    CandidateState::Gating => format!(
+                        "gating on base + {}",
+                        c.on.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" + ")
+                    ),
+                };
+                vec![format!("    {}", c.task), what, elapsed(now - c.since)]
+            })
+            .collect();
+        rows.extend(queue.awaiting_approval.iter().map(|a| {
+            vec![
+                format!("    {}", a.task),
+                format!("awaiting approval ({})", printable(&a.paths.join(", "))),
+            ]
+        }));
+        out.push_str(&render::table(&rows));
+    }
+    out.push('\n');
+    env.ui.data(&out)?;
+    Ok(())
 }
 
 /// The human form of a status summary on stdout.

@@ -21,7 +21,8 @@ use crate::ui::printable;
   vane work
   vane work --workers 8
   vane work --task T3 --task T7          only these and what they need
-  vane work --dry-run                    show what would start, run nothing
+  vane work --dry-run                    show what would start, wave by wave; run nothing
+  vane work --budget 10                  start no attempt once $10 is spent
 
 Exit status: 0 when every selected task landed, 1 otherwise.")]
 pub struct Args {
@@ -37,14 +38,35 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     max_tasks: Option<usize>,
 
-    /// Print the tasks that would start, in order, and those held back because their paths overlap
-    /// a task's that runs or starts first; run nothing
+    /// Print what would start, wave by wave, with each task's agent profile: wave 1 on the free
+    /// workers now, each next wave once the one before it landed, and the tasks held back because
+    /// their paths overlap a task's that runs or starts first; run nothing
     #[arg(long)]
     dry_run: bool,
 
     /// Do not extend the roadmap in this batch, whatever `[extend]` in vane.toml says
     #[arg(long)]
     no_extend: bool,
+
+    /// Show the live dashboard (`vane dash`) while the batch runs: `q` leaves it with the batch
+    /// going on, Ctrl-C stops the batch
+    #[arg(long, conflicts_with = "dry_run")]
+    dash: bool,
+
+    /// What the batch may spend, in USD (over `batch_usd` in [budget]): once spent, no attempt
+    /// starts; running ones finish and land
+    #[arg(long, value_name = "USD", value_parser = parse_budget)]
+    budget: Option<f64>,
+}
+
+/// A budget in USD: a number of 0 or more, with or without a `$`.
+fn parse_budget(text: &str) -> Result<f64, String> {
+    match text.trim().trim_start_matches('$').parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
+        _ => Err(format!(
+            "`{text}` is not an amount of USD; write one like 5 or 2.50"
+        )),
+    }
 }
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
@@ -59,78 +81,24 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         max_tasks: args.max_tasks,
         dry_run: args.dry_run,
         no_extend: args.no_extend,
+        budget_usd: args.budget,
     };
     crate::agent::stop_agents_on_interrupt();
     let ui = env.ui;
-    let display = WorkDisplay::new(ui);
-    let report = |event: Progress| display.show(&event, &describe(ui, &event));
-    let summary = orchestrator::work(&mut workspace, &config, &options, &report);
-    display.finish();
-    let summary = summary?;
-    // What a dry run would start, each with the profile its attempt would run and who chose it.
-    let mut starting = Vec::new();
+    let summary = if args.dash {
+        super::dash::work(env, &mut workspace, &config, &options)?
+    } else {
+        let display = WorkDisplay::new(ui);
+        let report = |event: Progress| display.show(&event, &describe(ui, &event));
+        let summary = orchestrator::work(&mut workspace, &config, &options, &report);
+        display.finish();
+        summary?
+    };
     if args.dry_run {
-        for id in &summary.schedule {
-            let charged = workspace.store.charged_attempts(id)?;
-            starting.push((workspace.store.task(id)?, charged));
-        }
+        return print_forecast(env, &workspace.store, &config, &options, &summary);
     }
-    let agents: Vec<_> = starting
-        .iter()
-        .map(|(task, charged)| profiles::next_agent(&config, task, *charged))
-        .collect();
-    if env.ui.json() && args.dry_run {
-        // `agents`, beside what a batch reports: the profile of each task of `schedule`.
-        let mut value = serde_json::to_value(&summary).map_err(std::io::Error::other)?;
-        if let Some(object) = value.as_object_mut() {
-            let agents: Vec<serde_json::Value> = starting
-                .iter()
-                .zip(&agents)
-                .map(|((task, _), next)| {
-                    serde_json::json!({
-                        "task": task.id,
-                        "profile": next.profile,
-                        "chosen_by": next.chosen_by(),
-                        "route": next.route(),
-                    })
-                })
-                .collect();
-            object.insert("agents".to_string(), agents.into());
-        }
-        env.ui.json_value(&value)?;
-    } else if env.ui.json() {
+    if env.ui.json() {
         env.ui.json_value(&summary)?;
-    } else if args.dry_run {
-        if summary.schedule.is_empty() && summary.held.is_empty() {
-            env.ui.status("Nothing is ready to start.");
-        }
-        let mut out = String::new();
-        for ((task, _), next) in starting.iter().zip(&agents) {
-            // A route or an escalation is named; the task's own profile and the default are not.
-            let why = match (&next.why, next.route()) {
-                (_, Some(route)) => format!(" (route {route})"),
-                (Why::Escalated { .. }, None) => " (escalated)".to_string(),
-                (Why::Chosen(_), None) => String::new(),
-            };
-            out.push_str(&format!(
-                "{}  {}{why}  {}\n",
-                task.id,
-                printable(next.profile),
-                printable(&task.title)
-            ));
-        }
-        // Held back: its paths overlap those of a task that runs, waits to land, or starts first.
-        for held in &summary.held {
-            let task = workspace.store.task(&held.task)?;
-            out.push_str(&format!(
-                "{}  held behind {} ({})  {}\n",
-                held.task,
-                held.behind,
-                printable(&held.paths.join(", ")),
-                printable(&task.title)
-            ));
-        }
-        env.ui.data(&out)?;
     } else if summary.batch.is_none() {
         env.ui
             .status("Nothing to do: no task is ready, waiting for a retry, or waiting to land.");
@@ -144,10 +112,18 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
             summary.left.len() + summary.needs_improvement.len(),
             summary.seconds
         );
-        if summary.cost_usd > 0.0 {
-            text.push_str(&format!(", ${:.2}", summary.cost_usd));
+        match summary.budget_usd {
+            Some(budget) => text.push_str(&format!(", ${:.2} of ${budget:.2}", summary.cost_usd)),
+            None if summary.cost_usd > 0.0 => text.push_str(&format!(", ${:.2}", summary.cost_usd)),
+            None => {}
         }
         text.push(')');
+        if summary.budget_reached {
+            text.push_str(
+                "\n  the budget was spent: no attempt started after that; `vane work` again (with \
+                 a larger `--budget`) goes on",
+            );
+        }
         for (id, reason) in &summary.blocked {
             text.push_str(&format!(
                 "\n  blocked {id}: {}",
@@ -156,13 +132,131 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         }
         env.ui.status(&text);
     }
-    if !args.dry_run && !summary.all_landed() {
+    if !summary.all_landed() {
         return Err(CliError::refused(format!(
             "{} of the selected tasks did not land",
             summary.blocked.len() + summary.left.len() + summary.needs_improvement.len()
         ))
         .with_hint("`vane status` shows where they stand; `vane task show <id>` why"));
     }
+    Ok(())
+}
+
+/// A dry run's output: every wave with each task's profile and who chose it when a route or an
+/// escalation did; in JSON, `waves` (and `agents`, the profiles of `schedule`) beside the summary.
+fn print_forecast(
+    env: &CommandEnv<'_>,
+    store: &crate::store::Store,
+    config: &Config,
+    options: &WorkOptions,
+    summary: &orchestrator::WorkSummary,
+) -> Result<(), CliError> {
+    let workers = options.worker_count(config);
+    let mut tasks = std::collections::HashMap::new();
+    for id in summary
+        .schedule
+        .iter()
+        .chain(summary.waves.iter().flat_map(|w| &w.tasks))
+        .chain(
+            summary
+                .waves
+                .iter()
+                .flat_map(|w| w.held.iter().map(|h| &h.task)),
+        )
+    {
+        if !tasks.contains_key(id) {
+            let charged = store.charged_attempts(id)?;
+            tasks.insert(id.clone(), (store.task(id)?, charged));
+        }
+    }
+    let next = |id: &TaskId| {
+        tasks
+            .get(id)
+            .map(|(task, charged)| (task, profiles::next_agent(config, task, *charged)))
+    };
+    let agent_json = |id: &TaskId| {
+        next(id).map(|(task, next)| {
+            serde_json::json!({
+                "task": task.id,
+                "title": task.title,
+                "profile": next.profile,
+                "chosen_by": next.chosen_by(),
+                "route": next.route(),
+            })
+        })
+    };
+    if env.ui.json() {
+        let mut value = serde_json::to_value(summary).map_err(std::io::Error::other)?;
+        if let Some(object) = value.as_object_mut() {
+            let agents: Vec<serde_json::Value> =
+                summary.schedule.iter().filter_map(agent_json).collect();
+            object.insert("agents".to_string(), agents.into());
+            let waves: Vec<serde_json::Value> = summary
+                .waves
+                .iter()
+                .enumerate()
+                .map(|(i, wave)| {
+                    let tasks: Vec<serde_json::Value> =
+                        wave.tasks.iter().filter_map(agent_json).collect();
+                    serde_json::json!({
+                        "wave": i + 1,
+                        "tasks": tasks,
+                        "held": wave.held,
+                    })
+                })
+                .collect();
+            object.insert("waves".to_string(), waves.into());
+            object.insert("workers".to_string(), workers.into());
+        }
+        env.ui.json_value(&value)?;
+        return Ok(());
+    }
+    if summary.waves.is_empty() {
+        env.ui.status("Nothing is ready to start.");
+        return Ok(());
+    }
+    let mut out = String::new();
+    for (i, wave) in summary.waves.iter().enumerate() {
+        if i == 0 {
+            out.push_str(&format!(
+                "Wave 1, starting now on {workers} worker{}:\n",
+                if workers == 1 { "" } else { "s" }
+            ));
+        } else {
+            out.push_str(&format!("Wave {}, once wave {i} has landed:\n", i + 1));
+        }
+        for id in &wave.tasks {
+            let Some((task, next)) = next(id) else {
+                continue;
+            };
+            // A route or an escalation is named; the task's own profile and the default are not.
+            let why = match (&next.why, next.route()) {
+                (_, Some(route)) => format!(" (route {route})"),
+                (Why::Escalated { .. }, None) => " (escalated)".to_string(),
+                (Why::Chosen(_), None) => String::new(),
+            };
+            out.push_str(&format!(
+                "  {}  {}{why}  {}\n",
+                task.id,
+                printable(next.profile),
+                printable(&task.title)
+            ));
+        }
+        // Held back: its paths overlap those of a task that runs, waits to land, or starts first.
+        for held in &wave.held {
+            let Some((task, _)) = next(&held.task) else {
+                continue;
+            };
+            out.push_str(&format!(
+                "  {}  held behind {} ({})  {}\n",
+                held.task,
+                held.behind,
+                printable(&held.paths.join(", ")),
+                printable(&task.title)
+            ));
+        }
+    }
+    env.ui.data(&out)?;
     Ok(())
 }
 
@@ -182,7 +276,7 @@ fn gist(text: &str) -> String {
 }
 
 /// One line for the person watching. What comes from outside vane (titles, reasons quoting what
-/// agents and gates printed) is made printable before vane's colours are added.
+/// agents and gates printed) is made printable before vane's colors are added.
 pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
     let dim = console::Style::new().dim();
     match event {
@@ -326,11 +420,16 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             ui.paint_err(console::Style::new().yellow(), "warning:"),
             checkout.display()
         ),
-        Progress::Paused { checkout } => format!(
-            "Merging paused: the base branch is checked out at {} with changes that landing would overwrite; commit or stash them and merging goes on",
-            checkout.display()
-        ),
+        Progress::Paused { .. } => crate::cli::progress::describe_pause(ui, event),
         Progress::Extension(extended) => describe_extension(ui, extended),
+        Progress::BudgetReached {
+            spent_usd,
+            budget_usd,
+        } => format!(
+            "{} the batch spent ${spent_usd:.2} of its ${budget_usd:.2} budget: no new attempt \
+             starts; those running finish and land",
+            ui.paint_err(console::Style::new().yellow(), "budget:"),
+        ),
     }
 }
 

@@ -204,6 +204,7 @@ impl Extension {
                 false,
                 "roadmap_extended",
                 crate::store::WORK_LOOP,
+                Some(batch),
             )?;
             Ok(proposal)
         });

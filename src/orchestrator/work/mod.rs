@@ -30,16 +30,18 @@ pub(super) mod merge_queue;
 pub(super) mod overlap;
 pub use overlap::Held as HeldBack;
 mod extension;
+mod gate_pool;
+mod journal;
+pub mod live;
 mod scheduler;
 mod worker_pool;
-
-mod gate_pool;
 
 pub use extension::Extended;
 use gate_pool::{Below, GateContext, GateEvent, GateJob, GateMember, GatePool, Gated};
 use landing::{CheckoutFollowed, LandMove, Landed};
 use merge_queue::{Action, CandidateId, JobId, MergeQueue, Rejection, Settings};
-use scheduler::{has_work, schedule, select};
+pub use scheduler::Wave;
+use scheduler::{forecast, has_work, schedule, select};
 use worker_pool::{run_job, Done, Job, Pool};
 
 /// What the coordinator hears, from the workers and the gate pool alike.
@@ -58,6 +60,15 @@ pub struct WorkOptions {
     pub dry_run: bool,
     /// Leave the roadmap as it is for this batch, whatever `[extend]` says (`--no-extend`).
     pub no_extend: bool,
+    /// What the batch may spend in USD (`--budget`), over `[budget] batch_usd`.
+    pub budget_usd: Option<f64>,
+}
+
+impl WorkOptions {
+    /// How many agents work at once: `--workers`, else `workers` of vane.toml; at least 1.
+    pub fn worker_count(&self, config: &Config) -> usize {
+        self.workers.unwrap_or(config.workers).max(1)
+    }
 }
 
 /// Something worth telling the person watching.
@@ -135,11 +146,26 @@ pub enum Progress {
         task: TaskId,
         reason: String,
     },
+    /// Merging waits: landing `tasks` would overwrite what is in the way in a person's checkout
+    /// of base. Reported once per pause.
     Paused {
         checkout: PathBuf,
+        tasks: Vec<TaskId>,
+        /// The paths in the way, from the checkout's root.
+        paths: Vec<String>,
+        /// Those of `paths` git does not track there (`git stash` alone leaves them).
+        untracked: Vec<String>,
+        /// How long merging waits before the batch stops (`pause_timeout`); None: as long as it
+        /// takes.
+        bound: Option<Duration>,
     },
     /// The roadmap's extension (`[extend]`): a planner asked, its tasks added, or its failure.
     Extension(Extended),
+    /// The batch spent its budget: no attempt starts any more; running ones finish and land.
+    BudgetReached {
+        spent_usd: f64,
+        budget_usd: f64,
+    },
     /// Base moved, but a person's checkout of it changed at that moment and was left as it was.
     CheckoutBehind {
         checkout: PathBuf,
@@ -168,8 +194,14 @@ pub struct WorkSummary {
     pub schedule: Vec<TaskId>,
     /// The ready tasks a dry run holds back, with the task whose paths theirs overlap.
     pub held: Vec<HeldBack>,
+    /// A dry run's forecast, wave by wave: what starts now, then what starts once that landed.
+    pub waves: Vec<Wave>,
     pub seconds: f64,
     pub cost_usd: f64,
+    /// The batch's budget, when it has one.
+    pub budget_usd: Option<f64>,
+    /// Whether the budget stopped the batch from starting attempts.
+    pub budget_reached: bool,
 }
 
 impl WorkSummary {
@@ -221,17 +253,34 @@ pub fn work(
     bootstrap.refuse_tracked(&git, &tip)?;
     let selection = select(&workspace.store, &options.tasks)?;
     if options.dry_run {
-        let workers = options.workers.unwrap_or(config.workers).max(1);
+        let workers = options.worker_count(config);
         let (schedule, held) = schedule(&workspace.store, selection.as_ref(), workers)?;
+        let waves = forecast(
+            &workspace.store,
+            selection.as_ref(),
+            workers,
+            options.max_tasks,
+        )?;
         return Ok(WorkSummary {
             base,
             schedule,
             held,
+            waves,
             ..WorkSummary::default()
         });
     }
 
     let _lock = WorkLock::acquire(&state_dir, "vane work")?;
+    // What another process watches (`vane status`, `vane dash`): every event, in `live.json`.
+    let live = live::LiveFile::new(&state_dir, config);
+    // And the batch's log of JSON lines (`logs/`).
+    let journal = journal::Journal::default();
+    let observed = |event: Progress| {
+        live.observe(&event);
+        journal.observe(&event);
+        progress(event);
+    };
+    let progress: &dyn Fn(Progress) = &observed;
     let worktree_root = workspace::worktree_root(workspace, config);
     refuse_root_in_a_repository(&worktree_root)?;
     let recovered = recovery::recover(
@@ -287,8 +336,14 @@ pub fn work(
         super::preflight::refuse_unrunnable(workspace, &without)?;
     }
     let store = &mut workspace.store;
-    let batch = store.start_batch(&base)?;
+    let budget_usd = options.budget_usd.or(config.budget.batch_usd);
+    let batch = store.start_batch(&base, budget_usd)?;
     let correlation = batch_correlation(batch);
+    if let Err(e) = crate::logs::begin(&state_dir.join("logs"), batch) {
+        // The log is for looking back; a batch runs without it.
+        tracing::warn!(%e, "cannot open the batch's log in logs/");
+    }
+    let _log = LogEnd;
     landing::checkpoint(
         store,
         &git,
@@ -306,7 +361,7 @@ pub fn work(
             progress(Progress::Unconfined { why });
         }
     }
-    let workers = options.workers.unwrap_or(config.workers).max(1);
+    let workers = options.worker_count(config);
     progress(Progress::BatchStarted {
         batch,
         base: base.clone(),
@@ -330,8 +385,10 @@ pub fn work(
         summary: WorkSummary {
             batch: Some(batch),
             base: base.clone(),
+            budget_usd,
             ..WorkSummary::default()
         },
+        prices: config.price_table(),
         worktree_root: worktree_root.clone(),
         behind: None,
         held: HashSet::new(),
@@ -360,7 +417,17 @@ pub fn work(
             "left": summary.left.len(),
         }),
     )?;
+    live.finish(label);
     outcome.map(|()| summary)
+}
+
+/// Stops writing the batch's log when the batch ends, however it ends.
+struct LogEnd;
+
+impl Drop for LogEnd {
+    fn drop(&mut self) {
+        crate::logs::end();
+    }
 }
 
 /// The coordinator's state for one batch.
@@ -377,8 +444,8 @@ pub(super) struct Batch<'a> {
     /// Where the workers' and the gate pool's worktrees are.
     worktree_root: PathBuf,
     summary: WorkSummary,
-    /// The dirty checkout of base that merging waits for, once reported.
-    paused_on: Option<PathBuf>,
+    /// The dirty checkout of base that merging waits for, once reported, and since when.
+    paused_on: Option<(PathBuf, Instant)>,
     /// Attempts vane could not run in this batch, with why; their tasks wait for the next batch.
     faults: Vec<(TaskId, String)>,
     /// Why the batch stopped starting attempts early (a broken gate), if it did.
@@ -393,6 +460,8 @@ pub(super) struct Batch<'a> {
     held: HashSet<TaskId>,
     /// The roadmap's extension, when `[extend]` is on for this batch.
     extension: Option<extension::Extension>,
+    /// Prices the tokens of agents that report no cost.
+    prices: crate::prices::Prices,
 }
 
 impl Batch<'_> {
@@ -509,7 +578,9 @@ impl Batch<'_> {
                 drain(workers, gate_pool, events);
                 return Err(OrchestratorError::Interrupted);
             }
-            let halted = self.halted.is_some() || self.faults.len() >= FAULTS_BEFORE_STOPPING;
+            let halted = self.halted.is_some()
+                || self.faults.len() >= FAULTS_BEFORE_STOPPING
+                || self.budget_spent();
             // Hand out ready work first, so that idle workers never wait for the merge queue.
             let may_claim = !halted && max_tasks.is_none_or(|max| claimed < max);
             if may_claim && !idle.is_empty() {
@@ -625,7 +696,7 @@ impl Batch<'_> {
                 // Something moved: take in only the reports already there, then go round again.
                 Duration::ZERO
             } else if paused {
-                Duration::from_secs(2)
+                self.pause_wait()
             } else if let Some(behind) = &self.behind {
                 CHECKOUT_LAG.saturating_sub(behind.since.elapsed())
             } else {
@@ -724,6 +795,41 @@ impl Batch<'_> {
         }
     }
 
+    /// Whether the batch has spent its budget; says so once when it first has.
+    fn budget_spent(&mut self) -> bool {
+        let Some(budget) = self.summary.budget_usd else {
+            return false;
+        };
+        if self.summary.cost_usd < budget {
+            return false;
+        }
+        if !self.summary.budget_reached {
+            self.summary.budget_reached = true;
+            (self.progress)(Progress::BudgetReached {
+                spent_usd: self.summary.cost_usd,
+                budget_usd: budget,
+            });
+        }
+        true
+    }
+
+    /// What an attempt of `task` may still spend: the least of what is left of the batch's budget
+    /// and of the task's; None when neither has one.
+    pub(super) fn budget_left(&self, task: &TaskId) -> Result<Option<f64>> {
+        let batch = self
+            .summary
+            .budget_usd
+            .map(|budget| budget - self.summary.cost_usd);
+        let task = match self.config.budget.task_usd {
+            Some(budget) => Some(budget - self.store.task_spent(task)?.usd),
+            None => None,
+        };
+        Ok(match (batch, task) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
     /// Checks the roadmap's health when a check is due and takes in a planner's answer; true
     /// when new tasks joined the batch. `dry`: the batch has nothing else left to do.
     fn extend(&mut self, batch: i64, dry: bool) -> Result<bool> {
@@ -739,7 +845,8 @@ impl Batch<'_> {
             }
             (self.progress)(Progress::Extension(extended));
         }
-        if self.halted.is_none() {
+        // A planner costs too: none starts once the budget is spent.
+        if self.halted.is_none() && !self.summary.budget_reached {
             if let Some(planning) = extension.check(self.store, self.summary.landed.len(), dry)? {
                 (self.progress)(Progress::Extension(planning));
             }
@@ -837,7 +944,24 @@ impl Batch<'_> {
         crate::orchestrator::hooks::import_inbox(self.store, &done.attempt, &run_dir)?;
         // What the agent left for later tasks in its context file, whatever the outcome.
         crate::learnings::record_attempt(self.store, &done.attempt, &run_dir)?;
-        self.summary.cost_usd += done.result.cost_usd.unwrap_or(0.0);
+        let mut done = done;
+        let cost = self.prices.cost(
+            done.result.cost_usd,
+            crate::prices::Tokens {
+                input: done.result.input_tokens.and_then(|t| u64::try_from(t).ok()),
+                cached_input: done
+                    .result
+                    .cached_input_tokens
+                    .and_then(|t| u64::try_from(t).ok()),
+                output: done
+                    .result
+                    .output_tokens
+                    .and_then(|t| u64::try_from(t).ok()),
+            },
+            done.result.model.as_deref(),
+        );
+        (done.result.cost_usd, done.result.cost_source) = (cost.usd, cost.source);
+        self.summary.cost_usd += cost.usd.unwrap_or(0.0);
         (self.progress)(Progress::AgentDone {
             worker: done.worker + 1,
             task: done.attempt.task.clone(),
@@ -1039,6 +1163,67 @@ fn drain(workers: &mut Pool, gate_pool: &mut GatePool, events: &mpsc::Receiver<E
 }
 
 impl Batch<'_> {
+    /// Merging waits for `checkout`, where `in_the_way` stands between base at `from` and the
+    /// landing of `landing`: said once per pause, and once the pause lasted `pause_timeout`, the
+    /// batch stops starting and landing (what passed its gates waits in review for the next
+    /// batch, which gates it again).
+    fn pause(
+        &mut self,
+        checkout: &Path,
+        from: &str,
+        landing: &[LandedMember],
+        in_the_way: Vec<String>,
+    ) -> Result<()> {
+        let bound = self.config.pause_bound();
+        let since = match &self.paused_on {
+            Some((paused, since)) if paused == checkout => *since,
+            _ => {
+                let tracked = self.git.tracked_among(from, &in_the_way)?;
+                let untracked: Vec<String> = in_the_way
+                    .iter()
+                    .filter(|p| !tracked.contains(p))
+                    .cloned()
+                    .collect();
+                (self.progress)(Progress::Paused {
+                    checkout: checkout.to_path_buf(),
+                    tasks: landing.iter().map(|m| m.task.clone()).collect(),
+                    paths: in_the_way.clone(),
+                    untracked,
+                    bound,
+                });
+                let now = Instant::now();
+                self.paused_on = Some((checkout.to_path_buf(), now));
+                now
+            }
+        };
+        let Some(bound) = bound else {
+            return Ok(());
+        };
+        if since.elapsed() >= bound && self.halted.is_none() {
+            let tracked = self.git.tracked_among(from, &in_the_way)?;
+            let untracked = in_the_way.iter().any(|p| !tracked.contains(p));
+            self.halted = Some(OrchestratorError::PausedTooLong {
+                checkout: checkout.to_path_buf(),
+                paths: in_the_way,
+                seconds: bound.as_secs(),
+                untracked,
+            });
+        }
+        Ok(())
+    }
+
+    /// How long the coordinator waits before it looks at a paused landing again: a couple of
+    /// seconds, or what is left of `pause_timeout`.
+    fn pause_wait(&self) -> Duration {
+        let again = Duration::from_secs(2);
+        match (&self.paused_on, self.config.pause_bound()) {
+            (Some((_, since)), Some(bound)) => again.min(bound.saturating_sub(since.elapsed())),
+            _ => again,
+        }
+    }
+}
+
+impl Batch<'_> {
     /// Lands what the merge queue asks for, once its last checks pass: base is still where the
     /// group was gated on, every member is still in review, none changes a protected path that
     /// no person approved, and the person's checkouts of base can follow. False when the landing
@@ -1120,14 +1305,10 @@ impl Batch<'_> {
             // index with HEAD), a checkout that lags behind looks changed: brought along first.
             self.bring_checkouts_along()?;
         }
-        for checkout in &checkouts {
-            if blocked && !self.git.checkout_blockers(checkout, from, &to)?.is_empty() {
-                if self.paused_on.as_ref() != Some(checkout) {
-                    (self.progress)(Progress::Paused {
-                        checkout: checkout.clone(),
-                    });
-                    self.paused_on = Some(checkout.clone());
-                }
+        for checkout in checkouts.iter().filter(|_| blocked) {
+            let in_the_way = self.git.checkout_blockers(checkout, from, &to)?;
+            if !in_the_way.is_empty() {
+                self.pause(checkout, from, &landing, in_the_way)?;
                 queue.land_deferred();
                 return Ok(false);
             }

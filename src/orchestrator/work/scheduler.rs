@@ -1,15 +1,18 @@
 //! Which task runs next: the ready tasks and those to retry in the order a batch starts them, the
 //! claim of one for a worker, and the prompt its agent gets.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
 
 use super::overlap::{self, Footprint, Held};
 use super::worker_pool::{Job, Resume};
 use super::{Batch, Progress, Result};
+use crate::graph::{Graph, Node};
 use crate::model::{AttemptOutcome, Task, TaskId, TaskStatus};
-use crate::orchestrator::{failpoint, profiles};
+use crate::orchestrator::{approval, failpoint, profiles};
 use crate::prompt::{self, EarlierAttempt, PromptInput};
-use crate::store::{Attempt, Claim, Store, TaskFilter};
+use crate::store::{Attempt, Claim, Store, StoreError, TaskFilter};
 
 impl Batch<'_> {
     /// The tasks to start on `slots` free workers: ready tasks and tasks to retry, highest priority
@@ -33,12 +36,7 @@ impl Batch<'_> {
                 && selection.is_none_or(|s| s.contains(&t.id))
                 && !self.faults.iter().any(|(id, _)| *id == t.id)
         });
-        tasks.sort_by(|a, b| {
-            b.priority
-                .cmp(&a.priority)
-                .then(b.complexity.cmp(&a.complexity))
-                .then(a.created_at.cmp(&b.created_at))
-        });
+        sort_for_start(&mut tasks);
         let mut ready = Vec::with_capacity(tasks.len());
         for task in &tasks {
             ready.push(footprint(self.store, task)?);
@@ -81,6 +79,18 @@ impl Batch<'_> {
             self.block(&task.id, &reason)?;
             return Ok(None);
         }
+        if let Some(budget) = self.config.budget.task_usd {
+            let spent = self.store.task_spent(&task.id)?.usd;
+            if spent >= budget {
+                let reason = format!(
+                    "spent ${spent:.2} of its ${budget:.2} budget (`task_usd` in [budget]); \
+                     `vane task retry {}` gives it a fresh one",
+                    task.id
+                );
+                self.block(&task.id, &reason)?;
+                return Ok(None);
+            }
+        }
         // The task's own profile, a route's, the default, or `escalate_to`; the attempt keeps
         // why when a route or an escalation chose it.
         let next = profiles::next_agent(self.config, task, charged);
@@ -91,6 +101,11 @@ impl Batch<'_> {
                 self.block(&task.id, &e.to_string())?;
                 return Ok(None);
             }
+        };
+        // An agent that takes a cap on its own spending is given what is left of the budgets.
+        let profile = match self.budget_left(&task.id)? {
+            Some(left) => profile.capped(left).unwrap_or(profile),
+            None => profile,
         };
         if profile.name == "shell" && task.run.is_none() {
             self.block(
@@ -253,7 +268,9 @@ pub(super) fn select(store: &Store, wanted: &[TaskId]) -> Result<Option<HashSet<
     Ok(Some(selected))
 }
 
-/// Whether a batch would have anything to do: a ready task, one to retry, or one to land.
+/// Whether a batch would have anything to do: a ready task, one to retry, or one to land. A
+/// candidate that waits for a person's `vane approve` is not the batch's to do: a batch for it
+/// alone would only record a checkpoint.
 pub(super) fn has_work(store: &Store, selection: Option<&HashSet<TaskId>>) -> Result<bool> {
     let selected = |id: &TaskId| selection.is_none_or(|s| s.contains(id));
     if store.ready_tasks()?.iter().any(selected) {
@@ -263,7 +280,111 @@ pub(super) fn has_work(store: &Store, selection: Option<&HashSet<TaskId>>) -> Re
         statuses: vec![TaskStatus::NeedsImprovement, TaskStatus::NeedsReview],
         parent: None,
     })?;
-    Ok(waiting.iter().any(|t| selected(&t.id)))
+    for task in waiting.iter().filter(|t| selected(&t.id)) {
+        let for_a_person = task.status == TaskStatus::NeedsReview
+            && store.approval(&task.id)?.as_deref() == Some(approval::WAITING);
+        if !for_a_person {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The order a batch starts tasks in: highest priority first (the longest chain of tasks waiting
+/// on it), then the most complex, then the oldest.
+fn sort_for_start(tasks: &mut [Task]) {
+    tasks.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then(b.complexity.cmp(&a.complexity))
+            .then(a.created_at.cmp(&b.created_at))
+    });
+}
+
+/// One wave of a dry run's forecast: the tasks that start together on the batch's workers, and
+/// those held back in it because their paths overlap a task's that runs, waits to land or starts
+/// first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Wave {
+    pub tasks: Vec<TaskId>,
+    pub held: Vec<Held>,
+}
+
+/// What a batch of `workers` would do, wave by wave, if every attempt landed at its first try:
+/// wave 1 is what starts now; each later wave is what starts once the one before it has landed
+/// (the tasks that became ready, and those that waited for a worker or for an overlapping task),
+/// at most `workers` at a time and `max_tasks` in all. Tasks running or waiting to land when it is
+/// asked are counted as landing during wave 1. A real batch does not wait for a whole wave: a task
+/// starts as soon as a worker is free and what it waits for has landed; the order is the same.
+pub(super) fn forecast(
+    store: &Store,
+    selection: Option<&HashSet<TaskId>>,
+    workers: usize,
+    max_tasks: Option<usize>,
+) -> Result<Vec<Wave>> {
+    let mut tasks = store.tasks(&TaskFilter::default())?;
+    sort_for_start(&mut tasks);
+    let edges = store.blocks_edges()?;
+    let mut footprints: HashMap<TaskId, Footprint> = HashMap::new();
+    let mut busy = Vec::new();
+    for task in &tasks {
+        if matches!(
+            task.status,
+            TaskStatus::InProgress | TaskStatus::NeedsReview
+        ) {
+            busy.push(footprint(store, task)?);
+        }
+    }
+    let mut landed: HashSet<TaskId> = HashSet::new();
+    let mut waves = Vec::new();
+    let mut budget = max_tasks.unwrap_or(usize::MAX);
+    while budget > 0 {
+        // The graph as it would be: what the waves so far started, and what was busy, landed.
+        let nodes = tasks
+            .iter()
+            .map(|t| Node {
+                id: t.id.clone(),
+                kind: t.kind,
+                status: if landed.contains(&t.id) {
+                    TaskStatus::Done
+                } else {
+                    t.status
+                },
+                complexity: t.complexity,
+                parent: t.parent.clone(),
+                age: t.created_at,
+            })
+            .collect();
+        let graph = Graph::new(nodes, edges.clone()).map_err(StoreError::from)?;
+        let mut ready = Vec::new();
+        for task in &tasks {
+            let startable = !landed.contains(&task.id)
+                && selection.is_none_or(|s| s.contains(&task.id))
+                && (graph.is_ready(&task.id) || task.status == TaskStatus::NeedsImprovement);
+            if startable {
+                if !footprints.contains_key(&task.id) {
+                    footprints.insert(task.id.clone(), footprint(store, task)?);
+                }
+                ready.extend(footprints.get(&task.id).cloned());
+            }
+        }
+        if ready.is_empty() {
+            break;
+        }
+        let plan = overlap::plan_starts(&ready, &busy, workers.min(budget));
+        if plan.start.is_empty() && busy.is_empty() {
+            // Nothing holds them back but each other, which `plan_starts` never does to the first.
+            break;
+        }
+        budget -= plan.start.len();
+        landed.extend(plan.start.iter().cloned());
+        landed.extend(busy.drain(..).map(|f| f.task));
+        waves.push(Wave {
+            tasks: plan.start,
+            held: plan.held,
+        });
+    }
+    Ok(waves)
 }
 
 /// The ready tasks in the order a batch of `workers` would start them, and those it would hold

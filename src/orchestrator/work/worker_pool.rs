@@ -207,6 +207,16 @@ fn run_job_inner(
     if strays > 0 {
         tracing::info!(worktree = %worktree.display(), strays, "stopped processes the agent left running");
     }
+    // Read before anything else can fail: what the run cost is kept whatever its outcome.
+    let report = agent::parse_run(
+        job.profile.parser,
+        &stdout,
+        &job.run_dir.join("agent.stderr"),
+    );
+    let reported = |kind: AttemptOutcome| AttemptResult {
+        exit_code: outcome.exit_code,
+        ..as_reported(&report, &job.profile, kind)
+    };
     if let Err(crate::git::GitError::ForeignWorktree { found, .. }) = git.worktree_git_dir(worktree)
     {
         // The agent wrecked its worktree: that is its doing, so the attempt counts. A `.git` file
@@ -231,14 +241,9 @@ fn run_job_inner(
                 }
             )),
             head_sha,
-            ..AttemptResult::new(AttemptOutcome::Failed)
+            ..reported(AttemptOutcome::Failed)
         });
     }
-    let report = agent::parse_run(
-        job.profile.parser,
-        &stdout,
-        &job.run_dir.join("agent.stderr"),
-    );
     if git.current_branch(worktree)?.as_deref() != Some(branch.as_str()) {
         // The agent switched its worktree to another branch, or detached it: what it left is not
         // committed anywhere (it could be base), and the worktree lets go of whatever it holds.
@@ -248,7 +253,7 @@ fn run_job_inner(
             feedback: Some(format!(
                 "the agent left its worktree off its branch `{branch}`; work only on that branch"
             )),
-            ..AttemptResult::new(AttemptOutcome::Failed)
+            ..reported(AttemptOutcome::Failed)
         });
     }
     let message = format!(
@@ -263,18 +268,12 @@ fn run_job_inner(
     // Let go of the branch, so that a retry may check it out in another worker's worktree.
     git.detach_head(worktree, &head)?;
     let mut result = AttemptResult {
-        exit_code: outcome.exit_code,
         head_sha: Some(head.clone()),
-        session_id: report.session_id.clone(),
-        cost_usd: report.cost_usd,
-        input_tokens: report.input_tokens.map(|t| t as i64),
-        output_tokens: report.output_tokens.map(|t| t as i64),
-        message: report.message.clone(),
         // What the branch changes over base: learned, so that the task's next attempts are not
         // run beside a task that touches the same paths.
         touched: Some(git.changed_paths(&job.base_sha, &head)?),
         // Changed, unless a check below finds a failure, a timeout or no change at all.
-        ..AttemptResult::new(AttemptOutcome::Changed)
+        ..reported(AttemptOutcome::Changed)
     };
     let changed = job.guarded.restore_changes();
     if !changed.is_empty() {
@@ -357,6 +356,27 @@ fn run_job_inner(
         result.feedback = Some("the agent finished without changing anything".to_string());
     }
     Ok(result)
+}
+
+/// A result with what the agent reported of its run: its session, final words, tokens, model (its
+/// profile's `model` when it names none) and its own cost figure, which the coordinator prices
+/// from the tokens when there is none (see `Prices::cost`).
+fn as_reported(
+    report: &agent::AgentReport,
+    profile: &Profile,
+    outcome: AttemptOutcome,
+) -> AttemptResult {
+    let tokens = |t: Option<u64>| t.and_then(|t| i64::try_from(t).ok());
+    AttemptResult {
+        session_id: report.session_id.clone(),
+        cost_usd: report.cost_usd,
+        input_tokens: tokens(report.input_tokens),
+        cached_input_tokens: tokens(report.cached_input_tokens),
+        output_tokens: tokens(report.output_tokens),
+        model: report.model.clone().or_else(|| profile.model.clone()),
+        message: report.message.clone(),
+        ..AttemptResult::new(outcome)
+    }
 }
 
 /// The section of the prompt for an attempt that resumes `resume` from its merge with `base`,

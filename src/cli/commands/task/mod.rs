@@ -3,8 +3,10 @@
 pub mod add;
 pub mod block;
 pub mod dep;
+pub mod edit;
 pub mod list;
 pub mod retry;
+pub mod rm;
 pub mod show;
 
 use crate::cli::CommandEnv;
@@ -16,6 +18,8 @@ pub enum TaskCommand {
     Add(add::Args),
     List(list::Args),
     Show(show::Args),
+    Edit(edit::Args),
+    Rm(rm::Args),
     #[command(subcommand)]
     Dep(dep::DepCommand),
     Block(block::Args),
@@ -27,6 +31,8 @@ pub fn run(env: &CommandEnv<'_>, command: TaskCommand) -> Result<(), CliError> {
         TaskCommand::Add(args) => add::run(env, args),
         TaskCommand::List(args) => list::run(env, args),
         TaskCommand::Show(args) => show::run(env, args),
+        TaskCommand::Edit(args) => edit::run(env, args),
+        TaskCommand::Rm(args) => rm::run(env, args),
         TaskCommand::Dep(command) => dep::run(env, command),
         TaskCommand::Block(args) => block::run(env, args),
         TaskCommand::Retry(args) => retry::run(env, args),

@@ -9,11 +9,18 @@ use crate::store::DependencyView;
 use crate::ui::printable;
 
 /// Show a task with its dependencies, dependents and events
+///
+/// With `--attempts`, every attempt at it too, as `vane log` lists them.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  vane task show T3\n  vane task show auth --json")]
+#[command(
+    after_help = "Examples:\n  vane task show T3\n  vane task show T3 --attempts\n  vane task show auth --json"
+)]
 pub struct Args {
     /// The task's id
     id: TaskId,
+    /// List its attempts: outcome, cost, tokens, feedback and files (as `vane log` does)
+    #[arg(long)]
+    attempts: bool,
 }
 
 /// The most recent events a human view shows; `--json` has them all.
@@ -32,6 +39,14 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         .filter(|_| !matches!(detail.task.kind, TaskType::Epic))
         .filter(|_| detail.task.status != TaskStatus::Done)
         .map(|config| profiles::next_agent(config, &detail.task, charged));
+    let attempts = if args.attempts {
+        Some(crate::cli::commands::log::attempt_views(
+            &workspace,
+            &detail.task.id,
+        )?)
+    } else {
+        None
+    };
     if env.ui.json() {
         let mut value = serde_json::to_value(&detail).map_err(std::io::Error::other)?;
         if let Some(object) = value.as_object_mut() {
@@ -46,6 +61,12 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                     None => serde_json::Value::Null,
                 },
             );
+            if let Some(attempts) = &attempts {
+                object.insert(
+                    "attempts".to_string(),
+                    serde_json::to_value(attempts).map_err(std::io::Error::other)?,
+                );
+            }
         }
         env.ui.json_value(&value)?;
         return Ok(());
@@ -177,6 +198,16 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 render::time(event.at),
                 printable(&render::event_summary(event))
             );
+        }
+    }
+    if let Some(attempts) = &attempts {
+        if attempts.is_empty() {
+            let _ = writeln!(out, "\nAttempts: none yet");
+        } else {
+            let _ = writeln!(out, "\nAttempts:");
+            for line in crate::cli::commands::log::render_attempts(ui, attempts).lines() {
+                let _ = writeln!(out, "{}{line}", if line.is_empty() { "" } else { "  " });
+            }
         }
     }
     ui.data(&out)?;
