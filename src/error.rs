@@ -155,7 +155,9 @@ impl From<StoreError> for CliError {
             StoreError::Cycle(_) => CliError::refused(message).with_hint(
                 "a task cannot wait, directly or through others, for itself; drop one of the edges",
             ),
-            StoreError::Illegal { .. } | StoreError::Plan(_) => CliError::refused(message),
+            StoreError::Illegal { .. } | StoreError::Plan(_) | StoreError::Refused(_) => {
+                CliError::refused(message)
+            }
             StoreError::Unusable { path, .. } => {
                 damaged_database(CliError::internal(message), &path)
             }

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::lifecycle::Mover;
 use crate::model::{TaskId, TaskStatus};
 use crate::orchestrator::approval;
 use crate::workspace::Workspace;
@@ -58,42 +57,18 @@ enum ActionError {
     Orchestrator(#[from] crate::orchestrator::OrchestratorError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("{0}")]
-    Refused(String),
 }
 
 fn perform_in(workdir: &Path, by: &str, action: &Action) -> Result<String, ActionError> {
     let mut workspace = Workspace::open(workdir)?;
     match action {
         Action::Block { task, reason } => {
-            let reason = reason.trim();
-            if reason.is_empty() {
-                return Err(ActionError::Refused(
-                    "a block needs a reason that is not empty".to_string(),
-                ));
-            }
-            let task = workspace.store.transition(
-                task,
-                TaskStatus::Blocked,
-                Mover::Person,
-                Some(reason),
-                by,
-            )?;
-            Ok(format!("Blocked {}: {reason}", task.id))
+            let task = workspace.store.block_by_hand(task, reason, by)?;
+            Ok(format!("Blocked {}: {}", task.id, reason.trim()))
         }
         Action::Retry { task } => {
-            let current = workspace.store.task(task)?;
-            if current.status != TaskStatus::Blocked {
-                return Err(ActionError::Refused(not_blocked(task, current.status)));
-            }
-            let task = workspace.store.transition(
-                task,
-                TaskStatus::Pending,
-                Mover::Person,
-                Some("retried by hand"),
-                by,
-            )?;
-            Ok(format!("{} is pending again", task.id))
+            let retried = workspace.store.retry_by_hand(task, false, by)?;
+            Ok(format!("{} is pending again", retried.task.id))
         }
         Action::Approve { task } => {
             let config = Config::load(&workspace.location.workdir)?;

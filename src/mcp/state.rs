@@ -15,7 +15,6 @@ use serde_json::{json, Value};
 use super::args::{open, refused, to_json, unknown_task, Arguments, Failure, Outcome, Spec};
 use super::tools::no_arguments;
 use crate::config::Config;
-use crate::lifecycle::Mover;
 use crate::model::{
     check_path_pattern, check_text, check_title, Complexity, ContextKind, DepKind, TaskId,
     TaskStatus, TaskType,
@@ -461,16 +460,11 @@ fn task_update(dir: &Path, arguments: &Value) -> Outcome {
 fn task_block(dir: &Path, arguments: &Value) -> Outcome {
     let args = Arguments::of(arguments, task_block_schema)?;
     let id = required_id(&args, "id")?;
-    let reason = args.text("reason")?.unwrap_or_default().trim();
-    if reason.is_empty() {
-        return Err(Failure::Tool(
-            "a block needs a reason that is not empty; say what the task waits for".into(),
-        ));
-    }
+    let reason = args.text("reason")?.unwrap_or_default();
     let mut workspace = open(dir)?;
     let task = workspace
         .store
-        .transition(&id, TaskStatus::Blocked, Mover::Person, Some(reason), ACTOR)
+        .block_by_hand(&id, reason, ACTOR)
         .map_err(unknown_task)?;
     to_json(task)
 }
@@ -480,46 +474,11 @@ fn task_retry(dir: &Path, arguments: &Value) -> Outcome {
     let id = required_id(&args, "id")?;
     let fresh = args.flag("fresh")?;
     let mut workspace = open(dir)?;
-    let current = existing(&workspace.store, &id)?;
-    let blocked = current.status == TaskStatus::Blocked;
-    if !fresh && !blocked {
-        return Err(Failure::Tool(format!(
-            "task `{}` is {}, not blocked; only a blocked task can be retried (`fresh` makes the \
-             next attempt of any unfinished task start from the base branch)",
-            current.id, current.status
-        )));
-    }
-    if fresh && (current.status == TaskStatus::Done || current.kind == TaskType::Epic) {
-        return Err(Failure::Tool(format!(
-            "task `{}` is {}; only an unfinished task has a next attempt to start afresh",
-            current.id,
-            if current.kind == TaskType::Epic {
-                "an epic"
-            } else {
-                "done"
-            }
-        )));
-    }
-    let mut task = current;
-    if blocked {
-        task = workspace
-            .store
-            .transition(
-                &id,
-                TaskStatus::Pending,
-                Mover::Person,
-                Some("retried by hand"),
-                ACTOR,
-            )
-            .map_err(refused)?;
-    }
-    if fresh {
-        workspace
-            .store
-            .request_fresh_start(&id, ACTOR)
-            .map_err(refused)?;
-    }
-    Ok(json!({ "task": to_json(task)?, "released": blocked, "fresh": fresh }))
+    let retried = workspace
+        .store
+        .retry_by_hand(&id, fresh, ACTOR)
+        .map_err(unknown_task)?;
+    Ok(json!({ "task": to_json(retried.task)?, "released": retried.released, "fresh": fresh }))
 }
 
 fn dep_add(dir: &Path, arguments: &Value) -> Outcome {

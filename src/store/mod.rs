@@ -9,6 +9,7 @@ mod checkpoints;
 mod context;
 mod costs;
 mod events;
+mod hand;
 mod history;
 mod import;
 mod live;
@@ -36,6 +37,7 @@ pub use batches::Batch;
 pub use context::NewContextEntry;
 pub use costs::{NewCost, Spent};
 pub use events::{EventFilter, NewEvent};
+pub use hand::Retried;
 pub use history::{AttemptHistory, GateRun, TraceKind, TraceNode};
 pub use import::{ImportReport, TaskChange};
 pub use live::{BatchSpending, SettledAttempt, WatchedTask};
@@ -127,6 +129,9 @@ pub enum StoreError {
     },
     #[error("the database holds a value vane cannot read: {0}")]
     Corrupt(String),
+    /// A person's request that the task's state does not allow, in words that say why.
+    #[error("{0}")]
+    Refused(String),
     #[error("no context entry {0}")]
     ContextNotFound(i64),
     #[error(transparent)]

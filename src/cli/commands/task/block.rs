@@ -1,7 +1,6 @@
 use crate::cli::CommandEnv;
 use crate::error::CliError;
-use crate::lifecycle::Mover;
-use crate::model::{TaskId, TaskStatus};
+use crate::model::TaskId;
 
 /// Block a task by hand, with the reason
 ///
@@ -25,13 +24,9 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         );
     }
     let mut workspace = env.workspace()?;
-    let task = workspace.store.transition(
-        &args.id,
-        TaskStatus::Blocked,
-        Mover::Person,
-        Some(args.reason.trim()),
-        &super::person(),
-    )?;
+    let task = workspace
+        .store
+        .block_by_hand(&args.id, &args.reason, &super::person())?;
     if env.ui.json() {
         env.ui.json_value(&task)?;
     } else {

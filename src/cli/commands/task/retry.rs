@@ -1,7 +1,6 @@
 use crate::cli::CommandEnv;
 use crate::error::CliError;
-use crate::lifecycle::Mover;
-use crate::model::{TaskId, TaskStatus, TaskType};
+use crate::model::TaskId;
 
 /// Release a blocked task so that it is scheduled again
 ///
@@ -25,40 +24,17 @@ pub struct Args {
 
 pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let mut workspace = env.workspace()?;
-    let current = workspace.store.task(&args.id)?;
-    let blocked = current.status == TaskStatus::Blocked;
-    if !args.fresh && !blocked {
-        return Err(CliError::refused(format!(
-            "task `{}` is {}, not blocked; only a blocked task can be retried (`--fresh` makes \
-             the next attempt of any unfinished task start from the base branch)",
-            current.id, current.status
-        )));
-    }
-    if args.fresh && (current.status == TaskStatus::Done || current.kind == TaskType::Epic) {
-        return Err(CliError::refused(format!(
-            "task `{}` is {}; only an unfinished task has a next attempt to start afresh",
-            current.id,
-            if current.kind == TaskType::Epic {
-                "an epic"
-            } else {
-                "done"
-            }
-        )));
-    }
-    let person = super::person();
-    let mut task = current;
-    if blocked {
-        task = workspace.store.transition(
-            &args.id,
-            TaskStatus::Pending,
-            Mover::Person,
-            Some("retried by hand"),
-            &person,
-        )?;
-    }
-    if args.fresh {
-        workspace.store.request_fresh_start(&args.id, &person)?;
-    }
+    let retried = workspace
+        .store
+        .retry_by_hand(&args.id, args.fresh, &super::person())
+        .map_err(|e| match e {
+            crate::store::StoreError::Refused(why) => CliError::refused(why).with_hint(
+                "`vane task retry --fresh <id>` starts the next attempt of an unfinished task \
+                 from the base branch",
+            ),
+            other => other.into(),
+        })?;
+    let (task, blocked) = (retried.task, retried.released);
     if env.ui.json() {
         env.ui.json_value(&task)?;
     } else {
