@@ -27,14 +27,15 @@ Examples:
   vane import roadmap.yaml             add or update tasks from a roadmap
   vane plan \"Add sign-in\" --id auth   let a planner agent break a goal into tasks
   vane work                            run a batch: agents in worktrees, gates, landings
-  vane status                          what is done, ready and blocked
+  vane status                          what is done, ready and blocked, and a running batch
+  vane dash                            watch a running batch live (`vane work --dash` in one go)
   vane rollback 3                      return base and task states to checkpoint 3
   vane gate T3                         score task T3's branch with the quality gates
   vane land T3                         land T3's branch by hand, if its gates pass
   vane quality                         quality scores over time, per dimension
   vane report                          the week against the success metrics (velocity, autonomy, ...)
   vane metrics --listen 127.0.0.1:9464 serve Prometheus metrics computed from the database
-  vane events --follow                 watch the event log
+  vane events --follow -n 0            watch the event log from now on
   vane log T3                          every attempt at T3: outcome, cost, tokens, files
   vane show T3 --gate tests            print what an attempt left (output, prompt, a gate log)
   vane diff T3                         T3's change: its branch, or what it landed

@@ -76,8 +76,8 @@ pub fn render(r: &SuccessReport) -> String {
     ));
     let by_actor: Vec<String> = a.by_actor.iter().map(|(k, n)| format!("{k} {n}")).collect();
     line(format!(
-        "  {} interventions{}; {} coordinator actions",
-        a.interventions,
+        "  {}{}; {} coordinator actions",
+        count(a.interventions as u64, "intervention", "interventions"),
         if by_actor.is_empty() {
             String::new()
         } else {
@@ -86,8 +86,8 @@ pub fn render(r: &SuccessReport) -> String {
         a.coordinator_actions
     ));
     line(format!(
-        "  {} batches ran without one{}",
-        a.unattended_batches,
+        "  {} ran without one{}",
+        count(a.unattended_batches as u64, "batch", "batches"),
         a.longest_unattended_batch
             .as_ref()
             .map(|b| format!(", the longest batch {} for {}", b.batch, span(b.seconds)))
@@ -117,8 +117,8 @@ pub fn render(r: &SuccessReport) -> String {
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
     line(format!(
-        "  {} attempts: {} landed, {} wasted{}{}",
-        e.attempts,
+        "  {}: {} landed, {} wasted{}{}",
+        count(e.attempts as u64, "attempt", "attempts"),
         e.landed_attempts,
         e.wasted_attempts,
         if causes.is_empty() {
@@ -147,8 +147,8 @@ pub fn render(r: &SuccessReport) -> String {
     let l = &r.reliability;
     line(heading("Reliability", l.met));
     line(format!(
-        "  {} batches: {} finished, {} interrupted, {} crashed ({} recovered){}",
-        l.batches,
+        "  {}: {} finished, {} interrupted, {} crashed ({} recovered){}",
+        count(l.batches as u64, "batch", "batches"),
         l.finished,
         l.interrupted,
         l.crashed,
@@ -226,6 +226,11 @@ fn span(seconds: f64) -> String {
     } else {
         format!("{:.1} h", seconds / 3600.0)
     }
+}
+
+/// `n` and the noun, in the singular for one.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
