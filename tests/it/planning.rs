@@ -737,6 +737,15 @@ fn wait_for(path: &std::path::Path) {
     }
 }
 
+/// Waits until one of this test's planners runs.
+fn wait_for_planner(env: &TestEnv) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while planners_running(env).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no planner started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// The processes of this test's planners (their command line names `answer.json`).
 fn planners_running(env: &TestEnv) -> Vec<i32> {
     let mut found = Vec::new();
@@ -773,7 +782,7 @@ fn a_plan_killed_midway_writes_nothing_and_leaves_nothing_behind() {
         .spawn()
         .unwrap();
     wait_for(&env.state_dir().join("runs/plan/one/1/1/prompt.md"));
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_for_planner(&env);
     // SAFETY: SIGKILL to the child this test spawned, vane alone: its planner lives on.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
@@ -836,6 +845,9 @@ fn a_batch_killed_while_its_roadmap_extends_resumes_and_extends_once() {
         .spawn()
         .unwrap();
     wait_for(&env.state_dir().join("runs/plan/extension-1/1/1/prompt.md"));
+    // The prompt is written before the planner starts: the kill waits until it runs (under load
+    // the gap is long enough for a kill to land in it, and no planner would be left to outlive).
+    wait_for_planner(&env);
     // SAFETY: SIGKILL to the child this test spawned, vane alone.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
