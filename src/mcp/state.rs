@@ -461,6 +461,12 @@ fn task_block(dir: &Path, arguments: &Value) -> Outcome {
     let args = Arguments::of(arguments, task_block_schema)?;
     let id = required_id(&args, "id")?;
     let reason = args.text("reason")?.unwrap_or_default();
+    if reason.trim().is_empty() {
+        // Said before anything opens: the model can fix it whatever the repository.
+        return Err(Failure::Tool(
+            "a block needs a reason that is not empty; say what the task waits for".into(),
+        ));
+    }
     let mut workspace = open(dir)?;
     let task = workspace
         .store

@@ -77,7 +77,7 @@ pub fn render(r: &SuccessReport) -> String {
     let by_actor: Vec<String> = a.by_actor.iter().map(|(k, n)| format!("{k} {n}")).collect();
     line(format!(
         "  {}{}; {} coordinator actions",
-        count(a.interventions as u64, "intervention", "interventions"),
+        count(a.interventions, "intervention", "interventions"),
         if by_actor.is_empty() {
             String::new()
         } else {
@@ -87,7 +87,7 @@ pub fn render(r: &SuccessReport) -> String {
     ));
     line(format!(
         "  {} ran without one{}",
-        count(a.unattended_batches as u64, "batch", "batches"),
+        count(a.unattended_batches, "batch", "batches"),
         a.longest_unattended_batch
             .as_ref()
             .map(|b| format!(", the longest batch {} for {}", b.batch, span(b.seconds)))
@@ -118,7 +118,7 @@ pub fn render(r: &SuccessReport) -> String {
         .collect();
     line(format!(
         "  {}: {} landed, {} wasted{}{}",
-        count(e.attempts as u64, "attempt", "attempts"),
+        count(e.attempts, "attempt", "attempts"),
         e.landed_attempts,
         e.wasted_attempts,
         if causes.is_empty() {
@@ -148,7 +148,7 @@ pub fn render(r: &SuccessReport) -> String {
     line(heading("Reliability", l.met));
     line(format!(
         "  {}: {} finished, {} interrupted, {} crashed ({} recovered){}",
-        count(l.batches as u64, "batch", "batches"),
+        count(l.batches, "batch", "batches"),
         l.finished,
         l.interrupted,
         l.crashed,

@@ -5,52 +5,22 @@
 //! Reading only. The tree is put together here from plain rows, by rules that are pure
 //! (`attach`, `close`) and tested as such, so that the command line only renders it.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::events::{event_from_row, EVENT_COLUMNS};
 use super::tasks::get_task;
-use super::{batch_correlation, Result, Store, StoreError};
-use crate::model::{AttemptOutcome, Event, TaskId};
+use super::work::{attempt_from_row, ATTEMPT_COLUMNS};
+use super::{batch_correlation, Attempt, Result, Store, StoreError};
+use crate::model::{Event, TaskId};
 
-/// One attempt at a task, with what it cost and the gates that scored it.
+/// One attempt at a task, with how long its agent ran and the gates that scored it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttemptHistory {
-    pub id: i64,
-    pub task: TaskId,
-    pub number: u32,
-    pub batch: Option<i64>,
-    pub worker: Option<String>,
-    pub profile: Option<String>,
-    /// The model the agent said it used, or its profile's; None when neither is known.
-    pub model: Option<String>,
-    pub started_at: i64,
-    /// When its agent finished; None while it runs (or after a crash, until recovery).
-    pub finished_at: Option<i64>,
-    /// How long its agent ran.
+    #[serde(flatten)]
+    pub attempt: Attempt,
+    /// How long its agent ran; None while it runs (or after a crash, until recovery).
     pub duration_ms: Option<i64>,
-    pub exit_code: Option<i32>,
-    pub outcome: Option<AttemptOutcome>,
-    /// Whether it counts toward `max_attempts` (see `Attempt::charged`).
-    pub charged: bool,
-    pub cost_usd: Option<f64>,
-    /// Where the cost came from: `agent` (reported by it) or `prices` (tokens times prices).
-    pub cost_source: Option<String>,
-    pub input_tokens: Option<i64>,
-    /// The part of `input_tokens` read from the model's cache.
-    pub cached_input_tokens: Option<i64>,
-    pub output_tokens: Option<i64>,
-    /// The overall gate score of its candidate, once gated.
-    pub score: Option<f64>,
-    /// The agent's final words, when it reports them.
-    pub message: Option<String>,
-    /// Why it was sent back, given to the next attempt.
-    pub feedback: Option<String>,
-    /// Why its agent profile was chosen, when not simply the task's own.
-    pub agent_reason: Option<String>,
-    pub correlation: Option<String>,
-    pub base_sha: Option<String>,
-    pub head_sha: Option<String>,
     /// Every gate run recorded on it, oldest first.
     pub gates: Vec<GateRun>,
 }
@@ -75,62 +45,6 @@ pub struct GateRun {
     pub cached_from: Option<i64>,
 }
 
-const HISTORY_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, model, started_at, \
-    finished_at, exit_code, outcome, charged, cost_usd, cost_source, input_tokens, \
-    cached_input_tokens, output_tokens, score, message, feedback, agent_reason, correlation_id, \
-    base_sha, head_sha";
-
-fn history_from_row(row: &Row<'_>) -> rusqlite::Result<Result<AttemptHistory>> {
-    let id: i64 = row.get(0)?;
-    let number: u32 = row.get(2)?;
-    let task = match TaskId::new(row.get::<_, String>(1)?) {
-        Ok(task) => task,
-        Err(e) => return Ok(Err(StoreError::Corrupt(format!("attempt {id}: {e}")))),
-    };
-    let outcome = match row
-        .get::<_, Option<String>>(10)?
-        .map(|o| o.parse::<AttemptOutcome>())
-        .transpose()
-    {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            return Ok(Err(StoreError::Corrupt(format!(
-                "the outcome of attempt {number} at `{task}`: {e}"
-            ))))
-        }
-    };
-    let started_at: i64 = row.get(7)?;
-    let finished_at: Option<i64> = row.get(8)?;
-    Ok(Ok(AttemptHistory {
-        id,
-        task,
-        number,
-        batch: row.get(3)?,
-        worker: row.get(4)?,
-        profile: row.get(5)?,
-        model: row.get(6)?,
-        started_at,
-        finished_at,
-        duration_ms: finished_at.map(|end| (end - started_at).max(0)),
-        exit_code: row.get(9)?,
-        outcome,
-        charged: row.get(11)?,
-        cost_usd: row.get(12)?,
-        cost_source: row.get(13)?,
-        input_tokens: row.get(14)?,
-        cached_input_tokens: row.get(15)?,
-        output_tokens: row.get(16)?,
-        score: row.get(17)?,
-        message: row.get(18)?,
-        feedback: row.get(19)?,
-        agent_reason: row.get(20)?,
-        correlation: row.get(21)?,
-        base_sha: row.get(22)?,
-        head_sha: row.get(23)?,
-        gates: Vec::new(),
-    }))
-}
-
 /// The attempts `filter` selects (a `WHERE` clause over `attempts`), with their gate runs.
 fn read_history(
     conn: &Connection,
@@ -138,14 +52,19 @@ fn read_history(
     args: impl rusqlite::Params,
 ) -> Result<Vec<AttemptHistory>> {
     let sql =
-        format!("SELECT {HISTORY_COLUMNS} FROM attempts WHERE {filter} ORDER BY started_at, id");
+        format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE {filter} ORDER BY started_at, id");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(args, history_from_row)?;
+    let rows = stmt.query_map(args, attempt_from_row)?;
     let mut out = Vec::new();
     for row in rows {
-        let mut attempt = row??;
-        attempt.gates = gate_runs(conn, "attempt_id = ?1", [attempt.id])?;
-        out.push(attempt);
+        let attempt = row??;
+        out.push(AttemptHistory {
+            duration_ms: attempt
+                .finished_at
+                .map(|end| (end - attempt.started_at).max(0)),
+            gates: gate_runs(conn, "attempt_id = ?1", [attempt.id])?,
+            attempt,
+        });
     }
     Ok(out)
 }
@@ -281,20 +200,20 @@ fn attach(attempts: &[AttemptHistory], events: Vec<Event>) -> (Vec<Vec<Event>>, 
     let mut owned = vec![Vec::new(); attempts.len()];
     let mut rest = Vec::new();
     for event in events {
-        let exact = attempts
-            .iter()
-            .position(|a| a.correlation.is_some() && a.correlation == event.correlation);
+        let exact = attempts.iter().position(|a| {
+            a.attempt.correlation.is_some() && a.attempt.correlation == event.correlation
+        });
         let by_batch = || {
             attempts
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| {
-                    a.batch.map(batch_correlation) == event.correlation
+                    a.attempt.batch.map(batch_correlation) == event.correlation
                         && event.correlation.is_some()
-                        && Some(&a.task) == event.task.as_ref()
-                        && a.started_at <= event.at
+                        && Some(&a.attempt.task) == event.task.as_ref()
+                        && a.attempt.started_at <= event.at
                 })
-                .max_by_key(|(_, a)| (a.started_at, a.id))
+                .max_by_key(|(_, a)| (a.attempt.started_at, a.attempt.id))
                 .map(|(i, _)| i)
         };
         match exact.or_else(by_batch) {
@@ -424,11 +343,11 @@ impl Store {
 
     fn trace_attempt(&self, attempt: AttemptHistory) -> Result<TraceNode> {
         // The other attempts at its task in its batch decide which of the batch's events are its.
-        let siblings = match attempt.batch {
+        let siblings = match attempt.attempt.batch {
             Some(batch) => read_history(
                 &self.conn,
                 "task_id = ?1 AND batch_id = ?2",
-                params![attempt.task.as_str(), batch],
+                params![attempt.attempt.task.as_str(), batch],
             )?,
             None => vec![attempt.clone()],
         };
@@ -436,15 +355,15 @@ impl Store {
             &self.conn,
             "task_id = ?1 AND (correlation_id = ?2 OR correlation_id = ?3)",
             params![
-                attempt.task.as_str(),
-                attempt.correlation,
-                attempt.batch.map(batch_correlation)
+                attempt.attempt.task.as_str(),
+                attempt.attempt.correlation,
+                attempt.attempt.batch.map(batch_correlation)
             ],
         )?;
         let (mut owned, _) = attach(&siblings, events);
         let index = siblings
             .iter()
-            .position(|a| a.id == attempt.id)
+            .position(|a| a.attempt.id == attempt.attempt.id)
             .expect("an attempt is one of the attempts of its task in its batch");
         let events = std::mem::take(&mut owned[index]);
         self.attempt_node(attempt, events)
@@ -482,39 +401,40 @@ impl Store {
     fn attempt_node(&self, attempt: AttemptHistory, events: Vec<Event>) -> Result<TraceNode> {
         let mut node = TraceNode::new(
             TraceKind::Attempt,
-            format!("{}#{}", attempt.task, attempt.number),
-            attempt.started_at,
+            format!("{}#{}", attempt.attempt.task, attempt.attempt.number),
+            attempt.attempt.started_at,
             serde_json::json!({
-                "number": attempt.number,
-                "outcome": attempt.outcome,
-                "charged": attempt.charged,
-                "batch": attempt.batch,
-                "worker": attempt.worker,
-                "profile": attempt.profile,
-                "model": attempt.model,
-                "exit_code": attempt.exit_code,
-                "score": attempt.score,
-                "cost_usd": attempt.cost_usd,
-                "cost_source": attempt.cost_source,
+                "number": attempt.attempt.number,
+                "outcome": attempt.attempt.outcome,
+                "charged": attempt.attempt.charged,
+                "batch": attempt.attempt.batch,
+                "worker": attempt.attempt.worker,
+                "profile": attempt.attempt.profile,
+                "model": attempt.attempt.model,
+                "exit_code": attempt.attempt.exit_code,
+                "score": attempt.attempt.score,
+                "cost_usd": attempt.attempt.cost_usd,
+                "cost_source": attempt.attempt.cost_source,
             }),
         );
-        node.task = Some(attempt.task.clone());
-        node.correlation = attempt.correlation.clone();
+        node.task = Some(attempt.attempt.task.clone());
+        node.correlation = attempt.attempt.correlation.clone();
         node.children = events.into_iter().map(TraceNode::from_event).collect();
         let mut agent = TraceNode::new(
             TraceKind::Agent,
             attempt
+                .attempt
                 .profile
                 .clone()
                 .unwrap_or_else(|| "agent".to_string()),
-            attempt.started_at,
+            attempt.attempt.started_at,
             serde_json::json!({
-                "worker": attempt.worker,
-                "exit_code": attempt.exit_code,
-                "input_tokens": attempt.input_tokens,
-                "cached_input_tokens": attempt.cached_input_tokens,
-                "output_tokens": attempt.output_tokens,
-                "finished": attempt.finished_at.is_some(),
+                "worker": attempt.attempt.worker,
+                "exit_code": attempt.attempt.exit_code,
+                "input_tokens": attempt.attempt.input_tokens,
+                "cached_input_tokens": attempt.attempt.cached_input_tokens,
+                "output_tokens": attempt.attempt.output_tokens,
+                "finished": attempt.attempt.finished_at.is_some(),
             }),
         );
         agent.duration_ms = attempt.duration_ms;
@@ -528,7 +448,7 @@ impl Store {
                  SELECT 1 FROM json_each(r.members) m WHERE json_extract(m.value, '$.attempt') = ?1)))
              ORDER BY id",
         )?;
-        let landings = stmt.query_map([attempt.id], |row| {
+        let landings = stmt.query_map([attempt.attempt.id], |row| {
             let created: i64 = row.get(1)?;
             let finished: Option<i64> = row.get(2)?;
             let mut landing = TraceNode::new(
@@ -577,31 +497,34 @@ mod tests {
 
     fn attempt(id: i64, task: &str, number: u32, batch: i64, started_at: i64) -> AttemptHistory {
         AttemptHistory {
-            id,
-            task: TaskId::new(task).unwrap(),
-            number,
-            batch: Some(batch),
-            worker: None,
-            profile: None,
-            model: None,
-            started_at,
-            finished_at: None,
+            attempt: Attempt {
+                id,
+                task: TaskId::new(task).unwrap(),
+                number,
+                batch: Some(batch),
+                worker: None,
+                profile: None,
+                started_at,
+                finished_at: None,
+                exit_code: None,
+                outcome: None,
+                base_sha: None,
+                head_sha: None,
+                session_id: None,
+                cost_usd: None,
+                cost_source: None,
+                input_tokens: None,
+                cached_input_tokens: None,
+                output_tokens: None,
+                model: None,
+                message: None,
+                feedback: None,
+                correlation: Some(format!("batch-{batch}/{task}#{number}")),
+                score: None,
+                agent_reason: None,
+                charged: true,
+            },
             duration_ms: None,
-            exit_code: None,
-            outcome: None,
-            charged: true,
-            cost_usd: None,
-            cost_source: None,
-            input_tokens: None,
-            cached_input_tokens: None,
-            output_tokens: None,
-            score: None,
-            message: None,
-            feedback: None,
-            agent_reason: None,
-            correlation: Some(format!("batch-{batch}/{task}#{number}")),
-            base_sha: None,
-            head_sha: None,
             gates: Vec::new(),
         }
     }

@@ -515,30 +515,7 @@ impl Store {
     ) -> Result<DepKind> {
         self.write(|tx| {
             get_task(tx, task)?;
-            let kind: Option<String> = tx
-                .query_row(
-                    "DELETE FROM task_dependencies WHERE task_id = ?1 AND depends_on_task_id = ?2
-                     RETURNING dependency_type",
-                    [task.as_str(), depends_on.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let kind: DepKind = kind
-                .ok_or_else(|| StoreError::DependencyNotFound {
-                    task: task.clone(),
-                    depends_on: depends_on.clone(),
-                })?
-                .parse()?;
-            append(
-                tx,
-                &NewEvent {
-                    kind: "dependency_removed",
-                    task: Some(task),
-                    actor,
-                    correlation: None,
-                    data: json!({ "depends_on": depends_on, "kind": kind }),
-                },
-            )?;
+            let kind = delete_dependency(tx, task, depends_on, actor)?;
             if kind == DepKind::Blocks {
                 refresh_priorities(tx, &load_graph(tx)?)?;
             }
@@ -745,4 +722,39 @@ impl<'c> ReadySet<'c> {
         self.complete.insert(id.to_string(), value);
         Ok(value)
     }
+}
+
+/// Deletes the dependency `task -> depends_on`, whatever its kind, with its
+/// `dependency_removed` event; the kind it had. Priorities are the caller's to refresh.
+pub(super) fn delete_dependency(
+    tx: &Connection,
+    task: &TaskId,
+    depends_on: &TaskId,
+    actor: &str,
+) -> Result<DepKind> {
+    let kind: Option<String> = tx
+        .query_row(
+            "DELETE FROM task_dependencies WHERE task_id = ?1 AND depends_on_task_id = ?2
+             RETURNING dependency_type",
+            [task.as_str(), depends_on.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let kind: DepKind = kind
+        .ok_or_else(|| StoreError::DependencyNotFound {
+            task: task.clone(),
+            depends_on: depends_on.clone(),
+        })?
+        .parse()?;
+    append(
+        tx,
+        &NewEvent {
+            kind: "dependency_removed",
+            task: Some(task),
+            actor,
+            correlation: None,
+            data: json!({ "depends_on": depends_on, "kind": kind }),
+        },
+    )?;
+    Ok(kind)
 }

@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::events::{append, NewEvent};
 use super::tasks::{
-    get_task, insert_dependency, load_graph, refresh_priorities, task_exists, write_paths,
+    delete_dependency, get_task, insert_dependency, load_graph, refresh_priorities, task_exists,
+    write_paths,
 };
 use super::{Result, Store, StoreError};
 use crate::model::{now_millis, Complexity, DepKind, Task, TaskId, TaskStatus};
@@ -80,30 +81,7 @@ impl Store {
             let (_, mut fields) = write_fields(tx, &stored, &edit.update, Some(&edit.run), actor)?;
             let mut deps_changed = false;
             for depends_on in &edit.remove_deps {
-                let kind: Option<String> = tx
-                    .query_row(
-                        "DELETE FROM task_dependencies WHERE task_id = ?1 AND depends_on_task_id = ?2
-                         RETURNING dependency_type",
-                        [id.as_str(), depends_on.as_str()],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                let kind: DepKind = kind
-                    .ok_or_else(|| StoreError::DependencyNotFound {
-                        task: id.clone(),
-                        depends_on: depends_on.clone(),
-                    })?
-                    .parse()?;
-                append(
-                    tx,
-                    &NewEvent {
-                        kind: "dependency_removed",
-                        task: Some(id),
-                        actor,
-                        correlation: None,
-                        data: json!({ "depends_on": depends_on, "kind": kind }),
-                    },
-                )?;
+                delete_dependency(tx, id, depends_on, actor)?;
                 deps_changed = true;
             }
             for (depends_on, kind) in &edit.add_deps {

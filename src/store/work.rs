@@ -55,12 +55,13 @@ pub struct Attempt {
     pub charged: bool,
 }
 
-const ATTEMPT_COLUMNS: &str = "id, task_id, number, batch_id, worker, profile, started_at, \
+pub(super) const ATTEMPT_COLUMNS: &str =
+    "id, task_id, number, batch_id, worker, profile, started_at, \
     finished_at, exit_code, outcome, base_sha, head_sha, session_id, cost_usd, input_tokens, \
     output_tokens, message, feedback, correlation_id, score, agent_reason, charged, cost_source, \
     cached_input_tokens, model";
 
-fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
+pub(super) fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Attempt>> {
     let id: i64 = row.get(0)?;
     let task: String = row.get(1)?;
     let outcome: Option<String> = row.get(9)?;

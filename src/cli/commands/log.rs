@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::{render, CommandEnv};
 use crate::error::CliError;
 use crate::model::{AttemptOutcome, TaskId};
+use crate::prices::CostSource;
 use crate::store::AttemptHistory;
 use crate::ui::{printable, Ui};
 use crate::workspace::{self, Workspace};
@@ -98,8 +99,8 @@ pub(crate) fn attempt_views(
         .into_iter()
         .map(|attempt| {
             let dir = runs
-                .join(attempt.task.as_str())
-                .join(attempt.number.to_string());
+                .join(attempt.attempt.task.as_str())
+                .join(attempt.attempt.number.to_string());
             let files = run_files(dir, &attempt);
             AttemptView { attempt, files }
         })
@@ -168,9 +169,12 @@ pub(crate) fn render_attempt(ui: &Ui, view: &AttemptView) -> String {
     let _ = writeln!(
         out,
         "{}  {}  {}",
-        ui.paint(Style::new().bold(), &format!("attempt {}", a.number)),
+        ui.paint(
+            Style::new().bold(),
+            &format!("attempt {}", a.attempt.number)
+        ),
         outcome(ui, a),
-        if a.charged {
+        if a.attempt.charged {
             "charged".to_string()
         } else {
             ui.paint(Style::new().dim(), "not charged")
@@ -187,30 +191,34 @@ pub(crate) fn render_attempt(ui: &Ui, view: &AttemptView) -> String {
             let _ = writeln!(out, "  {:<10}{}", "", printable(rest));
         }
     };
-    let mut ran = vec![a.profile.clone().unwrap_or_else(|| "agent".to_string())];
-    if let Some(worker) = &a.worker {
+    let mut ran = vec![a
+        .attempt
+        .profile
+        .clone()
+        .unwrap_or_else(|| "agent".to_string())];
+    if let Some(worker) = &a.attempt.worker {
         ran.push(format!("on {worker}"));
     }
-    if let Some(batch) = a.batch {
+    if let Some(batch) = a.attempt.batch {
         ran.push(format!("in batch {batch}"));
     }
-    ran.push(format!("at {}", render::time(a.started_at)));
+    ran.push(format!("at {}", render::time(a.attempt.started_at)));
     ran.push(match a.duration_ms {
         Some(ms) => format!("for {}", duration(ms)),
         None => "not finished".to_string(),
     });
-    if let Some(code) = a.exit_code {
+    if let Some(code) = a.attempt.exit_code {
         ran.push(format!("exit {code}"));
     }
     line("ran:", &ran.join(", "));
-    if let Some(reason) = &a.agent_reason {
+    if let Some(reason) = &a.attempt.agent_reason {
         line("why:", reason);
     }
-    if let Some(model) = &a.model {
+    if let Some(model) = &a.attempt.model {
         line("model:", model);
     }
     line("cost:", &cost(a));
-    if let Some(score) = a.score {
+    if let Some(score) = a.attempt.score {
         line("score:", &format!("{score:.2}"));
     }
     for (i, run) in a.gates.iter().enumerate() {
@@ -232,10 +240,10 @@ pub(crate) fn render_attempt(ui: &Ui, view: &AttemptView) -> String {
         }
         line(if i == 0 { "gates:" } else { "" }, &text);
     }
-    if let Some(feedback) = &a.feedback {
+    if let Some(feedback) = &a.attempt.feedback {
         line("feedback:", feedback);
     }
-    if let Some(message) = &a.message {
+    if let Some(message) = &a.attempt.message {
         line("message:", message);
     }
     let files = &view.files;
@@ -263,8 +271,8 @@ pub(crate) fn render_attempt(ui: &Ui, view: &AttemptView) -> String {
 
 /// How an attempt ended, coloured: `running` while its agent runs.
 pub(crate) fn outcome(ui: &Ui, a: &AttemptHistory) -> String {
-    let Some(outcome) = a.outcome else {
-        let word = if a.finished_at.is_some() {
+    let Some(outcome) = a.attempt.outcome else {
+        let word = if a.attempt.finished_at.is_some() {
             "unfinished"
         } else {
             "running"
@@ -285,19 +293,23 @@ pub(crate) fn outcome(ui: &Ui, a: &AttemptHistory) -> String {
 /// `$0.0123 (reported by the agent), 1200 tokens in (300 cached), 450 out`, or what is known.
 pub(crate) fn cost(a: &AttemptHistory) -> String {
     let mut parts = Vec::new();
-    match (a.cost_usd, a.cost_source.as_deref()) {
-        (Some(usd), Some("agent")) => parts.push(format!("${usd:.4} (reported by the agent)")),
-        (Some(usd), Some("prices")) => parts.push(format!("${usd:.4} (its tokens at the prices)")),
-        (Some(usd), _) => parts.push(format!("${usd:.4}")),
+    match (a.attempt.cost_usd, a.attempt.cost_source) {
+        (Some(usd), Some(CostSource::Agent)) => {
+            parts.push(format!("${usd:.4} (reported by the agent)"))
+        }
+        (Some(usd), Some(CostSource::Prices)) => {
+            parts.push(format!("${usd:.4} (its tokens at the prices)"))
+        }
+        (Some(usd), None) => parts.push(format!("${usd:.4}")),
         (None, _) => parts.push("unknown".to_string()),
     }
-    if a.input_tokens.is_some() || a.output_tokens.is_some() {
+    if a.attempt.input_tokens.is_some() || a.attempt.output_tokens.is_some() {
         let count = |n: Option<i64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
-        let mut tokens = format!("tokens {} in", count(a.input_tokens));
-        if let Some(cached) = a.cached_input_tokens {
+        let mut tokens = format!("tokens {} in", count(a.attempt.input_tokens));
+        if let Some(cached) = a.attempt.cached_input_tokens {
             let _ = write!(tokens, " ({cached} cached)");
         }
-        let _ = write!(tokens, ", {} out", count(a.output_tokens));
+        let _ = write!(tokens, ", {} out", count(a.attempt.output_tokens));
         parts.push(tokens);
     }
     parts.join(", ")

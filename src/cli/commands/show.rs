@@ -50,7 +50,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
     let numbers = || {
         views
             .iter()
-            .map(|v| v.attempt.number.to_string())
+            .map(|v| v.attempt.attempt.number.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -65,7 +65,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         None => views.last().expect("not empty, checked above"),
         Some(n) => views
             .iter()
-            .find(|v| v.attempt.number == n)
+            .find(|v| v.attempt.attempt.number == n)
             .ok_or_else(|| {
                 CliError::refused(format!(
                     "task `{}` has no attempt {n}; its attempts are {}",
@@ -75,7 +75,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 .with_hint(format!("`vane log {}` lists them", task.id))
             })?,
     };
-    let number = view.attempt.number;
+    let number = view.attempt.attempt.number;
     let file = if args.output {
         Some(("agent.stdout", view.files.stdout.clone()))
     } else if args.stderr {
@@ -169,7 +169,7 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
 }
 
 fn no_such_gate(task: &TaskId, view: &AttemptView, gate: &str) -> CliError {
-    let number = view.attempt.number;
+    let number = view.attempt.attempt.number;
     let logs: Vec<&str> = view
         .files
         .gate_logs
