@@ -417,20 +417,7 @@ pub fn load_detail(
             detail.output =
                 output::last_lines(&output::read_tail(&dir.join("agent.stderr")), OUTPUT_LINES);
         }
-        let mut logs: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().to_str()?.to_string();
-                let gate = name
-                    .strip_prefix("gate-")?
-                    .strip_suffix(".log")?
-                    .to_string();
-                Some((gate, entry.path()))
-            })
-            .collect();
-        logs.sort();
+        let logs = crate::orchestrator::gates::gate_logs_in(&dir);
         detail.gates = logs
             .into_iter()
             .map(|(gate, path)| {

@@ -454,6 +454,27 @@ fn gate_temp_dir(gate: &GateConfig, candidate: &Candidate<'_>) -> PathBuf {
     candidate.log_dir.join(format!("gate-{name}.tmp"))
 }
 
+/// Where gate `name` writes its log in a run directory.
+pub fn gate_log(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("gate-{name}.log"))
+}
+
+/// The gate logs in a run directory, by gate name, in name order.
+pub fn gate_logs_in(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut logs: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_string();
+            let gate = name.strip_prefix("gate-")?.strip_suffix(".log")?;
+            Some((gate.to_string(), entry.path()))
+        })
+        .collect();
+    logs.sort();
+    logs
+}
+
 /// A command gate: by exit code, or by the JSON line it prints last.
 fn run_command(
     gate: &GateConfig,
@@ -462,7 +483,7 @@ fn run_command(
     log_limit: Option<u64>,
     confine: bool,
 ) -> (Verdict, Option<PathBuf>) {
-    let log = candidate.log_dir.join(format!("gate-{}.log", gate.name));
+    let log = gate_log(&candidate.log_dir, &gate.name);
     let mode = gate.score.unwrap_or_default();
     // A JSON gate's score line must not be buried under what it prints on stderr.
     let stderr = match mode {
@@ -572,7 +593,7 @@ fn run_critic(
             None,
         );
     }
-    let log = candidate.log_dir.join(format!("gate-{}.log", gate.name));
+    let log = gate_log(&candidate.log_dir, &gate.name);
     let stderr = candidate.log_dir.join(format!("gate-{}.stderr", gate.name));
     let vars = TemplateVars {
         prompt: &prompt,

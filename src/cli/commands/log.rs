@@ -121,24 +121,11 @@ fn run_files(dir: PathBuf, attempt: &AttemptHistory) -> RunFiles {
             gate_logs.push(log);
         }
     }
-    let mut found: Vec<GateLog> = std::fs::read_dir(&dir)
+    let found: Vec<GateLog> = crate::orchestrator::gates::gate_logs_in(&dir)
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_str()?.to_string();
-            let gate = name
-                .strip_prefix("gate-")?
-                .strip_suffix(".log")?
-                .to_string();
-            Some(GateLog {
-                gate,
-                path: entry.path(),
-            })
-        })
+        .map(|(gate, path)| GateLog { gate, path })
         .filter(|log| !gate_logs.iter().any(|l| l.gate == log.gate))
         .collect();
-    found.sort_by(|a, b| a.gate.cmp(&b.gate));
     gate_logs.extend(found);
     RunFiles {
         kept: dir.is_dir(),

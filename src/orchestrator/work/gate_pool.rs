@@ -352,7 +352,7 @@ fn below_verdict(
     let log_dir = context.runs.join("base").join(below);
     let output = names
         .iter()
-        .map(|name| gates::tail_text(&log_dir.join(format!("gate-{name}.log")), 10))
+        .map(|name| gates::tail_text(&gates::gate_log(&log_dir, name), 10))
         .collect::<Vec<_>>()
         .join("\n");
     Ok(Some(Below {
