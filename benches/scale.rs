@@ -1309,6 +1309,19 @@ fn scale_bench(sizes: &Sizes, root: &Path, bin: Option<&Path>, rows: &mut Vec<Ro
         sizes.runs(10),
         || run_vane(bin, &repo, &["task", "list", "--ready"]),
     ));
+    // No target in an issue: measured so that a scrape's cost on a big log is known.
+    rows.push(measure(
+        "`vane metrics` (one scrape)",
+        None,
+        sizes.runs(5),
+        || run_vane(bin, &repo, &["metrics"]),
+    ));
+    rows.push(measure(
+        "`vane report --since 30d`",
+        None,
+        sizes.runs(5),
+        || run_vane(bin, &repo, &["report", "--since", "30d"]),
+    ));
 }
 
 fn main() {
