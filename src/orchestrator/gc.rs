@@ -454,6 +454,20 @@ struct Runs<'a> {
     worktree_root: &'a Path,
 }
 
+/// Removes `entry` (nothing in a dry run) and counts the space it took as freed.
+fn remove_counted(
+    entry: PathBuf,
+    sweep: &Sweep<'_>,
+    report: &mut GcReport,
+) -> Result<RemovedWorktree> {
+    let bytes = disk_usage(&entry);
+    if !sweep.dry_run {
+        remove_entry(&entry)?;
+    }
+    report.bytes_freed += bytes;
+    Ok(RemovedWorktree { path: entry, bytes })
+}
+
 /// Where `setup` leaves a log and a marker per worktree (`bootstrap`).
 const SETUP_RUNS: &str = "setup";
 
@@ -501,14 +515,8 @@ impl Runs<'_> {
                     left += 1;
                     continue;
                 }
-                let bytes = disk_usage(&entry);
-                if !sweep.dry_run {
-                    remove_entry(&entry)?;
-                }
-                report.bytes_freed += bytes;
-                report
-                    .runs_removed
-                    .push(RemovedWorktree { path: entry, bytes });
+                let removed = remove_counted(entry, sweep, report)?;
+                report.runs_removed.push(removed);
             }
             if left == 0 && !sweep.dry_run {
                 // Only if empty: a run that started meanwhile keeps it.
@@ -535,14 +543,8 @@ impl Runs<'_> {
             if Some(batch) >= latest || !self.old_enough(&entry, sweep.now) {
                 continue;
             }
-            let bytes = disk_usage(&entry);
-            if !sweep.dry_run {
-                remove_entry(&entry)?;
-            }
-            report.bytes_freed += bytes;
-            report
-                .logs_removed
-                .push(RemovedWorktree { path: entry, bytes });
+            let removed = remove_counted(entry, sweep, report)?;
+            report.logs_removed.push(removed);
         }
         Ok(())
     }
