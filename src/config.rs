@@ -99,6 +99,17 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # The profile `vane plan` asks for a roadmap when it is given no `--agent`.
 # planner = "claude"
 
+# After landings, vane pushes the base branch to this remote (a name of a git remote, a URL or a
+# path), with --force-with-lease on the tip it last saw there: a push someone else made is never
+# overwritten; the queue gates again on it. Pushes are batched once per drained queue. Default:
+# landings stay in this repository.
+# land_to = "origin"
+
+# For a protected base: push each landed task's branch to `land_to` and open a pull request with
+# this command instead of pushing base. Its placeholders are {branch}, {task}, {title}, {base} and
+# {remote}; write {{ and }} for literal braces.
+# pr_command = "gh pr create --base {base} --head {branch} --title {title} --fill"
+
 # Agent profiles: change a built-in one, or define your own. `command` is an argv template with
 # {prompt}, {prompt_file}, {task_id}, {worktree} (and {run}, the task's run command); `parser` reads
 # what the agent prints: text, claude, codex or gemini; `timeout` is in seconds. `writable` adds
@@ -138,11 +149,14 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # routes after it are never reached. `type` is one type or a list of them (story, task, bug,
 # epic); `complexity` is "<=3", ">=7", "4-6" or "5", and a task without a complexity never
 # matches it; `paths` matches when one of the paths the task declared overlaps one of its globs.
-# Escalation (`escalate_after`) still moves later attempts to `escalate_to`.
+# Escalation (`escalate_after`) still moves later attempts to `escalate_to`. `executor` sends the
+# tasks a route matches to an `[executor.NAME]` (see below); without it they run where the batch
+# runs (`vane work --executor`, else this machine).
 # [[route]]
 # type = "bug"
 # complexity = "<=3"
 # agent = "codex"
+# executor = "local"
 # [[route]]
 # paths = ["docs/**"]
 # agent = "aider"
@@ -174,6 +188,24 @@ pub const DEFAULT_FILE: &str = r#"# vane.toml: how vane works on this repository
 # input = 1.25
 # cached_input = 0.125
 # output = 10.0
+
+# Executors run attempts elsewhere, on a cluster say. Each job runs `vane worker`, which fetches
+# its job from `remote` (refs/vane/jobs/...), runs the agent as a local worker would and pushes
+# its result back (refs/vane/results/...); vane gates and lands it here. `start` is a shell
+# command that starts one job: {worker} is the whole worker command, quoted for the shell, with
+# {task}, {attempt}, {job_ref} and {remote}. What `start` prints last is the job's handle, which
+# `cancel` gets as {handle}. `max_jobs` jobs run at once; a job that takes longer than
+# `time_limit` seconds is cancelled and its attempt lost. `remote` is a git remote's name, a URL
+# or a path (default: this repository, for a shared file system); `vane` is the vane the jobs run
+# (default: this one). `local` is built in and runs workers as processes here.
+# `vane work --executor NAME` sends a batch there; a route's `executor` sends the tasks it matches.
+# [executor.cluster]
+# start = "sbatch --parsable --job-name vane-{task}-{attempt} --wrap {worker}"
+# cancel = "scancel {handle}"
+# max_jobs = 8
+# time_limit = 7200
+# remote = "origin"
+# vane = "/opt/vane/bin/vane"
 "#;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -227,6 +259,70 @@ pub struct Config {
     pub budget: BudgetConfig,
     /// `[prices."MODEL"]`: prices that add to or replace vane's list prices (see `prices`).
     pub prices: std::collections::BTreeMap<String, crate::prices::Price>,
+    /// `[executor.NAME]`: where attempts run besides this machine's worker threads: a cluster's
+    /// jobs, each running `vane worker` (see `orchestrator::work::remote`).
+    #[serde(rename = "executor")]
+    pub executors: std::collections::BTreeMap<String, ExecutorConfig>,
+    /// The remote base is pushed to after landings (`--force-with-lease` on the tip vane last
+    /// saw there); None keeps landings in this repository.
+    pub land_to: Option<String>,
+    /// With `land_to`: a command template that opens a pull request per landed task instead of
+    /// pushing base (`{branch}`, `{task}`, `{title}`, `{base}`, `{remote}`).
+    pub pr_command: Option<String>,
+}
+
+/// `[executor.NAME]`: how to start a worker for one attempt on a cluster, and how to stop it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// A shell command that starts one worker: `{worker}` (the whole `vane worker` command, quoted
+    /// for the shell), `{task}`, `{attempt}`, `{job_ref}` and `{remote}`. What it prints last is
+    /// the job's handle for `cancel`. None (only for `local`): the worker runs as a process here.
+    pub start: Option<String>,
+    /// A shell command that stops a worker: `{handle}` and the placeholders of `start`.
+    pub cancel: Option<String>,
+    /// Workers running at once, at most.
+    #[serde(default = "default_max_jobs")]
+    pub max_jobs: usize,
+    /// Seconds a worker may take before it is cancelled and its attempt recorded lost.
+    #[serde(default = "default_time_limit")]
+    pub time_limit: u64,
+    /// Where jobs are published and results come back: a git remote's name, a URL or a path.
+    /// None: this repository itself (a path the workers can reach, as on a shared file system).
+    pub remote: Option<String>,
+    /// The `vane` the workers run; None: this vane's own executable.
+    pub vane: Option<String>,
+}
+
+/// Workers an executor runs at once when `max_jobs` says nothing.
+pub const DEFAULT_MAX_JOBS: usize = 8;
+
+/// Seconds a remote worker may take when `time_limit` says nothing: two hours.
+pub const DEFAULT_TIME_LIMIT: u64 = 2 * 60 * 60;
+
+fn default_max_jobs() -> usize {
+    DEFAULT_MAX_JOBS
+}
+
+fn default_time_limit() -> u64 {
+    DEFAULT_TIME_LIMIT
+}
+
+/// The executor that runs `vane worker` as a process on this machine, defined or not.
+pub const LOCAL_EXECUTOR: &str = "local";
+
+impl ExecutorConfig {
+    /// The built-in `local` executor: workers as processes of this machine, on this repository.
+    pub fn local() -> ExecutorConfig {
+        ExecutorConfig {
+            start: None,
+            cancel: None,
+            max_jobs: DEFAULT_MAX_JOBS,
+            time_limit: DEFAULT_TIME_LIMIT,
+            remote: None,
+            vane: None,
+        }
+    }
 }
 
 /// `[budget]`: USD a batch, or a task over all its attempts since its last `vane task retry`, may
@@ -396,6 +492,9 @@ impl Default for Config {
             extend: None,
             budget: BudgetConfig::default(),
             prices: Default::default(),
+            executors: Default::default(),
+            land_to: None,
+            pr_command: None,
         }
     }
 }
@@ -415,6 +514,16 @@ impl Config {
     /// The profile `vane plan` uses without `--agent`: `planner`, else `DEFAULT_PLANNER`.
     pub fn planner(&self) -> &str {
         self.planner.as_deref().unwrap_or(DEFAULT_PLANNER)
+    }
+
+    /// The executor `name`: its `[executor.NAME]` table, or the built-in `local`; None for a name
+    /// that is neither.
+    pub fn executor(&self, name: &str) -> Option<ExecutorConfig> {
+        match self.executors.get(name) {
+            Some(executor) => Some(executor.clone()),
+            None if name == LOCAL_EXECUTOR => Some(ExecutorConfig::local()),
+            None => None,
+        }
     }
 
     /// The price table: vane's list prices with `[prices]` over them.
@@ -621,6 +730,17 @@ mod tests {
         assert_eq!(parsed.routes[0].agent, "codex");
         assert_eq!(parsed.routes[0].describe(), "type bug, complexity ≤ 3");
         assert_eq!(parsed.routes[1].paths, ["docs/**"]);
+        assert_eq!(parsed.routes[0].executor.as_deref(), Some("local"));
+        assert_eq!(parsed.land_to.as_deref(), Some("origin"));
+        assert!(parsed.pr_command.is_some());
+        let cluster = parsed.executor("cluster").expect("the example executor");
+        assert_eq!(cluster.cancel.as_deref(), Some("scancel {handle}"));
+        assert_eq!(cluster.vane.as_deref(), Some("/opt/vane/bin/vane"));
+        // The values shown are the defaults.
+        assert_eq!(
+            (cluster.max_jobs, cluster.time_limit),
+            (DEFAULT_MAX_JOBS, DEFAULT_TIME_LIMIT)
+        );
         // The values shown are the defaults.
         assert_eq!(
             parsed.extend,

@@ -394,6 +394,12 @@ impl From<crate::orchestrator::OrchestratorError> for CliError {
             E::NotAwaitingApproval(_) => CliError::refused(message).with_hint(
                 "`vane task show <task>` says what it waits for; only a candidate that changes a protected path waits for `vane approve`",
             ),
+            E::UnknownExecutor { .. } => CliError::refused(message).with_hint(
+                "define it as [executor.NAME] in vane.toml (`vane config show` lists them), or use `--executor local`",
+            ),
+            E::Remote(_) => CliError::new(ErrorKind::Environment, message).with_hint(
+                "check that the remote can be reached (`git ls-remote <remote>`) and written to",
+            ),
             E::Faults(_) => CliError::internal(message).with_hint(
                 "fix what stopped vane (`vane doctor` checks the repository, the disk and the worktrees), then run `vane work` again",
             ),

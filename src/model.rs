@@ -230,6 +230,9 @@ word_enum!(
         /// vane, or its environment (a full disk, read-only objects), could not run the attempt.
         /// Not charged.
         VaneError => "vane_error",
+        /// A remote worker's job vanished, or sent no result within its executor's time limit:
+        /// it was cancelled. Not charged.
+        Lost => "lost",
     }
 );
 
@@ -239,7 +242,10 @@ impl AttemptOutcome {
     pub fn is_charged(self) -> bool {
         !matches!(
             self,
-            AttemptOutcome::Abandoned | AttemptOutcome::Interrupted | AttemptOutcome::VaneError
+            AttemptOutcome::Abandoned
+                | AttemptOutcome::Interrupted
+                | AttemptOutcome::VaneError
+                | AttemptOutcome::Lost
         )
     }
 }

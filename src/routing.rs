@@ -27,6 +27,9 @@ pub struct Route {
     pub paths: Vec<String>,
     /// The profile a matching task runs with.
     pub agent: String,
+    /// The executor a matching task runs on (`[executor.NAME]`); None: this machine's workers,
+    /// or the batch's `--executor`.
+    pub executor: Option<String>,
 }
 
 /// A `[[route]]` as written, before its values are read.
@@ -38,6 +41,7 @@ struct RouteTable {
     complexity: Option<RangeValue>,
     paths: Option<Vec<String>>,
     agent: String,
+    executor: Option<String>,
 }
 
 /// `type = "bug"` or `type = ["bug", "task"]`.
@@ -82,6 +86,7 @@ impl TryFrom<RouteTable> for Route {
             complexity,
             paths,
             agent: table.agent,
+            executor: table.executor,
         })
     }
 }

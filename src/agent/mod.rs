@@ -23,7 +23,7 @@ pub use confine::Confinement;
 pub use parse::{parse, parse_file, parse_run, read_tail_text, AgentReport};
 pub use process::{
     interrupted, program_available, request_stop, run, run_with_grace, stop_agents_on_interrupt,
-    Invocation, RunOutcome, KILL_GRACE,
+    stopping, Invocation, RunOutcome, KILL_GRACE,
 };
 pub use profile::{OutputParser, Profile, TemplateVars};
 

@@ -105,7 +105,7 @@ pub fn request_stop() {
 }
 
 /// Whether running agents should be stopped now: an interrupt, or `request_stop`.
-fn stopping() -> bool {
+pub fn stopping() -> bool {
     interrupted() || STOP_REQUESTED.load(Ordering::SeqCst)
 }
 

@@ -49,6 +49,24 @@ impl AgentPid {
         })
     }
 
+    /// Whether the process written down still runs (same pid, same start time).
+    pub fn alive(&self) -> bool {
+        start_time(self.pgid) == Some(self.started) && !is_zombie(self.pgid)
+    }
+
+    /// Sends SIGTERM to the process itself (not its group) if it is still the one written down:
+    /// a `vane worker` then stops its agent and exits. Returns whether a signal was sent.
+    pub fn terminate(&self) -> bool {
+        if !self.alive() {
+            return false;
+        }
+        let Ok(pid) = libc::pid_t::try_from(self.pgid) else {
+            return false;
+        };
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGTERM) == 0 }
+    }
+
     /// Kills the group if its leader is still the process that was written down (same pid, same
     /// start time). A leader that is gone takes its pid with it; what stayed in its group is then
     /// found by its mark. Returns whether a signal was sent.

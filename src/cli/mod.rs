@@ -99,6 +99,7 @@ enum Command {
     #[command(subcommand)]
     Context(commands::context::ContextCommand),
     Work(commands::work::Args),
+    Worker(commands::worker::Args),
     Checkpoints(commands::checkpoints::Args),
     Rollback(commands::rollback::Args),
     Gate(commands::gate::Args),
@@ -203,6 +204,7 @@ fn dispatch(cli: Cli, ui: &Ui) -> Result<Option<ExitCode>, CliError> {
         Command::Export(args) => commands::export::run(&env, args),
         Command::Context(command) => commands::context::run(&env, command),
         Command::Work(args) => commands::work::run(&env, args),
+        Command::Worker(args) => commands::worker::run(&env, args),
         Command::Checkpoints(args) => commands::checkpoints::run(&env, args),
         Command::Rollback(args) => commands::rollback::run(&env, args),
         Command::Gate(args) => commands::gate::run(&env, args),

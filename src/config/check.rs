@@ -16,7 +16,7 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::{Config, ScoreMode, PARSERS};
+use super::{Config, ScoreMode, LOCAL_EXECUTOR, PARSERS};
 use crate::agent::Profile;
 use crate::model::TaskType;
 use crate::routing::{check_route_path, ComplexityRange, RANGE_FORMS};
@@ -28,7 +28,8 @@ pub struct Problem {
     /// The line it is on, from 1; None for a problem of the whole file.
     pub line: Option<usize>,
     /// The key it concerns, dotted: `workers`, `agents.claude.timeout`, `gate[2].timeout` (the
-    /// `[[gate]]` and `[[route]]` tables by position, from 1), `include[1]`, `extend.every`.
+    /// `[[gate]]` and `[[route]]` tables by position, from 1), `include[1]`, `extend.every`,
+    /// `executor.cluster.start`.
     pub key: Option<String>,
     pub message: String,
 }
@@ -86,6 +87,15 @@ impl Sources {
         }
     }
 
+    /// The line of a key of `[executor.NAME]`; `[executor.NAME]` itself for `None`.
+    pub fn executor(&self, name: &str, key: Option<&str>) -> Option<usize> {
+        let table = executor_table(name);
+        match key {
+            Some(key) => self.lines.get(&format!("{table}.{key}")).copied(),
+            None => self.lines.get(&table).copied(),
+        }
+    }
+
     /// The line of the `index`th entry (from 0) of `include`.
     pub fn include(&self, index: usize) -> Option<usize> {
         self.lines
@@ -109,6 +119,10 @@ fn gate_table(index: usize) -> String {
 
 fn route_table(index: usize) -> String {
     format!("route[{}]", index + 1)
+}
+
+fn executor_table(name: &str) -> String {
+    format!("executor.{name}")
 }
 
 /// The outcome of checking a `vane.toml`.
@@ -148,6 +162,8 @@ enum Kind {
     Budget,
     /// `[prices."MODEL"]` tables.
     Prices,
+    /// `[executor.NAME]` tables.
+    Executors,
     /// A task type, or an array of them.
     TaskTypes,
     /// A range of complexities: `"<=3"`, `">=7"`, `"4-6"`, `"5"`, or an integer.
@@ -188,12 +204,15 @@ const TOP_KEYS: &[Key] = &[
     key("escalate_after", Kind::Count(u32::MAX as u64)),
     key("escalate_to", Kind::Text),
     key("planner", Kind::Text),
+    key("land_to", Kind::Text),
+    key("pr_command", Kind::Text),
     key("agents", Kind::Agents),
     key("gate", Kind::Gates),
     key("route", Kind::Routes),
     key("extend", Kind::Extend),
     key("budget", Kind::Budget),
     key("prices", Kind::Prices),
+    key("executor", Kind::Executors),
 ];
 
 const AGENT_KEYS: &[Key] = &[
@@ -223,6 +242,7 @@ const ROUTE_KEYS: &[Key] = &[
     key("complexity", Kind::Range),
     key("paths", Kind::Patterns),
     key("agent", Kind::Text),
+    key("executor", Kind::Text),
 ];
 
 const EXTEND_KEYS: &[Key] = &[
@@ -245,6 +265,24 @@ const PRICE_KEYS: &[Key] = &[
     key("output", Kind::Number),
 ];
 
+const EXECUTOR_KEYS: &[Key] = &[
+    key("start", Kind::Text),
+    key("cancel", Kind::Text),
+    key("max_jobs", Kind::Count(u32::MAX as u64)),
+    key("time_limit", Kind::Count(u64::MAX)),
+    key("remote", Kind::Text),
+    key("vane", Kind::Text),
+];
+
+/// The placeholders of an executor's `start`.
+const START_PLACEHOLDERS: &[&str] = &["worker", "task", "attempt", "job_ref", "remote"];
+
+/// The placeholders of an executor's `cancel`: those of `start` and the handle it printed.
+const CANCEL_PLACEHOLDERS: &[&str] = &["worker", "task", "attempt", "job_ref", "remote", "handle"];
+
+/// The placeholders of `pr_command`.
+const PR_PLACEHOLDERS: &[&str] = &["branch", "task", "title", "base", "remote"];
+
 /// The keys of a table, for suggestions and for `vane config show`.
 pub(super) fn names(table: Table) -> Vec<&'static str> {
     let keys = match table {
@@ -253,6 +291,7 @@ pub(super) fn names(table: Table) -> Vec<&'static str> {
         Table::Route => ROUTE_KEYS,
         Table::Extend => EXTEND_KEYS,
         Table::Budget => BUDGET_KEYS,
+        Table::Executor => EXECUTOR_KEYS,
     };
     keys.iter().map(|k| k.name).collect()
 }
@@ -264,6 +303,7 @@ pub(super) enum Table {
     Route,
     Extend,
     Budget,
+    Executor,
 }
 
 /// The task types a route's `type` may name.
@@ -295,6 +335,7 @@ enum Scope<'a> {
     Extend,
     Budget,
     Price(&'a str),
+    Executor(&'a str),
 }
 
 impl Scope<'_> {
@@ -308,6 +349,7 @@ impl Scope<'_> {
             Scope::Extend => " in [extend]".to_string(),
             Scope::Budget => " in [budget]".to_string(),
             Scope::Price(model) => format!(" in [prices.\"{model}\"]"),
+            Scope::Executor(name) => format!(" in [{}]", executor_table(name)),
         }
     }
 
@@ -320,6 +362,7 @@ impl Scope<'_> {
             Scope::Extend => format!("extend.{key}"),
             Scope::Budget => format!("budget.{key}"),
             Scope::Price(model) => format!("prices.{model}.{key}"),
+            Scope::Executor(name) => format!("{}.{key}", executor_table(name)),
         }
     }
 }
@@ -704,6 +747,31 @@ impl Walker<'_> {
                 }
                 _ => Some(wrong("a table of model prices ([prices.\"MODEL\"])")),
             },
+            Kind::Executors => match v {
+                DeValue::Table(executors) => {
+                    for (name, executor) in executors.iter() {
+                        let name_text: &str = name.get_ref();
+                        let executor_line = self.line(name.span());
+                        let table_key = executor_table(name_text);
+                        self.sources.note(table_key.clone(), executor_line);
+                        match executor.get_ref() {
+                            DeValue::Table(keys) => {
+                                self.table(keys, EXECUTOR_KEYS, Scope::Executor(name_text))
+                            }
+                            other => {
+                                let message = format!(
+                                    "wrong type for `{table_key}`: expected a table of executor \
+                                     keys ([{table_key}]), found {}",
+                                    a_type(other)
+                                );
+                                self.problem(Some(executor_line), Some(table_key), message);
+                            }
+                        }
+                    }
+                    None
+                }
+                _ => Some(wrong("a table of executors ([executor.NAME])")),
+            },
         };
         if let Some(message) = problem {
             self.problem(Some(line), Some(path.to_string()), message);
@@ -1005,6 +1073,93 @@ fn validate(config: &mut Config, sources: &Sources, problems: &mut Vec<Problem>)
             );
         }
     }
+    if config
+        .land_to
+        .as_deref()
+        .is_some_and(|s| s.trim().is_empty())
+    {
+        add(
+            sources.top("land_to"),
+            "land_to".into(),
+            "`land_to` is empty; give a remote (a git remote's name, a URL or a path), or remove \
+             the key"
+                .into(),
+        );
+    }
+    if let Some(command) = &config.pr_command {
+        if config.land_to.is_none() {
+            add(
+                sources.top("pr_command"),
+                "pr_command".into(),
+                "`pr_command` needs `land_to`, the remote each landed task's branch is pushed to"
+                    .into(),
+            );
+        }
+        if command.trim().is_empty() {
+            add(
+                sources.top("pr_command"),
+                "pr_command".into(),
+                "`pr_command` is empty; give the command that opens a pull request, or remove the \
+                 key"
+                .into(),
+            );
+        }
+        for message in template_problems(command, PR_PLACEHOLDERS) {
+            add(
+                sources.top("pr_command"),
+                "pr_command".into(),
+                format!("`pr_command` {message}"),
+            );
+        }
+    }
+    for (name, executor) in &config.executors {
+        let table = executor_table(name);
+        let at = |key: &str| {
+            sources
+                .executor(name, Some(key))
+                .or(sources.executor(name, None))
+        };
+        match executor.start.as_deref() {
+            None if name != LOCAL_EXECUTOR => add(
+                sources.executor(name, None),
+                table.clone(),
+                format!(
+                    "[{table}] has no `start`; an executor other than `local` needs the command \
+                     that starts a worker, such as \"sbatch --parsable --wrap {{worker}}\""
+                ),
+            ),
+            Some(start) if start.trim().is_empty() => add(
+                at("start"),
+                format!("{table}.start"),
+                format!("`start` in [{table}] is empty; give the command that starts a worker"),
+            ),
+            _ => {}
+        }
+        for (key, template, known) in [
+            ("start", &executor.start, START_PLACEHOLDERS),
+            ("cancel", &executor.cancel, CANCEL_PLACEHOLDERS),
+        ] {
+            for message in template.iter().flat_map(|t| template_problems(t, known)) {
+                add(
+                    at(key),
+                    format!("{table}.{key}"),
+                    format!("`{key}` in [{table}] {message}"),
+                );
+            }
+        }
+        for (key, value) in [
+            ("max_jobs", executor.max_jobs as u64),
+            ("time_limit", executor.time_limit),
+        ] {
+            if value == 0 {
+                add(
+                    at(key),
+                    format!("{table}.{key}"),
+                    format!("`{key}` in [{table}] must be at least 1"),
+                );
+            }
+        }
+    }
     if let Some(planner) = &config.planner {
         if let Some(message) = unknown_profile(config, planner) {
             add(
@@ -1033,6 +1188,26 @@ fn validate(config: &mut Config, sources: &Sources, problems: &mut Vec<Problem>)
                 format!("{}.agent", route_table(index)),
                 format!("route {n} names {message}"),
             );
+        }
+        match route.executor.as_deref() {
+            Some(executor) if executor.trim().is_empty() => add(
+                at("executor"),
+                format!("{}.executor", route_table(index)),
+                format!(
+                    "route {n} has an empty `executor`; name the executor it sends its tasks to, \
+                     or remove the key"
+                ),
+            ),
+            Some(executor) => {
+                if let Some(message) = unknown_executor(config, executor) {
+                    add(
+                        at("executor"),
+                        format!("{}.executor", route_table(index)),
+                        format!("route {n} names {message}"),
+                    );
+                }
+            }
+            None => {}
         }
         if let Some(earlier) = config.routes[..index]
             .iter()
@@ -1115,6 +1290,77 @@ fn unknown_profile(config: &Config, name: &str) -> Option<String> {
     ))
 }
 
+/// `the executor `clustr`, which is neither `local` nor defined in vane.toml; did you mean
+/// "cluster"?`, to follow who names it; None for an executor there is.
+fn unknown_executor(config: &Config, name: &str) -> Option<String> {
+    if config.executor(name).is_some() {
+        return None;
+    }
+    let mut known: Vec<&str> = vec![LOCAL_EXECUTOR];
+    known.extend(
+        config
+            .executors
+            .keys()
+            .map(String::as_str)
+            .filter(|n| *n != LOCAL_EXECUTOR),
+    );
+    let hint = match did_you_mean(name, &known) {
+        Some(near) => format!("did you mean \"{near}\"?"),
+        None => format!("the executors are {}", known.join(", ")),
+    };
+    Some(format!(
+        "the executor `{name}`, which is neither `local` nor defined in vane.toml \
+         ([executor.{name}]); {hint}"
+    ))
+}
+
+/// What is wrong with a command template whose placeholders must be among `known`, each as words
+/// to follow the key (`has the unknown placeholder `{tsk}`; did you mean "{task}"?`): every
+/// unknown placeholder, and a brace that opens or closes none. `{{` and `}}` are literal braces.
+fn template_problems(template: &str, known: &[&str]) -> Vec<String> {
+    let literal = "write `{{` and `}}` for literal braces";
+    let mut problems = Vec::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+            }
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => name.push(c),
+                        None => {
+                            problems.push(format!("has a `{{` that is never closed; {literal}"));
+                            return problems;
+                        }
+                    }
+                }
+                if known.contains(&name.as_str()) {
+                    continue;
+                }
+                let hint = match did_you_mean(&name, known) {
+                    Some(near) => format!("did you mean \"{{{near}}}\"?"),
+                    None => {
+                        let listed: Vec<String> =
+                            known.iter().map(|k| format!("{{{k}}}")).collect();
+                        format!("the placeholders are {} ({literal})", listed.join(", "))
+                    }
+                };
+                problems.push(format!("has the unknown placeholder `{{{name}}}`; {hint}"));
+            }
+            '}' => problems.push(format!("has a `}}` that closes no placeholder; {literal}")),
+            _ => {}
+        }
+    }
+    problems
+}
+
 /// An `include` entry as a `/`-separated path from the repository root, or why it cannot be one.
 fn clean_include(entry: &str) -> Result<String, String> {
     let path = Path::new(entry);
@@ -1193,6 +1439,10 @@ mod tests {
         assert_eq!(
             serde_fields("[prices.m]\ninput = 1\noutput = 1\nzzz = 1\n"),
             sorted(PRICE_KEYS)
+        );
+        assert_eq!(
+            serde_fields("[executor.x]\nzzz = 1\n"),
+            sorted(EXECUTOR_KEYS)
         );
     }
 
@@ -1285,8 +1535,8 @@ weight = \"heavy\"
                 "colour = true\n",
                 "line 1: unknown key \"colour\"; the keys at the top are base_branch, workers, \
                  gate_workers, merge_window, batch, pause_timeout, default_agent, max_attempts, worktree_root, include, setup, protected, \
-                 log_limit, confine, threshold, escalate_after, escalate_to, planner, agents, gate, \
-                 route, extend, budget, prices",
+                 log_limit, confine, threshold, escalate_after, escalate_to, planner, land_to, \
+                 pr_command, agents, gate, route, extend, budget, prices, executor",
             ),
             ("workers = [\n", "line 1: unclosed array, expected `]`"),
         ] {
@@ -1588,6 +1838,219 @@ pending_belw = 3
             checked.config.expect("fine").extend.map(|e| e.every),
             Some(2)
         );
+    }
+
+    #[test]
+    fn executors_are_checked_with_their_lines() {
+        let text = "\
+[executor.cluster]
+start = \"sbatch --parsable --wrap {worker} --job-name {tsk}\"
+cancel = \"scancel {handel} {{literal}}\"
+max_jobs = 0
+time_limit = 0
+remot = \"origin\"
+
+[executor.grid]
+cancel = \"qdel {handle}\"
+
+[executor.local]
+max_jobs = 2
+
+[executor.odd]
+start = \"run ${HOME}/x {worker\"
+vane = 3
+";
+        assert_eq!(
+            problems(text),
+            vec![
+                "line 6: unknown key \"remot\" in [executor.cluster]; did you mean \"remote\"?",
+                "line 16: wrong type for `vane` in [executor.odd]: expected a string, found an \
+                 integer",
+            ]
+        );
+        let text = text
+            .replace("remot = ", "remote = ")
+            .replace("vane = 3", "vane = \"/opt/vane\"");
+        assert_eq!(
+            problems(&text),
+            vec![
+                "line 2: `start` in [executor.cluster] has the unknown placeholder `{tsk}`; did \
+                 you mean \"{task}\"?",
+                "line 3: `cancel` in [executor.cluster] has the unknown placeholder `{handel}`; \
+                 did you mean \"{handle}\"?",
+                "line 4: `max_jobs` in [executor.cluster] must be at least 1",
+                "line 5: `time_limit` in [executor.cluster] must be at least 1",
+                "line 8: [executor.grid] has no `start`; an executor other than `local` needs the \
+                 command that starts a worker, such as \"sbatch --parsable --wrap {worker}\"",
+                "line 15: `start` in [executor.odd] has the unknown placeholder `{HOME}`; the \
+                 placeholders are {worker}, {task}, {attempt}, {job_ref}, {remote} (write `{{` \
+                 and `}}` for literal braces)",
+                "line 15: `start` in [executor.odd] has a `{` that is never closed; write `{{` \
+                 and `}}` for literal braces",
+            ]
+        );
+        let keys: Vec<Option<String>> = check(&text).problems.into_iter().map(|p| p.key).collect();
+        assert_eq!(keys[0].as_deref(), Some("executor.cluster.start"));
+        assert_eq!(keys[4].as_deref(), Some("executor.grid"));
+        assert_eq!(
+            problems("executor = 3\n"),
+            [
+                "line 1: wrong type for `executor`: expected a table of executors \
+              ([executor.NAME]), found an integer"
+            ]
+        );
+        assert_eq!(
+            problems("[executor]\ncluster = \"sbatch\"\n"),
+            [
+                "line 2: wrong type for `executor.cluster`: expected a table of executor keys \
+              ([executor.cluster]), found a string"
+            ]
+        );
+        assert_eq!(
+            problems("[executor.x]\nstart = \"a } b\"\n"),
+            [
+                "line 2: `start` in [executor.x] has a `}` that closes no placeholder; write `{{` \
+              and `}}` for literal braces"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_route_must_name_an_executor_there_is() {
+        let text = "\
+[executor.cluster]
+start = \"sbatch --wrap {worker}\"
+
+[[route]]
+type = \"bug\"
+agent = \"shell\"
+executor = \"clustr\"
+
+[[route]]
+type = \"task\"
+agent = \"shell\"
+executor = \"nowhere-at-all\"
+
+[[route]]
+type = \"story\"
+agent = \"shell\"
+executor = \"\"
+
+[[route]]
+type = \"epic\"
+agent = \"shell\"
+executor = 7
+";
+        assert_eq!(
+            problems(text),
+            [
+                "line 22: wrong type for `executor` in [[route]]: expected a string, found an \
+              integer"
+            ]
+        );
+        let text = text.replace("executor = 7", "executor = \"local\"");
+        assert_eq!(
+            problems(&text),
+            vec![
+                "line 7: route 1 names the executor `clustr`, which is neither `local` nor \
+                 defined in vane.toml ([executor.clustr]); did you mean \"cluster\"?",
+                "line 12: route 2 names the executor `nowhere-at-all`, which is neither `local` \
+                 nor defined in vane.toml ([executor.nowhere-at-all]); the executors are local, \
+                 cluster",
+                "line 17: route 3 has an empty `executor`; name the executor it sends its tasks \
+                 to, or remove the key",
+            ]
+        );
+        let keys: Vec<Option<String>> = check(&text).problems.into_iter().map(|p| p.key).collect();
+        assert_eq!(keys[0].as_deref(), Some("route[1].executor"));
+        // `local` is built in; an executor vane.toml defines is fine.
+        let checked = check(
+            "[executor.cluster]\nstart = \"x {worker}\"\n[[route]]\ntype = \"bug\"\n\
+             agent = \"shell\"\nexecutor = \"cluster\"\n[[route]]\nagent = \"shell\"\n\
+             executor = \"local\"\n",
+        );
+        assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+        let config = checked.config.expect("fine");
+        assert_eq!(config.routes[0].executor.as_deref(), Some("cluster"));
+        assert_eq!(checked.sources.route(0, Some("executor")), Some(6));
+    }
+
+    #[test]
+    fn pull_requests_need_land_to_and_known_placeholders() {
+        assert_eq!(
+            problems("pr_command = \"gh pr create --head {branch} --title {titel}\"\n"),
+            vec![
+                "line 1: `pr_command` needs `land_to`, the remote each landed task's branch is \
+                 pushed to",
+                "line 1: `pr_command` has the unknown placeholder `{titel}`; did you mean \
+                 \"{title}\"?",
+            ]
+        );
+        assert_eq!(
+            problems("land_to = \"origin\"\npr_command = \"open {pr}\"\n"),
+            [
+                "line 2: `pr_command` has the unknown placeholder `{pr}`; the placeholders are \
+              {branch}, {task}, {title}, {base}, {remote} (write `{{` and `}}` for literal \
+              braces)"
+            ]
+        );
+        assert_eq!(
+            problems("land_to = \" \"\npr_command = \"\"\n"),
+            vec![
+                "line 1: `land_to` is empty; give a remote (a git remote's name, a URL or a \
+                 path), or remove the key",
+                "line 2: `pr_command` is empty; give the command that opens a pull request, or \
+                 remove the key",
+            ]
+        );
+        assert_eq!(
+            problems("land_to = 1\n"),
+            ["line 1: wrong type for `land_to`: expected a string, found an integer"]
+        );
+    }
+
+    #[test]
+    fn a_cluster_that_lands_by_pull_requests_is_fine() {
+        let text = "\
+land_to = \"origin\"
+pr_command = \"gh pr create --base {base} --head {branch} --title {title} --body '{{}}' {remote} {task}\"
+
+[executor.cluster]
+start = \"sbatch --parsable --job-name vane-{task}-{attempt} --wrap {worker} {job_ref} {remote}\"
+cancel = \"scancel {handle}\"
+max_jobs = 64
+time_limit = 3600
+remote = \"origin\"
+vane = \"/opt/vane/bin/vane\"
+
+[executor.local]
+max_jobs = 2
+
+[[route]]
+type = \"bug\"
+agent = \"shell\"
+executor = \"cluster\"
+";
+        let checked = check(text);
+        assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+        let s = &checked.sources;
+        assert_eq!(s.top("pr_command"), Some(2));
+        assert_eq!(s.executor("cluster", None), Some(4));
+        assert_eq!(s.executor("cluster", Some("cancel")), Some(6));
+        assert_eq!(s.executor("local", Some("start")), None);
+        let config = checked.config.expect("fine");
+        assert_eq!(config.land_to.as_deref(), Some("origin"));
+        let cluster = config.executor("cluster").expect("defined");
+        assert_eq!((cluster.max_jobs, cluster.time_limit), (64, 3600));
+        assert_eq!(config.executor("local").map(|l| l.max_jobs), Some(2));
+        // What a table leaves out has its default.
+        let checked = check("[executor.c]\nstart = \"x {worker}\"\n");
+        let c = checked
+            .config
+            .expect("fine")
+            .executor("c")
+            .expect("defined");
+        assert_eq!((c.max_jobs, c.time_limit), (8, 7200));
     }
 
     #[test]

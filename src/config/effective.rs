@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::check::{names, Table};
-use super::{Config, GateConfig, ScoreMode, Sources};
+use super::{Config, ExecutorConfig, GateConfig, ScoreMode, Sources, LOCAL_EXECUTOR};
 use crate::agent::Profile;
 
 /// One key's effective value.
@@ -90,6 +90,8 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
             "escalate_after" => (json!(config.escalate_after), "no escalation"),
             "escalate_to" => (json!(config.escalate_to), "no escalation"),
             "planner" => (json!(config.planner()), ""),
+            "land_to" => (json!(config.land_to), "landings stay in this repository"),
+            "pr_command" => (json!(config.pr_command), "no pull requests"),
             // Listed key by key below.
             _ => continue,
         };
@@ -155,6 +157,10 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
                     json!((!route.paths.is_empty()).then_some(&route.paths)),
                     "any paths, or none",
                 ),
+                "executor" => (
+                    json!(route.executor),
+                    "where the batch runs (`vane work --executor`, else this machine)",
+                ),
                 _ => (json!(route.agent), ""),
             };
             let mut s = setting(
@@ -213,7 +219,54 @@ pub(super) fn effective(config: &Config, sources: &Sources) -> Effective {
             sources.top(&format!("prices.{model}")),
         ));
     }
+    // The built-in `local` first, as with the agent profiles.
+    let mut executors: Vec<&str> = vec![LOCAL_EXECUTOR];
+    executors.extend(
+        config
+            .executors
+            .keys()
+            .map(String::as_str)
+            .filter(|name| *name != LOCAL_EXECUTOR),
+    );
+    for name in executors {
+        let Some(executor) = config.executor(name) else {
+            continue;
+        };
+        for key in names(Table::Executor) {
+            let (value, unset) = executor_value(&executor, key);
+            let mut s = setting(
+                format!("executor.{name}.{key}"),
+                value,
+                sources.executor(name, Some(key)),
+            );
+            s.unset = unset;
+            settings.push(s);
+        }
+    }
     Effective { settings }
+}
+
+/// An executor's key as vane uses it, with what a key left out means.
+fn executor_value(executor: &ExecutorConfig, key: &str) -> (Value, Option<&'static str>) {
+    match key {
+        "start" => (
+            json!(executor.start),
+            Some("`vane worker` runs as a process here"),
+        ),
+        "cancel" => (
+            json!(executor.cancel),
+            Some(match executor.start {
+                None => "the worker's process is stopped",
+                Some(_) => "no command stops a job",
+            }),
+        ),
+        "max_jobs" => (json!(executor.max_jobs), None),
+        "time_limit" => (json!(executor.time_limit), None),
+        "remote" => (json!(executor.remote), Some("this repository")),
+        "vane" => (json!(executor.vane), Some("this vane's own executable")),
+        // Every key of `EXECUTOR_KEYS` has its arm above.
+        _ => (Value::Null, None),
+    }
 }
 
 /// A gate's key as vane uses it: the defaults that depend on the kind of gate filled in.
@@ -353,5 +406,54 @@ every = 3
         assert_eq!(value("extend.agent"), json!("codex"));
         assert_eq!(find(&effective, "extend.agent").line, Some(1));
         assert!(effective.settings.iter().all(|s| s.key != "extend"));
+    }
+
+    #[test]
+    fn executors_and_landing_elsewhere_are_listed_with_their_lines() {
+        let text = "\
+land_to = \"origin\"
+
+[executor.cluster]
+start = \"sbatch --wrap {worker}\"
+max_jobs = 32
+
+[[route]]
+agent = \"shell\"
+executor = \"cluster\"
+";
+        let checked = Config::check(text);
+        let config = checked.config.expect("a fine file");
+        let effective = config.effective(&checked.sources);
+        let value = |key: &str| find(&effective, key).value.clone();
+        assert_eq!(value("land_to"), json!("origin"));
+        assert_eq!(find(&effective, "land_to").line, Some(1));
+        assert_eq!(value("pr_command"), Value::Null);
+        assert_eq!(
+            find(&effective, "pr_command").unset,
+            Some("no pull requests")
+        );
+        assert_eq!(value("route[1].executor"), json!("cluster"));
+        assert_eq!(find(&effective, "route[1].executor").line, Some(9));
+        // The built-in `local`, with its defaults, then those vane.toml defines.
+        assert_eq!(value("executor.local.max_jobs"), json!(8));
+        assert_eq!(value("executor.local.start"), Value::Null);
+        assert_eq!(
+            find(&effective, "executor.local.time_limit").source,
+            "default"
+        );
+        assert_eq!(
+            value("executor.cluster.start"),
+            json!("sbatch --wrap {worker}")
+        );
+        assert_eq!(find(&effective, "executor.cluster.start").line, Some(4));
+        assert_eq!(value("executor.cluster.max_jobs"), json!(32));
+        assert_eq!(value("executor.cluster.time_limit"), json!(7200));
+        assert_eq!(
+            find(&effective, "executor.cluster.remote").unset,
+            Some("this repository")
+        );
+        let keys: Vec<&str> = effective.settings.iter().map(|s| s.key.as_str()).collect();
+        let at = |key: &str| keys.iter().position(|k| *k == key);
+        assert!(at("executor.local.vane") < at("executor.cluster.start"));
     }
 }

@@ -17,6 +17,7 @@ mod inproc;
 pub mod integrity;
 pub mod merge;
 pub mod refs;
+pub mod remote;
 pub mod worktree;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 /// Every failpoint, in the order a task passes them.
 pub const FAILPOINTS: &[&str] = &[
     "after_claim",
+    "after_publish",
     "after_agent",
     "after_finish",
     "before_gates",

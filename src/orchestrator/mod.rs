@@ -117,6 +117,11 @@ pub enum OrchestratorError {
     },
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
+    #[error("no executor `{name}`: vane.toml defines {defined}, and `local` is built in")]
+    UnknownExecutor { name: String, defined: String },
+    /// A remote worker's job or result could not be published, read or pushed.
+    #[error("{0}")]
+    Remote(String),
     /// vane could not run several attempts in one batch; none of them was charged to its task.
     #[error(
         "vane could not run {} attempts, so the batch stopped starting new ones (nothing was charged to the tasks): {}",

@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_costs.sql",
         include_str!("../../migrations/0006_costs.sql"),
     ),
+    (
+        "0007_remote.sql",
+        include_str!("../../migrations/0007_remote.sql"),
+    ),
 ];
 
 /// The schema version this vane writes.

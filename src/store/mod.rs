@@ -17,6 +17,7 @@ mod metrics;
 mod migrations;
 mod plan;
 mod quality;
+mod remote;
 mod report;
 mod seal;
 mod status;
@@ -45,6 +46,7 @@ pub use metrics::{AttemptCount, GateVerdictCount, LatestBatch, MetricsSnapshot, 
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use plan::{PlanApplied, PlanConflict, PlanEpic, PlanToApply};
 pub use quality::{GateRecord, QualityRow, StoredGateResult, TaskScore};
+pub use remote::{job_ref, result_ref, RemoteClaim, RemoteJob};
 pub use report::{
     group_interventions, longest_unattended, rejection_cause, targets, Hand, HandEvent,
     Intervention, Stretch, SuccessReport,

@@ -109,7 +109,7 @@ pub(super) fn attempt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Attempt
     }))
 }
 
-fn read_attempts(
+pub(super) fn read_attempts_in(
     conn: &Connection,
     sql: &str,
     args: impl rusqlite::Params,
@@ -186,6 +186,8 @@ pub struct Claim<'a> {
     pub note: Option<&'a str>,
     /// Why this profile, when not simply the task's own.
     pub agent_reason: Option<&'a str>,
+    /// The job a remote worker runs it as, recorded with the attempt; None for a local worker.
+    pub remote: Option<super::remote::RemoteClaim<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -372,6 +374,7 @@ impl Store {
             base_sha,
             note,
             agent_reason,
+            remote,
         } = *claim;
         self.write(|tx| {
             let number: u32 = tx.query_row(
@@ -401,12 +404,16 @@ impl Store {
                 params![id.as_str(), number, batch, worker, profile, now_millis(), base_sha, correlation, agent_reason],
             )?;
             let attempt_id = tx.last_insert_rowid();
-            Ok(read_attempts(
+            let attempt = read_attempts_in(
                 tx,
                 &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ?1"),
                 [attempt_id],
             )?
-            .remove(0))
+            .remove(0);
+            if let Some(remote) = &remote {
+                super::remote::insert_remote_job(tx, &attempt, remote)?;
+            }
+            Ok(attempt)
         })
     }
 
@@ -504,7 +511,7 @@ impl Store {
     }
 
     pub fn attempts(&self, task: &TaskId) -> Result<Vec<Attempt>> {
-        read_attempts(
+        read_attempts_in(
             &self.conn,
             &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE task_id = ?1 ORDER BY number"),
             [task.as_str()],
@@ -870,7 +877,7 @@ impl Store {
 
     /// Attempts whose agent has not finished (or whose run died before recording it).
     pub fn open_attempts(&self) -> Result<Vec<Attempt>> {
-        read_attempts(
+        read_attempts_in(
             &self.conn,
             &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY id"),
             [],
@@ -1020,9 +1027,13 @@ impl Store {
     /// finished, committed attempt: the work loop queues it for merging again instead.)
     pub fn abandon_open_attempts(&mut self) -> Result<Recovery> {
         self.write(|tx| {
-            let open = read_attempts(
+            let open = read_attempts_in(
                 tx,
-                &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL"),
+                // A remote worker's attempt outlives the run: its result is collected by the next.
+                &format!(
+                    "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL \
+                     AND id NOT IN (SELECT attempt_id FROM remote_jobs)"
+                ),
                 [],
             )?;
             let mut recovery = Recovery::default();

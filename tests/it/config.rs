@@ -73,6 +73,46 @@ fn show_gives_every_key_with_its_value_and_source() {
 }
 
 #[test]
+fn show_lists_the_executors_and_where_landings_go() {
+    let env = TestEnv::initialised();
+    env.write(
+        "vane.toml",
+        "land_to = \"origin\"\n\n[executor.cluster]\nstart = \"sbatch --wrap {worker}\"\nmax_jobs = 4\n",
+    );
+    let json = env.vane(&["config", "show", "--json"]).success().json();
+    assert_eq!(
+        json["land_to"],
+        serde_json::json!({"value": "origin", "source": "vane.toml", "line": 1})
+    );
+    assert_eq!(json["pr_command"]["value"], serde_json::Value::Null);
+    assert_eq!(json["executor.cluster.start"]["line"], 4);
+    assert_eq!(json["executor.cluster.max_jobs"]["value"], 4);
+    assert_eq!(json["executor.cluster.time_limit"]["source"], "default");
+    assert_eq!(json["executor.local.max_jobs"]["value"], 8);
+
+    let text = env.vane(&["config", "show"]).success().stdout;
+    let row = |key: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("land_to"), "vane.toml:1 \"origin\"");
+    assert_eq!(row("pr_command"), "default (not set: no pull requests)");
+    assert_eq!(
+        row("executor.cluster.start"),
+        "vane.toml:4 \"sbatch --wrap {worker}\""
+    );
+    assert_eq!(
+        row("executor.local.start"),
+        "default (not set: `vane worker` runs as a process here)"
+    );
+}
+
+#[test]
 fn show_and_check_work_before_init_and_without_a_file() {
     let env = TestEnv::new();
     let run = env.vane(&["config", "check"]).success();

@@ -30,3 +30,4 @@ pub mod status;
 pub mod task;
 pub mod trace;
 pub mod work;
+pub mod worker;

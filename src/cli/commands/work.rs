@@ -23,6 +23,8 @@ use crate::ui::printable;
   vane work --task T3 --task T7          only these and what they need
   vane work --dry-run                    show what would start, wave by wave; run nothing
   vane work --budget 10                  start no attempt once $10 is spent
+  vane work --executor cluster           run the attempts as jobs of [executor.cluster]
+  vane work --land-to origin             push base to origin after landings
 
 Exit status: 0 when every selected task landed, 1 otherwise.")]
 pub struct Args {
@@ -57,6 +59,17 @@ pub struct Args {
     /// starts; running ones finish and land
     #[arg(long, value_name = "USD", value_parser = parse_budget)]
     budget: Option<f64>,
+
+    /// Run the attempts on this executor (an [executor.NAME] of vane.toml, or `local`): each as
+    /// a job running `vane worker`, its result gated and landed here. Routes that name an
+    /// executor keep theirs
+    #[arg(long, value_name = "NAME")]
+    executor: Option<String>,
+
+    /// Push the base branch to this remote after landings (over `land_to` of vane.toml), never
+    /// overwriting a push made by someone else
+    #[arg(long, value_name = "REMOTE")]
+    land_to: Option<String>,
 }
 
 /// A budget in USD: a number of 0 or more, with or without a `$`.
@@ -82,6 +95,8 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
         dry_run: args.dry_run,
         no_extend: args.no_extend,
         budget_usd: args.budget,
+        executor: args.executor,
+        land_to: args.land_to,
     };
     crate::agent::stop_agents_on_interrupt();
     let ui = env.ui;
@@ -389,6 +404,19 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
              `vane reject {task} --reason ...` sends it back)",
             ui.paint_err(console::Style::new().yellow(), "   ?"),
             paths.join(", ")
+        ),
+        Progress::ResultRefused {
+            refname,
+            reason,
+            kept_as,
+        } => format!(
+            "{} {refname}: refused, not landed: {}{}",
+            ui.paint_err(console::Style::new().yellow(), "   !"),
+            printable(&gist(reason)),
+            kept_as
+                .as_ref()
+                .map(|k| format!(" (kept as {k})"))
+                .unwrap_or_default()
         ),
         Progress::Fault { task, reason } => format!(
             "{} {task}: vane could not run the attempt, which is not charged to the task: {}",

@@ -33,6 +33,7 @@ mod extension;
 mod gate_pool;
 mod journal;
 pub mod live;
+pub mod remote;
 mod scheduler;
 mod worker_pool;
 
@@ -48,6 +49,7 @@ use worker_pool::{run_job, Done, Job, Pool};
 enum Event {
     Agent(Box<Done>),
     Gate(GateEvent),
+    Remote(remote::runner::RemoteEvent),
 }
 
 /// What `vane work` was asked to do.
@@ -62,6 +64,11 @@ pub struct WorkOptions {
     pub no_extend: bool,
     /// What the batch may spend in USD (`--budget`), over `[budget] batch_usd`.
     pub budget_usd: Option<f64>,
+    /// The executor the batch's attempts run on (`--executor`), unless a route names another;
+    /// None: this machine's worker threads.
+    pub executor: Option<String>,
+    /// The remote base is pushed to after landings (`--land-to`), over `land_to` of vane.toml.
+    pub land_to: Option<String>,
 }
 
 impl WorkOptions {
@@ -161,6 +168,14 @@ pub enum Progress {
     },
     /// The roadmap's extension (`[extend]`): a planner asked, its tasks added, or its failure.
     Extension(Extended),
+    /// A result on a remote matched no waiting job (an unknown task, an old attempt, a forged
+    /// ref), or did not hold as a record of its job: kept aside, never landed.
+    ResultRefused {
+        refname: String,
+        reason: String,
+        /// Where it is kept in this repository, when it could be fetched.
+        kept_as: Option<String>,
+    },
     /// The batch spent its budget: no attempt starts any more; running ones finish and land.
     BudgetReached {
         spent_usd: f64,
@@ -221,6 +236,9 @@ pub struct Landing {
 /// Where a worker writes its agent's process group, in the attempt's run directory (see
 /// `agent::strays`).
 pub(crate) const AGENT_PID_FILE: &str = "agent.pid";
+
+/// After this many of a task's remote workers were lost in one batch, it waits for the next.
+const LOST_BEFORE_WAITING: usize = 3;
 
 /// How often the coordinator looks for a planner's answer while one is at work.
 const EXTENSION_POLL: Duration = Duration::from_millis(200);
@@ -335,6 +353,7 @@ pub fn work(
         };
         super::preflight::refuse_unrunnable(workspace, &without)?;
     }
+    let executors = remote::batch_executors(&git, config, options, &workspace.store)?;
     let store = &mut workspace.store;
     let budget_usd = options.budget_usd.or(config.budget.batch_usd);
     let batch = store.start_batch(&base, budget_usd)?;
@@ -361,12 +380,22 @@ pub fn work(
             progress(Progress::Unconfined { why });
         }
     }
-    let workers = options.worker_count(config);
+    // This machine's worker threads, unless the batch goes to an executor; then each executor's
+    // jobs.
+    let workers = if options.executor.is_some() {
+        0
+    } else {
+        options.worker_count(config)
+    };
+    let mut slots: Vec<Option<usize>> = vec![None; workers];
+    for (index, executor) in executors.executors.iter().enumerate() {
+        slots.extend(std::iter::repeat_n(Some(index), executor.max_jobs()));
+    }
     progress(Progress::BatchStarted {
         batch,
         base: base.clone(),
         tip: CommitId::new(tip.clone()),
-        workers,
+        workers: slots.len(),
         ready: store.ready_tasks()?.len(),
     });
 
@@ -398,6 +427,10 @@ pub fn work(
         halted: None,
         expected_tip: tip.clone(),
         guarded: std::sync::Arc::new(crate::orchestrator::guard::Guarded::capture(&git)?),
+        executors: executors.executors,
+        batch_executor: executors.batch,
+        slots,
+        lost: HashMap::new(),
     };
     let outcome = run.drive(batch, selection.as_ref(), options.max_tasks);
     let mut summary = run.summary;
@@ -462,6 +495,14 @@ pub(super) struct Batch<'a> {
     extension: Option<extension::Extension>,
     /// Prices the tokens of agents that report no cost.
     prices: crate::prices::Prices,
+    /// The executors this batch's remote workers run on.
+    executors: Vec<remote::Executor>,
+    /// The executor of tasks no route sends elsewhere (`--executor`); None: local threads.
+    batch_executor: Option<usize>,
+    /// What runs each slot: a local worker thread (None; the first slots) or an executor's job.
+    slots: Vec<Option<usize>>,
+    /// Remote workers lost in this batch, per task: after a few, the task waits for the next.
+    lost: HashMap<TaskId, usize>,
 }
 
 impl Batch<'_> {
@@ -500,12 +541,15 @@ impl Batch<'_> {
             database: self.store.path().to_path_buf(),
             runs: self.state_dir.join("runs"),
         });
-        let gate_workers = self.config.gate_pool_size(self.worktrees.len());
+        let gate_workers = self.config.gate_pool_size(self.slots.len());
         let mut gate_pool =
             GatePool::start(gate_workers, &self.worktree_root, &context, &events_tx);
+        let runner = (!self.executors.is_empty())
+            .then(|| remote::runner::Runner::start(self.git, self.executors.clone(), &events_tx));
         drop(events_tx);
         let result = self.coordinate(
             &mut workers,
+            runner.as_ref(),
             &mut gate_pool,
             &events,
             batch,
@@ -522,6 +566,9 @@ impl Batch<'_> {
         workers.job_senders.clear();
         for handle in workers.handles.drain(..) {
             let _ = handle.join();
+        }
+        if let Some(runner) = runner {
+            runner.stop();
         }
         gate_pool.stop();
         if let Some(extension) = &mut self.extension {
@@ -545,9 +592,11 @@ impl Batch<'_> {
     /// queued. It never waits for an agent, a gate or a merge: those run on the pools' threads.
     /// Stops starting attempts once the batch is halted (a broken gate) or vane itself failed too
     /// often.
+    #[allow(clippy::too_many_arguments)]
     fn coordinate(
         &mut self,
         workers: &mut Pool,
+        runner: Option<&remote::runner::Runner>,
         gate_pool: &mut GatePool,
         events: &mpsc::Receiver<Event>,
         batch: i64,
@@ -568,9 +617,18 @@ impl Batch<'_> {
             queue.push(attempt.id, &head);
             queued.insert(attempt.id, attempt);
         }
-        let mut idle: VecDeque<usize> = (0..self.worktrees.len()).collect();
+        let mut idle: VecDeque<usize> = (0..self.slots.len()).collect();
         let mut running: HashSet<TaskId> = HashSet::new();
         let mut claimed = 0usize;
+        if let Some(runner) = runner {
+            // Jobs an earlier run published: their results are collected, not run again.
+            for (task, slot) in self.adopt(runner, &mut idle)? {
+                running.insert(task);
+                workers.in_flight += 1;
+                let _ = slot;
+            }
+            let _ = runner.orders.send(remote::runner::Order::Armed);
+        }
         loop {
             if agent::interrupted() {
                 // Stop: the running agents are being taken down; what they leave is recovered by
@@ -591,17 +649,21 @@ impl Batch<'_> {
                     if idle.is_empty() || max_tasks.is_some_and(|max| claimed >= max) {
                         break;
                     }
-                    let Some(worker) = idle.pop_front() else {
-                        break;
+                    // A slot of the task's executor; the task waits when none is free.
+                    let wanted = self.executor_for(&task);
+                    let Some(worker) = idle
+                        .iter()
+                        .position(|s| self.slots[*s] == wanted)
+                        .and_then(|at| idle.remove(at))
+                    else {
+                        continue;
                     };
                     match self.start(batch, worker, &task)? {
                         Some(job) => {
                             running.insert(task.id.clone());
                             claimed += 1;
                             workers.in_flight += 1;
-                            workers.job_senders[worker]
-                                .send(job)
-                                .map_err(|_| OrchestratorError::WorkerGone(worker + 1))?;
+                            self.hand_out(workers, runner, worker, job)?;
                         }
                         None => idle.push_front(worker),
                     }
@@ -723,9 +785,27 @@ impl Batch<'_> {
                     if agent::interrupted() {
                         continue;
                     }
+                    let remote_job = self.slots.get(done.worker).copied().flatten().map(|e| {
+                        (
+                            e,
+                            done.attempt.clone(),
+                            done.result.outcome,
+                            done.result_commit.clone(),
+                        )
+                    });
                     if let Some((attempt, head)) = self.finished(*done)? {
                         queue.push(attempt.id, &head);
                         queued.insert(attempt.id, attempt);
+                    }
+                    if let (Some((executor, attempt, outcome, commit)), Some(runner)) =
+                        (remote_job, runner)
+                    {
+                        self.settle_remote(runner, executor, &attempt, outcome, commit)?;
+                    }
+                }
+                Event::Remote(event) => {
+                    if let Some(runner) = runner {
+                        self.remote_event(runner, event)?;
                     }
                 }
                 Event::Gate(GateEvent::Merged {
@@ -987,6 +1067,15 @@ impl Batch<'_> {
                 task: done.attempt.task.clone(),
                 reason: reason.clone(),
             });
+            if done.result.outcome == AttemptOutcome::Lost {
+                // A lost worker (a node that died, a job cancelled by someone): the task runs
+                // again in this batch, unless its workers keep getting lost.
+                let lost = self.lost.entry(done.attempt.task.clone()).or_default();
+                *lost += 1;
+                if *lost < LOST_BEFORE_WAITING {
+                    return Ok(None);
+                }
+            }
             // Not tried again in this batch: the next `vane work` will, once the trouble is gone.
             self.faults.push((done.attempt.task.clone(), reason));
             return Ok(None);
@@ -1157,6 +1246,7 @@ fn drain(workers: &mut Pool, gate_pool: &mut GatePool, events: &mpsc::Receiver<E
             Ok(Event::Gate(GateEvent::Gated(gated))) => gate_pool.finished(gated.slot),
             Ok(Event::Gate(GateEvent::Ended { slot, .. })) => gate_pool.finished(slot),
             Ok(Event::Gate(GateEvent::Merged { .. })) => {}
+            Ok(Event::Remote(_)) => {}
             Err(_) => return,
         }
     }

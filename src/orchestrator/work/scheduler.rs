@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::overlap::{self, Footprint, Held};
-use super::worker_pool::{Job, Resume};
+use super::worker_pool::{Job, JobTask, Resume, Work};
 use super::{Batch, Progress, Result};
 use crate::graph::{Graph, Node};
 use crate::model::{AttemptOutcome, Task, TaskId, TaskStatus};
 use crate::orchestrator::{approval, failpoint, profiles};
 use crate::prompt::{self, EarlierAttempt, PromptInput};
-use crate::store::{Attempt, Claim, Store, StoreError, TaskFilter};
+use crate::store::{Attempt, Claim, RemoteClaim, Store, StoreError, TaskFilter};
 
 impl Batch<'_> {
     /// The tasks to start on `slots` free workers: ready tasks and tasks to retry, highest priority
@@ -144,7 +144,19 @@ impl Batch<'_> {
             format!("retrying with the feedback of the last attempt{start}{agent}")
         });
         let note = retry.or_else(|| agent_reason.clone());
-        let worker_name = format!("w{}", worker + 1);
+        // A remote worker's job is recorded with its claim: a run that dies after this collects
+        // its result instead of running the attempt again.
+        let executor = self.slot_executor(worker).cloned();
+        let executor = executor.as_ref();
+        let worker_name = match executor {
+            Some(executor) => format!("{}#{}", executor.name, worker + 1),
+            None => format!("w{}", worker + 1),
+        };
+        let remote = executor.map(|executor| RemoteClaim {
+            executor: &executor.name,
+            remote: &executor.remote,
+            deadline: crate::model::now_millis().saturating_add(executor.time_limit_ms()),
+        });
         let attempt = self.store.claim(
             &task.id,
             &Claim {
@@ -154,6 +166,7 @@ impl Batch<'_> {
                 base_sha: &base_sha,
                 note: note.as_deref(),
                 agent_reason: agent_reason.as_deref(),
+                remote,
             },
         )?;
         failpoint::hit("after_claim");
@@ -174,16 +187,19 @@ impl Batch<'_> {
             attempt: attempt.number,
         });
         Ok(Some(Job {
-            guarded: std::sync::Arc::clone(&self.guarded),
+            work: Work {
+                guarded: std::sync::Arc::clone(&self.guarded),
+                task: JobTask::of(task),
+                number: attempt.number,
+                profile,
+                base_sha,
+                run_dir,
+                prompt_file,
+                prompt,
+                log_limit: self.config.log_limit(),
+                resume,
+            },
             attempt,
-            task: task.clone(),
-            profile,
-            base_sha,
-            run_dir,
-            prompt_file,
-            prompt,
-            log_limit: self.config.log_limit(),
-            resume,
         }))
     }
 
@@ -274,6 +290,14 @@ pub(super) fn select(store: &Store, wanted: &[TaskId]) -> Result<Option<HashSet<
 pub(super) fn has_work(store: &Store, selection: Option<&HashSet<TaskId>>) -> Result<bool> {
     let selected = |id: &TaskId| selection.is_none_or(|s| s.contains(id));
     if store.ready_tasks()?.iter().any(selected) {
+        return Ok(true);
+    }
+    // Results of remote workers an earlier run started are to be collected.
+    if store
+        .open_remote_jobs()?
+        .iter()
+        .any(|(attempt, _)| selected(&attempt.task))
+    {
         return Ok(true);
     }
     let waiting = store.tasks(&TaskFilter {

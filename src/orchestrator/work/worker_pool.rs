@@ -20,12 +20,19 @@ use crate::store::{Attempt, AttemptResult};
 const LEFTOVER_AFTER_WRECK: &str =
     "Work left by an attempt that removed its worktree's .git\n\nVane-Leftover: yes";
 
-/// A task handed to a worker.
+/// A task handed to a worker: the attempt the coordinator claimed, and the work to do for it.
 pub(super) struct Job {
+    pub(super) attempt: Attempt,
+    pub(super) work: Work,
+}
+
+/// What a worker needs to run one attempt, here or on another machine (see `remote`).
+pub(super) struct Work {
     /// The repository's config and hooks as the batch found them, checked after the agent.
     pub(super) guarded: std::sync::Arc<crate::orchestrator::guard::Guarded>,
-    pub(super) attempt: Attempt,
-    pub(super) task: Task,
+    pub(super) task: JobTask,
+    /// The attempt's number.
+    pub(super) number: u32,
     pub(super) profile: Profile,
     pub(super) base_sha: String,
     pub(super) run_dir: PathBuf,
@@ -38,10 +45,29 @@ pub(super) struct Job {
     pub(super) resume: Option<Resume>,
 }
 
+/// What of its task an attempt's agent is given.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct JobTask {
+    pub(super) id: TaskId,
+    pub(super) title: String,
+    /// The task's `run` command, for the `shell` agent.
+    pub(super) run: Option<String>,
+}
+
+impl JobTask {
+    pub(super) fn of(task: &Task) -> JobTask {
+        JobTask {
+            id: task.id.clone(),
+            title: task.title.clone(),
+            run: task.run.clone(),
+        }
+    }
+}
+
 /// The work an attempt resumes: the branch of an attempt the merge queue found conflicting with
 /// base, which the worker checks out and merges base into, leaving the conflict markers for the
 /// agent (see `Git::start_from_merge`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Resume {
     /// The number of the attempt that conflicted.
     pub(super) attempt: u32,
@@ -58,6 +84,8 @@ pub(super) struct Done {
     pub(super) result: AttemptResult,
     pub(super) changed: bool,
     pub(super) seconds: f64,
+    /// The result commit a remote worker pushed, once collected; None for a local worker's.
+    pub(super) result_commit: Option<String>,
 }
 
 /// The worker threads of a batch and what the coordinator knows of them.
@@ -77,27 +105,38 @@ pub(super) fn run_job(
     job: Job,
 ) -> Done {
     let started = Instant::now();
-    let attempt = job.attempt.clone();
-    let result = run_job_inner(git, bootstrap, worktree, &job).unwrap_or_else(|e| AttemptResult {
-        // vane's failure (or the environment's: a full disk, read-only objects), not the agent's.
-        feedback: Some(format!("vane could not run the attempt: {e}")),
-        ..AttemptResult::new(AttemptOutcome::VaneError)
-    });
+    let result = run_work(git, bootstrap, worktree, &job.work);
     let changed = result.outcome == AttemptOutcome::Changed;
     Done {
         worker,
-        attempt,
+        attempt: job.attempt,
         result,
         changed,
         seconds: started.elapsed().as_secs_f64(),
+        result_commit: None,
     }
 }
 
-fn run_job_inner(
+/// Runs the agent of one attempt in `worktree` and commits what it left; vane's own failures are
+/// a `VaneError` result, never charged.
+pub(super) fn run_work(
     git: &Git,
     bootstrap: &Bootstrap,
     worktree: &Path,
-    job: &Job,
+    work: &Work,
+) -> AttemptResult {
+    run_work_inner(git, bootstrap, worktree, work).unwrap_or_else(|e| AttemptResult {
+        // vane's failure (or the environment's: a full disk, read-only objects), not the agent's.
+        feedback: Some(format!("vane could not run the attempt: {e}")),
+        ..AttemptResult::new(AttemptOutcome::VaneError)
+    })
+}
+
+fn run_work_inner(
+    git: &Git,
+    bootstrap: &Bootstrap,
+    worktree: &Path,
+    job: &Work,
 ) -> Result<AttemptResult> {
     std::fs::create_dir_all(&job.run_dir).map_err(|e| OrchestratorError::io(&job.run_dir, e))?;
     std::fs::write(&job.prompt_file, &job.prompt)
@@ -170,7 +209,7 @@ fn run_job_inner(
         ),
         ("VANE_WORKTREE".to_string(), worktree.display().to_string()),
         ("VANE_BASE_SHA".to_string(), job.base_sha.clone()),
-        ("VANE_ATTEMPT".to_string(), job.attempt.number.to_string()),
+        ("VANE_ATTEMPT".to_string(), job.number.to_string()),
         (
             crate::learnings::CONTEXT_FILE_ENV.to_string(),
             context_file.display().to_string(),
@@ -258,7 +297,7 @@ fn run_job_inner(
     }
     let message = format!(
         "{}\n\nVane-Task: {}\nVane-Attempt: {}",
-        job.task.title, job.task.id, job.attempt.number
+        job.task.title, job.task.id, job.number
     );
     // Whatever the agent left is kept on its branch, whether it succeeded or not (with a merge in
     // progress, as the merge commit of the branch's earlier work and base).
@@ -298,7 +337,7 @@ fn run_job_inner(
     if !nested.is_empty() {
         // Never landed as gitlinks to commits nothing holds: moved out of the worktree whole,
         // beside it, for the person to look at, and the attempt fails saying so.
-        let kept = keep_nested(worktree, &job.task.id, job.attempt.number, &nested)?;
+        let kept = keep_nested(worktree, &job.task.id, job.number, &nested)?;
         return Ok(AttemptResult {
             outcome: AttemptOutcome::Failed,
             feedback: Some(format!(
@@ -463,7 +502,7 @@ fn tail_both(run_dir: &Path) -> String {
 /// its worktree, what a commit on its own branch needs in the git directory, `<run>/tmp` (its
 /// TMPDIR), its hook inbox and context file, and what its profile declares. None with
 /// `confine = false`.
-fn agent_confinement(git: &Git, worktree: &Path, job: &Job) -> Result<Option<agent::Confinement>> {
+fn agent_confinement(git: &Git, worktree: &Path, job: &Work) -> Result<Option<agent::Confinement>> {
     if !job.profile.confine {
         return Ok(None);
     }
