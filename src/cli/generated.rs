@@ -98,6 +98,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
          vane records once the agent ends.",
     ),
     (
+        "VANE_WORKER_CACHE",
+        "For `vane worker`: the folder of its cache clones, one per remote (default: \
+         ~/.cache/vane/workers).",
+    ),
+    (
         "VANE_INTERNAL_GIT",
         "Set for vane's own git commands: vane's hook shims do nothing for them.",
     ),

@@ -11,6 +11,9 @@ use super::GitError;
 /// One file of a record commit: its path in the tree (`/`-separated) and its bytes.
 pub type RecordFile = (String, Vec<u8>);
 
+/// A record commit as read back: its files' bytes by path, and its parents.
+pub type Record = (BTreeMap<String, Vec<u8>>, Vec<String>);
+
 impl Git {
     /// Writes a commit whose tree holds exactly `files`, with `parents` and `message`, and returns
     /// its id. No ref points at it.
@@ -35,10 +38,7 @@ impl Git {
     }
 
     /// The files of a record commit's tree, by path, and its parents.
-    pub fn read_record(
-        &self,
-        commit: &str,
-    ) -> Result<(BTreeMap<String, Vec<u8>>, Vec<String>), GitError> {
+    pub fn read_record(&self, commit: &str) -> Result<Record, GitError> {
         let repo = git2::Repository::open(self.common_dir())?;
         let commit = repo
             .find_commit(git2::Oid::from_str(commit)?)
@@ -123,6 +123,19 @@ impl Git {
         let out = self.output(None, &["remote", "get-url", name])?;
         Ok(out.success().then(|| out.text()))
     }
+
+    /// Where `remote` is: the URL of this repository's remote by that name, else `remote` as
+    /// written (a URL or a path).
+    pub fn remote_location(&self, remote: &str) -> Result<String, GitError> {
+        Ok(self
+            .remote_url(remote)?
+            .unwrap_or_else(|| remote.to_string()))
+    }
+
+    /// Whether this repository has commit `sha` (one a remote named, perhaps never fetched).
+    pub fn has_commit(&self, sha: &str) -> Result<bool, GitError> {
+        Ok(self.rev_parse(&format!("{sha}^{{commit}}"))?.is_some())
+    }
 }
 
 /// Builds the tree of `files` in `repo`, with a subtree for each folder.
@@ -168,7 +181,7 @@ mod tests {
             ("run/prompt.md".to_string(), b"do it\n".to_vec()),
             ("run/context/entries.jsonl".to_string(), b"{}\n".to_vec()),
         ];
-        let record = git.write_record(&files, &[head.clone()], "job").unwrap();
+        let record = git.write_record(&files, std::slice::from_ref(&head), "job").unwrap();
         let (read, parents) = git.read_record(&record).unwrap();
         assert_eq!(parents, vec![head]);
         assert_eq!(read.len(), 3);
@@ -208,6 +221,14 @@ mod tests {
         git.fetch(&remote, &["+refs/vane/jobs/a/1:refs/vane/seen".to_string()])
             .unwrap();
         assert_eq!(git.rev_parse("refs/vane/seen").unwrap(), Some(record));
+        assert_eq!(git.remote_location(&remote).unwrap(), remote);
+        git.run(None, &["remote", "add", "origin", &remote])
+            .unwrap();
+        assert_eq!(git.remote_location("origin").unwrap(), remote);
+        // A commit the remote has and this repository never fetched, and one it has.
+        let elsewhere = "0123456789abcdef0123456789abcdef01234567";
+        assert!(!git.has_commit(elsewhere).unwrap());
+        assert!(git.has_commit(&other).unwrap());
         // An unreachable remote is an error, not an empty listing.
         assert!(git
             .ls_remote("/nonexistent/remote.git", &["refs/*"])

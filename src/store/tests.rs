@@ -456,6 +456,7 @@ fn learned_paths_are_the_sorted_union_of_what_the_attempts_touched() {
         base_sha: "base",
         note: None,
         agent_reason: None,
+        remote: None,
     };
     // The first attempt changes two files and is sent back at the merge queue.
     let first = store.claim(&id("a"), &claim).unwrap();
@@ -532,6 +533,7 @@ fn attempt_outcomes_are_stored_as_their_words_and_an_unknown_word_is_corruption(
         base_sha: "base",
         note: None,
         agent_reason: None,
+        remote: None,
     };
     let attempt = store.claim(&id("a"), &claim).unwrap();
     assert_eq!(attempt.outcome, None);

@@ -122,6 +122,9 @@ struct Scenario {
     /// Whether the graph holds tasks that fail the gate once and pairs of tasks that conflict
     /// (see [`Role`]); without, every task is [`Role::Plain`].
     troubled: bool,
+    /// Whether the attempts run on remote workers (`--executor local`: `vane worker` processes,
+    /// which outlive a killed coordinator and push their results for the next run to collect).
+    remote: bool,
 }
 
 /// vane.toml's defaults, every agent correct.
@@ -130,6 +133,16 @@ const DEFAULTS: Scenario = Scenario {
     default_kills: 100,
     settings: "",
     troubled: false,
+    remote: false,
+};
+
+/// vane.toml's defaults, every attempt on a remote worker of the built-in `local` executor.
+const REMOTE: Scenario = Scenario {
+    name: "remote",
+    default_kills: 40,
+    settings: "",
+    troubled: false,
+    remote: true,
 };
 
 /// Batches of three, a smaller window, gate failures and conflicts.
@@ -138,6 +151,7 @@ const TROUBLED: Scenario = Scenario {
     default_kills: 40,
     settings: "batch = 3\nmerge_window = 4\n",
     troubled: true,
+    remote: false,
 };
 
 /// What a task does besides writing its file in three steps, by its place `k` in a round.
@@ -411,10 +425,15 @@ fn descends_from(pid: i32, ancestor: i32, procs: &[Proc]) -> bool {
 /// Starts `vane work` in a process group of its own (the group a shell gives a job), so that a
 /// kill can hit vane alone or vane with the git commands it runs (agents and gates run in groups of
 /// their own either way).
-fn spawn_work(env: &TestEnv, stderr_file: &Path) -> Child {
+fn spawn_work(env: &TestEnv, stderr_file: &Path, remote: bool) -> Child {
     use std::os::unix::process::CommandExt;
     let stderr = std::fs::File::create(stderr_file).unwrap();
-    env.vane_command(&["work", "--workers", "3"])
+    let args: &[&str] = if remote {
+        &["work", "--executor", "local"]
+    } else {
+        &["work", "--workers", "3"]
+    };
+    env.vane_command(args)
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -889,6 +908,29 @@ fn random_kills_with_batches_failures_and_conflicts() {
     random_kills(&TROUBLED);
 }
 
+#[test]
+fn random_kills_with_remote_workers() {
+    random_kills(&REMOTE);
+}
+
+/// Whether `p` is a `vane worker` or runs under one.
+fn under_a_worker(p: &Proc, procs: &[Proc]) -> bool {
+    let is_worker = |p: &Proc| p.cmdline.split_whitespace().nth(1) == Some("worker");
+    let mut current = Some(p);
+    let mut hops = 0;
+    while let Some(proc) = current {
+        if is_worker(proc) {
+            return true;
+        }
+        hops += 1;
+        if hops > 64 {
+            return false;
+        }
+        current = procs.iter().find(|q| q.pid == proc.ppid);
+    }
+    false
+}
+
 /// The kill phase, the runs to the end, the figures and the checks, for `scenario`.
 fn random_kills(scenario: &Scenario) {
     let started = Instant::now();
@@ -947,7 +989,7 @@ fn random_kills(scenario: &Scenario) {
         } else {
             rng.below(max_delay + 1)
         };
-        let mut child = spawn_work(&env, &stderr_file);
+        let mut child = spawn_work(&env, &stderr_file, scenario.remote);
         let pid = child.id() as i32;
         // Once this run has recovered (it says so, or its batch started), nothing of an earlier,
         // killed run may still run: its agents would write into worktrees this run resets and
@@ -969,6 +1011,9 @@ fn random_kills(scenario: &Scenario) {
             let foreign: Vec<&Proc> = procs
                 .iter()
                 .filter(|p| !descends_from(p.pid, pid, &procs))
+                // A remote worker outlives its coordinator by design: it works in its own cache
+                // clone, never in this run's worktrees, and its result is collected, not redone.
+                .filter(|p| !(scenario.remote && under_a_worker(p, &procs)))
                 .collect();
             if !foreign.is_empty() {
                 seen_stranger = true;
@@ -1086,7 +1131,7 @@ fn random_kills(scenario: &Scenario) {
     std::thread::sleep(Duration::from_millis(500));
     let mut final_runs: Vec<(i32, String)> = Vec::new();
     for _ in 0..FINAL_RUNS {
-        let mut child = spawn_work(&env, &stderr_file);
+        let mut child = spawn_work(&env, &stderr_file, scenario.remote);
         let code = match wait_until(&mut child, Instant::now() + FINAL_RUN_LIMIT, || {}) {
             Some(code) => code,
             None => {

@@ -3,6 +3,7 @@
 mod bootstrap;
 mod chaos;
 mod claude;
+mod cluster;
 mod codex;
 mod common;
 mod config;
@@ -32,6 +33,7 @@ mod preflight;
 mod quality;
 mod queue;
 mod real_cli;
+mod remote_land;
 mod roadmap;
 mod routing;
 mod state;

@@ -145,6 +145,18 @@ pub fn run(env: &CommandEnv<'_>, args: Args) -> Result<(), CliError> {
                 printable(first_line(reason))
             ));
         }
+        if let Some(tip) = &summary.pushed {
+            let land_to = options.land_to.as_deref().or(config.land_to.as_deref());
+            text.push_str(&format!(
+                "\n  pushed {} to {} at {}",
+                summary.base,
+                printable(land_to.unwrap_or_default()),
+                crate::model::short_commit(tip)
+            ));
+        }
+        if let Some(reason) = &summary.push_refused {
+            text.push_str(&format!("\n  not pushed: {}", printable(reason)));
+        }
         env.ui.status(&text);
     }
     if !summary.all_landed() {
@@ -457,6 +469,63 @@ pub(crate) fn describe(ui: &crate::ui::Ui, event: &Progress) -> String {
             "{} the batch spent ${spent_usd:.2} of its ${budget_usd:.2} budget: no new attempt \
              starts; those running finish and land",
             ui.paint_err(console::Style::new().yellow(), "budget:"),
+        ),
+        Progress::Pushed {
+            remote,
+            branch,
+            tip,
+            landed,
+        } => format!(
+            "{} pushed {branch} to {} at {}{}",
+            ui.paint_err(console::Style::new().green(), "  ok"),
+            printable(remote),
+            tip.short(),
+            match landed {
+                0 => " (landings an earlier batch left here)".to_string(),
+                1 => " (1 landing)".to_string(),
+                n => format!(" ({n} landings)"),
+            }
+        ),
+        Progress::PushRefused {
+            remote,
+            branch,
+            found,
+            reason,
+        } => format!(
+            "{} {branch} not pushed to {}{}: {}",
+            ui.paint_err(console::Style::new().yellow(), "warning:"),
+            printable(remote),
+            found
+                .as_ref()
+                .map(|f| format!(" (there at {})", f.short()))
+                .unwrap_or_default(),
+            printable(reason)
+        ),
+        Progress::PullRequest {
+            task,
+            remote,
+            output,
+            ok: true,
+        } => format!(
+            "{} {task} pushed to {} for a pull request{}",
+            ui.paint_err(console::Style::new().green(), "  ok"),
+            printable(remote),
+            match output.is_empty() {
+                true => String::new(),
+                false => format!(": {}", printable(output)),
+            }
+        ),
+        Progress::PullRequest {
+            task,
+            remote,
+            output,
+            ok: false,
+        } => format!(
+            "{} {task} pushed to {}, but its pull request was not opened: {} (the batch goes on; \
+             open it by hand)",
+            ui.paint_err(console::Style::new().yellow(), "warning:"),
+            printable(remote),
+            printable(output)
         ),
     }
 }

@@ -159,6 +159,48 @@ impl Journal {
                 budget_usd,
                 "budget spent"
             ),
+            Progress::Pushed {
+                remote,
+                branch,
+                tip,
+                landed,
+            } => tracing::info!(
+                target: "vane::batch",
+                correlation = %batch,
+                remote = %remote,
+                branch = %branch,
+                tip = %tip,
+                landed,
+                "pushed"
+            ),
+            Progress::PushRefused {
+                remote,
+                branch,
+                found,
+                reason,
+            } => tracing::warn!(
+                target: "vane::batch",
+                correlation = %batch,
+                remote = %remote,
+                branch = %branch,
+                found = found.as_ref().map_or("", |f| f.as_str()),
+                reason = %reason,
+                "not pushed"
+            ),
+            Progress::PullRequest {
+                task,
+                remote,
+                output,
+                ok,
+            } => tracing::info!(
+                target: "vane::batch",
+                correlation = %of(task),
+                task = %task,
+                remote = %remote,
+                ok,
+                output = %output,
+                "pull request"
+            ),
             other => tracing::info!(
                 target: "vane::batch",
                 correlation = %batch,

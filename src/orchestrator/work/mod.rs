@@ -33,6 +33,7 @@ mod extension;
 mod gate_pool;
 mod journal;
 pub mod live;
+mod publish;
 pub mod remote;
 mod scheduler;
 mod worker_pool;
@@ -192,6 +193,32 @@ pub enum Progress {
         /// (a change of theirs in the way).
         resumable: bool,
     },
+    /// What landed went to `land_to`: `branch` of `remote` is at `tip` now.
+    Pushed {
+        remote: String,
+        branch: String,
+        tip: CommitId,
+        /// The landings the push carried (0: ones an earlier batch left here).
+        landed: usize,
+    },
+    /// `branch` was not pushed to `remote`: someone else pushed (`found`, the tip there now), the
+    /// remote has commits that are not here, it refused, or it could not be reached. The landings
+    /// stay here and nothing there is overwritten; for base, pushing is off for the rest of the
+    /// batch.
+    PushRefused {
+        remote: String,
+        branch: String,
+        found: Option<CommitId>,
+        reason: String,
+    },
+    /// `pr_command` ran for a landed task whose branch was pushed; `output` is the last line it
+    /// printed (often the pull request's URL), or why it failed.
+    PullRequest {
+        task: TaskId,
+        remote: String,
+        output: String,
+        ok: bool,
+    },
 }
 
 /// How a batch ended.
@@ -217,6 +244,11 @@ pub struct WorkSummary {
     pub budget_usd: Option<f64>,
     /// Whether the budget stopped the batch from starting attempts.
     pub budget_reached: bool,
+    /// The tip of base last pushed to `land_to`, when the batch pushed.
+    pub pushed: Option<String>,
+    /// Why the batch's landings were not pushed to `land_to` (or stopped being), when they were
+    /// not.
+    pub push_refused: Option<String>,
 }
 
 impl WorkSummary {
@@ -354,6 +386,17 @@ pub fn work(
         super::preflight::refuse_unrunnable(workspace, &without)?;
     }
     let executors = remote::batch_executors(&git, config, options, &workspace.store)?;
+    // An unreachable `land_to` is refused before anything starts.
+    let publisher = match options.land_to.as_ref().or(config.land_to.as_ref()) {
+        Some(remote) => Some(publish::Publisher::open(
+            &git,
+            remote,
+            config.pr_command.as_deref(),
+            &base,
+            &tip,
+        )?),
+        None => None,
+    };
     let store = &mut workspace.store;
     let budget_usd = options.budget_usd.or(config.budget.batch_usd);
     let batch = store.start_batch(&base, budget_usd)?;
@@ -431,8 +474,11 @@ pub fn work(
         batch_executor: executors.batch,
         slots,
         lost: HashMap::new(),
+        publisher,
     };
-    let outcome = run.drive(batch, selection.as_ref(), options.max_tasks);
+    let outcome = run
+        .announce_land_to()
+        .and_then(|()| run.drive(batch, selection.as_ref(), options.max_tasks));
     let mut summary = run.summary;
     summary.seconds = started.elapsed().as_secs_f64();
     finish_summary(&mut workspace.store, &mut summary, selection.as_ref())?;
@@ -503,6 +549,8 @@ pub(super) struct Batch<'a> {
     slots: Vec<Option<usize>>,
     /// Remote workers lost in this batch, per task: after a few, the task waits for the next.
     lost: HashMap<TaskId, usize>,
+    /// Where landings are pushed (`land_to`), when anywhere.
+    publisher: Option<publish::Publisher>,
 }
 
 impl Batch<'_> {
@@ -743,6 +791,10 @@ impl Batch<'_> {
                 self.bring_checkouts_along()?;
             }
             let settled = queue.is_empty() || self.halted.is_some();
+            if settled {
+                // What landed since the last push goes to `land_to`: one push per drained queue.
+                self.publish_landings()?;
+            }
             let dry = !acted && workers.in_flight == 0 && gate_pool.in_flight == 0 && settled;
             if self.extend(batch, dry && self.halted.is_none())? {
                 // New tasks joined the batch: they are handed out at the top of the loop.

@@ -57,10 +57,7 @@ impl Executor {
             })?;
         let remote = match &executor.remote {
             None => git.common_dir().display().to_string(),
-            Some(remote) => match git.remote_url(remote)? {
-                Some(url) => url,
-                None => remote.clone(),
-            },
+            Some(remote) => git.remote_location(remote)?,
         };
         let vane = match &executor.vane {
             Some(vane) => vane.clone(),

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub(super) use executor::Executor;
+pub(super) use executor::{expand_template, Executor};
 
 use super::worker_pool::{JobTask, Resume, Work};
 use crate::agent::{OutputParser, Profile};

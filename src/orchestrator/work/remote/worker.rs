@@ -17,7 +17,7 @@ use crate::model::{AttemptOutcome, TaskId};
 use crate::orchestrator::bootstrap::Bootstrap;
 use crate::orchestrator::work::worker_pool::{run_work, Work};
 use crate::orchestrator::{OrchestratorError, Result};
-use crate::store::{job_ref, result_ref};
+use crate::store::{job_ref, result_ref, AttemptResult};
 
 /// The environment variable naming the folder a worker keeps its cache clones in.
 pub const CACHE_ENV: &str = "VANE_WORKER_CACHE";
@@ -126,10 +126,27 @@ pub fn run(options: &WorkerOptions) -> Result<WorkerReport> {
         push_ms: 0,
         clone: git.common_dir().to_path_buf(),
     };
-    if result.outcome == AttemptOutcome::Interrupted {
-        // Stopped (scancel, Ctrl-C): the coordinator gives the job up; nothing is pushed.
-        return Ok(report);
-    }
+    let result = if result.outcome == AttemptOutcome::Interrupted {
+        // Stopped (scancel, a node going down): the coordinator is told the job is lost, so that
+        // it runs the task again at once, unless it gave the job up itself (its ref is gone).
+        let still_wanted = git
+            .ls_remote(&options.remote, &[&job])
+            .is_ok_and(|refs| refs.contains_key(&job));
+        if !still_wanted {
+            return Ok(report);
+        }
+        report.outcome = AttemptOutcome::Lost;
+        AttemptResult {
+            feedback: Some(
+                "the worker was stopped (SIGTERM: `scancel`, a node going down) before its agent \
+                 finished"
+                    .to_string(),
+            ),
+            ..AttemptResult::new(AttemptOutcome::Lost)
+        }
+    } else {
+        result
+    };
     let record = ResultRecord::of(
         &spec.task.id,
         spec.attempt,
@@ -271,10 +288,11 @@ impl WorktreeSlot {
             let taken =
                 unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
             if taken {
-                return Ok(WorktreeSlot {
-                    path: root.join(format!("w{n}")),
-                    _lock: lock,
-                });
+                let path = root.join(format!("w{n}"));
+                // What a worker killed here left running (its agent's group) is stopped before
+                // anything touches the worktree again.
+                crate::agent::strays::stop_marked_under(&path);
+                return Ok(WorktreeSlot { path, _lock: lock });
             }
         }
     }
