@@ -181,7 +181,9 @@ mod tests {
             ("run/prompt.md".to_string(), b"do it\n".to_vec()),
             ("run/context/entries.jsonl".to_string(), b"{}\n".to_vec()),
         ];
-        let record = git.write_record(&files, std::slice::from_ref(&head), "job").unwrap();
+        let record = git
+            .write_record(&files, std::slice::from_ref(&head), "job")
+            .unwrap();
         let (read, parents) = git.read_record(&record).unwrap();
         assert_eq!(parents, vec![head]);
         assert_eq!(read.len(), 3);

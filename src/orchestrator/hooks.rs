@@ -241,7 +241,8 @@ pub fn uninstall(git: &Git) -> Result<HooksReport> {
 
 fn write_executable(path: &Path, text: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = path.with_extension("vane-tmp");
+    // Named for this process: two vanes installing at once never rename each other's file.
+    let tmp = path.with_extension(format!("vane-tmp-{}", std::process::id()));
     std::fs::write(&tmp, text).map_err(|e| OrchestratorError::io(&tmp, e))?;
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| OrchestratorError::io(&tmp, e))?;

@@ -1119,9 +1119,13 @@ impl Batch<'_> {
                 task: done.attempt.task.clone(),
                 reason: reason.clone(),
             });
-            if done.result.outcome == AttemptOutcome::Lost {
-                // A lost worker (a node that died, a job cancelled by someone): the task runs
-                // again in this batch, unless its workers keep getting lost.
+            if matches!(
+                done.result.outcome,
+                AttemptOutcome::Lost | AttemptOutcome::Abandoned
+            ) {
+                // A lost worker (a node that died, a job cancelled by someone), or a job a dead
+                // run claimed and never published: the task runs again in this batch, unless its
+                // workers keep getting lost.
                 let lost = self.lost.entry(done.attempt.task.clone()).or_default();
                 *lost += 1;
                 if *lost < LOST_BEFORE_WAITING {

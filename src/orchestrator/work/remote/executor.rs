@@ -233,10 +233,40 @@ impl Executor {
         }
     }
 
-    /// Whether the worker of `handle` is known to have ended: only the local executor can tell.
-    pub(super) fn ended(&self, handle: Option<&str>) -> bool {
-        self.config.start.is_none() && handle.and_then(local_pid).is_some_and(|pid| !pid.alive())
+    /// Whether the worker of a job is known to have ended: only the local executor can tell, by
+    /// its handle, or without one (a run killed between starting it and writing its handle
+    /// down) by looking for a `vane worker` of that attempt among this machine's processes.
+    pub(super) fn ended(&self, handle: Option<&str>, task: &TaskId, attempt: u32) -> bool {
+        if self.config.start.is_some() {
+            return false;
+        }
+        match handle.and_then(local_pid) {
+            Some(pid) => !pid.alive(),
+            None => !local_worker_runs(task, attempt),
+        }
     }
+}
+
+/// Whether a `vane worker` for attempt `attempt` of `task` runs on this machine.
+fn local_worker_runs(task: &TaskId, attempt: u32) -> bool {
+    let (task, attempt) = (task.to_string(), attempt.to_string());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            return false;
+        };
+        let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let after = |flag: &str, value: &str| {
+            words
+                .windows(2)
+                .any(|w| w[0] == flag.as_bytes() && w[1] == value.as_bytes())
+        };
+        words.get(1) == Some(&b"worker".as_slice())
+            && after("--task", &task)
+            && after("--attempt", &attempt)
+    })
 }
 
 /// The local worker a handle names (`pid start-time`).

@@ -130,7 +130,8 @@ pub(super) struct ResultRecord {
     pub(super) seconds: f64,
     /// The machine the worker ran on.
     pub(super) host: String,
-    /// Milliseconds from the worker's start to the agent's start (fetch, worktree, setup).
+    /// Milliseconds from the worker's start to the attempt's: the cache clone's upkeep and the
+    /// job's fetch.
     pub(super) prepare_ms: u64,
 }
 

@@ -300,6 +300,63 @@ impl State {
                     .checked_sub(Duration::from_millis(age))
                     .unwrap_or_else(Instant::now);
                 let base_sha = attempt.base_sha.clone().unwrap_or_default();
+                let Some(job_sha) = job_sha else {
+                    // Claimed by a run that died before it wrote the job: nothing ever ran it.
+                    let w = Waiting {
+                        slot,
+                        executor,
+                        attempt,
+                        run_dir,
+                        base_sha,
+                        job_sha: None,
+                        handle: None,
+                        started: false,
+                        adopted: true,
+                        deadline: job.deadline,
+                        began,
+                        refused: HashSet::new(),
+                        ended_polls: 0,
+                    };
+                    self.report(
+                        w,
+                        AttemptResult {
+                            feedback: Some(
+                                "the run that claimed it stopped before it published its job"
+                                    .to_string(),
+                            ),
+                            ..AttemptResult::new(AttemptOutcome::Abandoned)
+                        },
+                        None,
+                    );
+                    return false;
+                };
+                if !started {
+                    // Written, perhaps published, but no worker was asked for: the dispatch goes
+                    // on from there.
+                    let git = self.git.clone();
+                    let index = executor;
+                    let runner = self.executors[executor].clone();
+                    let own = self.own.clone();
+                    let (task, number, dir, sha) =
+                        (key.0.clone(), key.1, run_dir.clone(), job_sha.clone());
+                    let answer_key = key.clone();
+                    std::thread::spawn(move || {
+                        let answer = match start_published(&git, &runner, &task, number, &sha, &dir)
+                        {
+                            Ok(handle) => Order::Started {
+                                key: answer_key,
+                                executor: index,
+                                job_sha: sha,
+                                handle,
+                            },
+                            Err(e) => Order::StartFailed {
+                                key: answer_key,
+                                error: e.to_string(),
+                            },
+                        };
+                        let _ = own.send(answer);
+                    });
+                }
                 self.waiting.insert(
                     key,
                     Waiting {
@@ -308,10 +365,11 @@ impl State {
                         attempt,
                         run_dir,
                         base_sha,
-                        job_sha,
+                        job_sha: Some(job_sha),
                         handle,
                         started,
-                        adopted: true,
+                        // Not started: its dispatch goes on as a new one's does.
+                        adopted: started,
                         deadline: job.deadline,
                         began,
                         refused: HashSet::new(),
@@ -450,16 +508,6 @@ impl State {
             let why = if !w.started && !w.adopted {
                 // Being published and started by its dispatch thread.
                 None
-            } else if !w.started {
-                // Published by a run that died before it asked the executor: nothing runs it.
-                w.job_sha
-                    .is_none()
-                    .then(|| "its job was never published".to_string())
-                    .or_else(|| {
-                        w.handle
-                            .is_none()
-                            .then(|| "its worker was never started".to_string())
-                    })
             } else if w.job_sha.is_some() && !refs.contains_key(&job) {
                 Some(format!("its job {job} vanished from {remote}"))
             } else if now_millis() > w.deadline {
@@ -467,7 +515,7 @@ impl State {
                     "its worker sent no result within {} s",
                     executor.time_limit_ms() / 1000
                 ))
-            } else if executor.ended(w.handle.as_deref()) {
+            } else if executor.ended(w.handle.as_deref(), &key.0, key.1) {
                 // Looked at again: a result pushed just before the worker ended shows next time.
                 let polls = self.waiting.get_mut(&key).map_or(0, |w| {
                     w.ended_polls += 1;
@@ -623,6 +671,14 @@ impl State {
             return;
         };
         self.cancel(&w);
+        // A local worker's log says what became of it.
+        let log = crate::orchestrator::gates::tail_text(&w.run_dir.join("worker.log"), 3);
+        let why = if log.trim().is_empty() {
+            why.to_string()
+        } else {
+            format!("{why} (its log ends: {})", log.trim())
+        };
+        let why = why.as_str();
         tracing::warn!(task = %key.0, attempt = key.1, why, "remote worker lost");
         self.report(
             w,
@@ -760,15 +816,48 @@ fn publish_and_start(
         )));
     }
     crate::orchestrator::failpoint::hit("after_publish");
-    write_whole(work.run_dir.join(STARTING_FILE), "")?;
+    let handle = start_worker(executor, &work.task.id, work.number, &job, &work.run_dir)?;
+    Ok((job_sha, handle))
+}
+
+/// Publishes a job written before (again, if it was) and starts its worker; returns the handle.
+fn start_published(
+    git: &Git,
+    executor: &Executor,
+    task: &TaskId,
+    number: u32,
+    job_sha: &str,
+    run_dir: &std::path::Path,
+) -> Result<String> {
+    let job = job_ref(task, number);
+    if !git.push(&executor.remote, &[format!("+{job_sha}:{job}")], &[])? {
+        return Err(OrchestratorError::Remote(format!(
+            "{} refused the job {job}",
+            executor.remote
+        )));
+    }
+    start_worker(executor, task, number, &job, run_dir)
+}
+
+/// Asks the executor for a worker, writing down before that it may start and after it what its
+/// handle is.
+fn start_worker(
+    executor: &Executor,
+    task: &TaskId,
+    number: u32,
+    job: &str,
+    run_dir: &std::path::Path,
+) -> Result<String> {
+    std::fs::create_dir_all(run_dir).map_err(|e| OrchestratorError::io(run_dir, e))?;
+    write_whole(run_dir.join(STARTING_FILE), "")?;
     let handle = executor.start(
         &JobNames {
-            task: &work.task.id,
-            attempt: work.number,
-            job_ref: &job,
+            task,
+            attempt: number,
+            job_ref: job,
         },
-        &work.run_dir,
+        run_dir,
     )?;
-    write_whole(work.run_dir.join(HANDLE_FILE), &handle)?;
-    Ok((job_sha, handle))
+    write_whole(run_dir.join(HANDLE_FILE), &handle)?;
+    Ok(handle)
 }

@@ -49,7 +49,7 @@ pub struct WorkerReport {
     pub result: Option<String>,
     pub head: Option<String>,
     pub seconds: f64,
-    /// Milliseconds spent before the agent started: the fetch, the worktree, setup.
+    /// Milliseconds spent before the attempt began: the cache clone's upkeep and the job's fetch.
     pub prepare_ms: u64,
     /// Milliseconds the push of the result took.
     pub push_ms: u64,
@@ -234,33 +234,51 @@ fn cache_dir(options: &WorkerOptions) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The bare cache clone in `cache`, made on first use (by one worker, whichever is first), with
-/// vane's git hooks, so that an agent moves only its own branch here too.
+/// The bare cache clone in `cache`, made on first use, with vane's git hooks, so that an agent
+/// moves only its own branch here too. Workers that start at once on one machine share it: one
+/// makes it and installs the hooks, under a lock, and the others find them in place (rewriting
+/// them would look, to the others' checks after their agents, like an agent's doing).
 fn cache_clone(cache: &Path) -> Result<Git> {
+    let lock_path = cache.join("clone.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| OrchestratorError::io(&lock_path, e))?;
+    // SAFETY: flock on a descriptor this function owns; released when `lock` is dropped.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(OrchestratorError::io(
+            &lock_path,
+            std::io::Error::last_os_error(),
+        ));
+    }
     let repo = cache.join("repo.git");
     if !repo.join("HEAD").is_file() {
-        let tmp = cache.join(format!("repo.git.tmp-{}", std::process::id()));
         let out = std::process::Command::new("git")
             .args(["init", "--quiet", "--bare"])
-            .arg(&tmp)
+            .arg(&repo)
             .output()
-            .map_err(|e| OrchestratorError::io(&tmp, e))?;
+            .map_err(|e| OrchestratorError::io(&repo, e))?;
         if !out.status.success() {
             return Err(OrchestratorError::Remote(format!(
                 "cannot make the cache clone {}: {}",
-                tmp.display(),
+                repo.display(),
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        // Another worker may have made it meanwhile: theirs stays.
-        if std::fs::rename(&tmp, &repo).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
     }
     let git = Git::open(&repo)?;
-    if let Ok(vane) = std::env::current_exe() {
-        crate::orchestrator::hooks::install(&git, &vane)?;
+    let installed = crate::orchestrator::hooks::status(&git)?
+        .hooks
+        .iter()
+        .all(|h| h.state == crate::orchestrator::hooks::HookState::Installed);
+    if !installed {
+        if let Ok(vane) = std::env::current_exe() {
+            crate::orchestrator::hooks::install(&git, &vane)?;
+        }
     }
+    drop(lock);
     Ok(git)
 }
 
