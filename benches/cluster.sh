@@ -20,16 +20,13 @@
 # which also logs when the job process started and ended). Then it times `git ls-remote` of
 # `refs/vane/*`, as the coordinator's poll runs it, with no refs, with REFS refs loose, and packed.
 #
-# The workers of one run share one machine. By default (WORKER_CACHE=slot) the wrapper gives each
-# job slot a cache clone of its own (VANE_WORKER_CACHE/slot<k>, held by a lock while the worker
-# runs), as if each slot were a node: workers that share one cache clone (WORKER_CACHE=shared, what
-# `vane worker` does by itself) race on installing vane's git hooks into it (a fixed temporary name,
-# hooks/<name>.vane-tmp): some die before they push anything, which a template executor (Slurm)
-# only notices at `time_limit`, and an attempt running beside such an install can be failed as an
-# agent that changed the hooks.
+# The workers of one run share one machine, and by default (WORKER_CACHE=shared) one cache clone,
+# as `vane worker` does by itself: the first installs vane's hooks in it under a lock, the others
+# find them. WORKER_CACHE=slot gives each job slot a clone of its own (VANE_WORKER_CACHE/slot<k>,
+# held by a lock while the worker runs), as if each slot were a node.
 #
 # Environment: VANE (default target/release/vane), N (200), JOBS (8), REFS (400), PATHS (the runs,
-# default "threads local slurm"), WORKER_CACHE (slot, or shared), SBATCH_PROBE (sbatch submissions
+# default "threads local slurm"), WORKER_CACHE (shared, or slot), SBATCH_PROBE (sbatch submissions
 # timed alone after the runs, 40), BENCH_DIR (where to work; default a new temporary folder,
 # removed at the end unless KEEP=1). Needs git, python3, flock and, for the slurm run, a Slurm
 # cluster answering `sbatch` (tests/cluster/slurm-up starts one on this machine).
@@ -43,7 +40,7 @@ JOBS=${JOBS:-8}
 REFS=${REFS:-400}
 PATHS=${PATHS:-threads local slurm}
 KEEP=${KEEP:-0}
-export WORKER_CACHE=${WORKER_CACHE:-slot}
+export WORKER_CACHE=${WORKER_CACHE:-shared}
 
 die() {
     echo "cluster.sh: error: $*" >&2
@@ -101,7 +98,7 @@ for a in "\$@"; do
 done
 out=\${VANE_BENCH_OUT:-/tmp}/\$task.\$attempt
 slot=shared
-if [ "\${WORKER_CACHE:-slot}" = slot ]; then
+if [ "\${WORKER_CACHE:-shared}" = slot ]; then
     # One cache clone per job slot, held by a lock while the worker runs.
     mkdir -p "\$VANE_WORKER_CACHE/locks"
     for k in \$(seq 1 256); do
@@ -326,7 +323,7 @@ for path in paths:
 
 base = runs.get("threads")
 print()
-print(f"## {n} tasks, {jobs} at a time (worker cache: {os.environ.get('WORKER_CACHE', 'slot')})")
+print(f"## {n} tasks, {jobs} at a time (worker cache: {os.environ.get('WORKER_CACHE', 'shared')})")
 print()
 print("| path | tasks | attempts | wall s | tasks/s | overhead vs threads, ms per task per slot "
       "((wall-wall_threads)/N*JOBS) | plain, ms per task ((wall-wall_threads)/N) |")

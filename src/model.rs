@@ -757,7 +757,7 @@ mod tests {
     }
 
     #[test]
-    fn only_attempts_that_vane_or_an_interrupt_cut_short_go_uncharged() {
+    fn only_attempts_that_vane_an_interrupt_or_a_lost_worker_cut_short_go_uncharged() {
         let uncharged: Vec<AttemptOutcome> = AttemptOutcome::ALL
             .iter()
             .copied()
@@ -768,7 +768,8 @@ mod tests {
             [
                 AttemptOutcome::Abandoned,
                 AttemptOutcome::Interrupted,
-                AttemptOutcome::VaneError
+                AttemptOutcome::VaneError,
+                AttemptOutcome::Lost
             ]
         );
     }

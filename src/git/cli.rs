@@ -474,7 +474,8 @@ const RACE_RETRIES: usize = 8;
 /// list`) dies if it reads one while it is still empty: seen with a handful of concurrent
 /// `ensure_worktree` calls. Git dies there before changing anything, so trying again is safe.
 fn is_worktree_race(stderr: &str) -> bool {
-    stderr.contains("failed to read") && stderr.contains("/worktrees/")
+    // Git names the file from the common directory (`worktrees/w6/commondir`) or in full.
+    stderr.contains("failed to read") && stderr.contains("worktrees/")
 }
 
 /// Whether `s` is a full object id (SHA-1 or SHA-256) in hexadecimal.

@@ -46,7 +46,7 @@ pub use metrics::{AttemptCount, GateVerdictCount, LatestBatch, MetricsSnapshot, 
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use plan::{PlanApplied, PlanConflict, PlanEpic, PlanToApply};
 pub use quality::{GateRecord, QualityRow, StoredGateResult, TaskScore};
-pub use remote::{job_ref, result_ref, RefusedResult, RemoteClaim, RemoteJob};
+pub use remote::{job_ref, result_ref, RemoteClaim, RemoteJob};
 pub use report::{
     group_interventions, longest_unattended, rejection_cause, targets, Hand, HandEvent,
     Intervention, Stretch, SuccessReport,

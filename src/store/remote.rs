@@ -35,15 +35,6 @@ pub struct RemoteJob {
     pub result_sha: Option<String>,
 }
 
-/// A result ref refused, and where it is kept aside here.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RefusedResult {
-    pub refname: String,
-    pub sha: String,
-    pub kept_as: Option<String>,
-    pub reason: String,
-}
-
 /// The ref a job for attempt `number` of `task` is published on.
 pub fn job_ref(task: &TaskId, number: u32) -> String {
     format!("refs/vane/jobs/{task}/{number}")
@@ -184,21 +175,5 @@ impl Store {
             )?;
             Ok(())
         })
-    }
-
-    /// The results refused so far, newest last.
-    pub fn refused_results(&self) -> Result<Vec<RefusedResult>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT refname, sha, kept_as, reason FROM refused_results ORDER BY id")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(RefusedResult {
-                refname: r.get(0)?,
-                sha: r.get(1)?,
-                kept_as: r.get(2)?,
-                reason: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }

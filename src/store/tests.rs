@@ -572,7 +572,7 @@ fn attempt_outcomes_are_stored_as_their_words_and_an_unknown_word_is_corruption(
             format!(
                 "the outcome of attempt {} at `a`: invalid attempt outcome `exploded`: expected one of \
                  changed, unchanged, failed, timed_out, conflict, gate_failed, landed, rejected, \
-                 abandoned, interrupted, vane_error",
+                 abandoned, interrupted, vane_error, lost",
                 attempt.id
             )
         ),
@@ -582,7 +582,11 @@ fn attempt_outcomes_are_stored_as_their_words_and_an_unknown_word_is_corruption(
 
 #[test]
 fn a_result_vane_or_an_interrupt_cut_short_is_not_charged() {
-    for outcome in [AttemptOutcome::VaneError, AttemptOutcome::Interrupted] {
+    for outcome in [
+        AttemptOutcome::VaneError,
+        AttemptOutcome::Interrupted,
+        AttemptOutcome::Lost,
+    ] {
         assert!(!AttemptResult::new(outcome).charged, "{outcome}");
     }
     for outcome in [AttemptOutcome::Failed, AttemptOutcome::TimedOut] {

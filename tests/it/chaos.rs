@@ -913,9 +913,16 @@ fn random_kills_with_remote_workers() {
     random_kills(&REMOTE);
 }
 
-/// Whether `p` is a `vane worker` or runs under one.
-fn under_a_worker(p: &Proc, procs: &[Proc]) -> bool {
-    let is_worker = |p: &Proc| p.cmdline.split_whitespace().nth(1) == Some("worker");
+/// Whether `p` is a `vane worker` or runs under one: by its command line, its ancestors', or its
+/// working directory in the workers' cache (a worker that is exiting has no command line any
+/// more, and what it ran may outlive it by a moment).
+fn under_a_worker(p: &Proc, procs: &[Proc], home: &Path) -> bool {
+    let cache = home.join(".cache/vane/workers");
+    let is_worker = |p: &Proc| {
+        p.cmdline.split_whitespace().nth(1) == Some("worker")
+            || (p.cmdline.is_empty() && p.ppid == 1)
+            || p.cwd.as_ref().is_some_and(|cwd| cwd.starts_with(&cache))
+    };
     let mut current = Some(p);
     let mut hops = 0;
     while let Some(proc) = current {
@@ -1013,7 +1020,7 @@ fn random_kills(scenario: &Scenario) {
                 .filter(|p| !descends_from(p.pid, pid, &procs))
                 // A remote worker outlives its coordinator by design: it works in its own cache
                 // clone, never in this run's worktrees, and its result is collected, not redone.
-                .filter(|p| !(scenario.remote && under_a_worker(p, &procs)))
+                .filter(|p| !(scenario.remote && under_a_worker(p, &procs, &env.home)))
                 .collect();
             if !foreign.is_empty() {
                 seen_stranger = true;

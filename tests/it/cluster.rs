@@ -51,6 +51,22 @@ fn bare_remote(env: &TestEnv) -> PathBuf {
     bare
 }
 
+/// A bare remote, and vane.toml (`settings`, then `[executor.team]`) committed with an executor
+/// whose workers are processes started through its `start` template, on that remote.
+fn team_executor(env: &TestEnv, settings: &str) -> PathBuf {
+    let bare = bare_remote(env);
+    env.write(
+        "vane.toml",
+        &format!(
+            "{settings}[executor.team]\nstart = \"sh -c {{worker}} > /dev/null 2>&1 & echo started\"\n\
+             max_jobs = 2\nremote = \"{}\"\n",
+            bare.display()
+        ),
+    );
+    env.git(&env.repo, &["commit", "-qam", "A team executor"]);
+    bare
+}
+
 /// The refs under `refs/vane/jobs` and `refs/vane/results` of a repository.
 fn job_refs(env: &TestEnv, repo: &Path) -> Vec<String> {
     env.git(
@@ -190,16 +206,7 @@ fn a_batch_on_worker_processes_lands_through_the_queue_and_clears_its_refs() {
 #[test]
 fn jobs_go_through_a_bare_remote_and_a_failed_attempt_is_retried_with_its_feedback() {
     let env = TestEnv::configured("workers = 2\nmax_attempts = 2\n");
-    let bare = bare_remote(&env);
-    env.write(
-        "vane.toml",
-        &format!(
-            "workers = 2\nmax_attempts = 2\n[executor.team]\nstart = \"{} {{worker}} > /dev/null 2>&1 & echo started\"\nmax_jobs = 2\nremote = \"{}\"\n",
-            "sh -c",
-            bare.display()
-        ),
-    );
-    env.git(&env.repo, &["commit", "-qam", "A team executor"]);
+    let bare = team_executor(&env, "workers = 2\nmax_attempts = 2\n");
     env.git(&env.repo, &["push", "-q", bare.to_str().unwrap(), "main"]);
     add(
         &env,
@@ -309,16 +316,8 @@ fn a_coordinator_killed_with_jobs_out_collects_their_results_without_running_the
 #[test]
 fn a_remote_that_goes_away_for_a_while_delays_the_batch_and_loses_nothing() {
     let env = TestEnv::configured("workers = 2\n");
-    let bare = bare_remote(&env);
+    let bare = team_executor(&env, "workers = 2\nconfine = false\n");
     let away = env.root.join("remote-away.git");
-    env.write(
-        "vane.toml",
-        &format!(
-            "workers = 2\nconfine = false\n[executor.team]\nstart = \"sh -c {{worker}} > /dev/null 2>&1 & echo x\"\nremote = \"{}\"\n",
-            bare.display()
-        ),
-    );
-    env.git(&env.repo, &["commit", "-qam", "A team executor"]);
     let ran = env.root.join("ran");
     std::fs::create_dir(&ran).unwrap();
     for i in 1..=2 {
@@ -376,15 +375,7 @@ fn forge(env: &TestEnv, remote: &Path, refname: &str, record: &str) -> String {
 #[test]
 fn forged_results_are_refused_kept_aside_and_never_landed() {
     let env = TestEnv::configured("workers = 1\n");
-    let bare = bare_remote(&env);
-    env.write(
-        "vane.toml",
-        &format!(
-            "workers = 1\nconfine = false\n[executor.team]\nstart = \"sh -c {{worker}} > /dev/null 2>&1 & echo x\"\nremote = \"{}\"\n",
-            bare.display()
-        ),
-    );
-    env.git(&env.repo, &["commit", "-qam", "A team executor"]);
+    let bare = team_executor(&env, "workers = 1\nconfine = false\n");
     let go = env.root.join("go");
     add(
         &env,

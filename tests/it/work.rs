@@ -356,8 +356,14 @@ fn crash_and_resume(failpoint: &str) {
     add(&env, "a", "echo a > a.txt", &[]);
     add(&env, "b", "echo b > b.txt", &["--deps", "a"]);
     add(&env, "c", "echo c > c.txt; echo untracked > left.txt", &[]);
+    // The point between a remote job's publication and its worker's start is on the remote path.
+    let work: &[&str] = if failpoint == "after_publish" {
+        &["work", "--executor", "local"]
+    } else {
+        &["work"]
+    };
     let crashed = env
-        .vane_command(&["work"])
+        .vane_command(work)
         .env("VANE_FAILPOINT", failpoint)
         .output()
         .unwrap();
@@ -370,7 +376,7 @@ fn crash_and_resume(failpoint: &str) {
         "{failpoint}: {}",
         String::from_utf8_lossy(&crashed.stderr)
     );
-    let run: Run = env.vane(&["work"]);
+    let run: Run = env.vane(work);
     assert_eq!(run.code, 0, "{failpoint}: resume failed:\n{}", run.stderr);
     for id in ["a", "b", "c"] {
         assert_eq!(task_json(&env, id)["status"], "done", "{failpoint}: {id}");
@@ -410,6 +416,7 @@ mod crash {
 
     failpoint_tests!(
         after_claim,
+        after_publish,
         after_agent,
         after_finish,
         before_gates,

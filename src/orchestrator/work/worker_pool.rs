@@ -233,7 +233,9 @@ fn run_work_inner(
         confine: agent_confinement(git, worktree, job)?,
         log_limit: job.log_limit,
     })?;
-    if outcome.interrupted {
+    // A worker whose whole job was stopped (`scancel` signals every process of a Slurm job, the
+    // agent too) was interrupted, whatever became of the agent first.
+    if outcome.interrupted || agent::interrupted() {
         // Stopped with vane: says nothing about the task; the attempt is not charged.
         return Ok(AttemptResult {
             feedback: Some("vane was stopped while the agent ran".to_string()),

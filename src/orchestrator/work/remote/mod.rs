@@ -313,6 +313,51 @@ pub(super) fn read_result(git: &Git, commit: &str) -> Result<ReadResult> {
     })
 }
 
+/// Sets `refname` on `remote` to `sha` (over what is there when `force`, else only where nothing
+/// is), trying again until `until` while the remote cannot be reached or refuses the update for a
+/// reason of its own (a lock another push holds). An error when the ref holds something else
+/// (and not `force`), or once `until` passed.
+pub(super) fn push_ref(
+    git: &Git,
+    remote: &str,
+    sha: &str,
+    refname: &str,
+    force: bool,
+    until: std::time::Instant,
+) -> Result<()> {
+    let spec = format!("{}{sha}:{refname}", if force { "+" } else { "" });
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        let why = match git.push(remote, std::slice::from_ref(&spec), &[]) {
+            Ok(true) => return Ok(()),
+            Ok(false) => match git.ls_remote(remote, &[refname]) {
+                Ok(refs) => match refs.get(refname) {
+                    Some(there) if there == sha => return Ok(()),
+                    Some(there) if !force => {
+                        return Err(OrchestratorError::Remote(format!(
+                            "{remote} holds {there} at {refname} already"
+                        )))
+                    }
+                    _ => format!("{remote} refused {refname} for now"),
+                },
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        if std::time::Instant::now() >= until || crate::agent::interrupted() {
+            return Err(OrchestratorError::Remote(format!(
+                "cannot push {refname} to {remote}: {why}"
+            )));
+        }
+        tracing::warn!(remote, refname, why, "cannot push; trying again");
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
+/// How long the coordinator keeps trying to publish a job.
+pub(super) const PUBLISH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// This machine's name, for the record.
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

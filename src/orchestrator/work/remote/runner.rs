@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::executor::{read_handle, write_whole, JobNames, HANDLE_FILE, STARTING_FILE};
-use super::{read_result, ref_key, write_job, Executor};
+use super::{push_ref, read_result, ref_key, write_job, Executor, PUBLISH_PATIENCE};
 use crate::git::Git;
 use crate::model::{now_millis, AttemptOutcome, TaskId};
 use crate::orchestrator::work::worker_pool::{Done, Work};
@@ -109,6 +109,9 @@ struct Waiting {
     started: bool,
     /// Published by an earlier run, whose dispatch may have stopped anywhere.
     adopted: bool,
+    /// Published by an earlier run that never started its worker (or whose worker is known not
+    /// to run): started once a look at the remote found no result of it.
+    pending_start: bool,
     /// Milliseconds since the epoch.
     deadline: i64,
     began: Instant,
@@ -249,6 +252,7 @@ impl State {
                         handle: None,
                         started: false,
                         adopted: false,
+                        pending_start: false,
                         deadline,
                         began: Instant::now(),
                         refused: HashSet::new(),
@@ -312,6 +316,7 @@ impl State {
                         handle: None,
                         started: false,
                         adopted: true,
+                        pending_start: false,
                         deadline: job.deadline,
                         began,
                         refused: HashSet::new(),
@@ -330,33 +335,10 @@ impl State {
                     );
                     return false;
                 };
-                if !started {
-                    // Written, perhaps published, but no worker was asked for: the dispatch goes
-                    // on from there.
-                    let git = self.git.clone();
-                    let index = executor;
-                    let runner = self.executors[executor].clone();
-                    let own = self.own.clone();
-                    let (task, number, dir, sha) =
-                        (key.0.clone(), key.1, run_dir.clone(), job_sha.clone());
-                    let answer_key = key.clone();
-                    std::thread::spawn(move || {
-                        let answer = match start_published(&git, &runner, &task, number, &sha, &dir)
-                        {
-                            Ok(handle) => Order::Started {
-                                key: answer_key,
-                                executor: index,
-                                job_sha: sha,
-                                handle,
-                            },
-                            Err(e) => Order::StartFailed {
-                                key: answer_key,
-                                error: e.to_string(),
-                            },
-                        };
-                        let _ = own.send(answer);
-                    });
-                }
+                // Whether a worker may run it: asked for (its handle), or perhaps (asked for,
+                // no handle written), unless the local executor finds no such worker.
+                let may_run = handle.is_some()
+                    || (started && !self.executors[executor].ended(None, &key.0, key.1));
                 self.waiting.insert(
                     key,
                     Waiting {
@@ -367,9 +349,9 @@ impl State {
                         base_sha,
                         job_sha: Some(job_sha),
                         handle,
-                        started,
-                        // Not started: its dispatch goes on as a new one's does.
-                        adopted: started,
+                        started: may_run,
+                        adopted: may_run,
+                        pending_start: !may_run,
                         deadline: job.deadline,
                         began,
                         refused: HashSet::new(),
@@ -503,6 +485,11 @@ impl State {
                 self.collect(&key, &sha);
                 continue;
             }
+            if self.waiting[&key].pending_start {
+                // No result came: its dispatch goes on from where the dead run left it.
+                self.start_adopted(&key);
+                continue;
+            }
             let w = &self.waiting[&key];
             let executor = &self.executors[w.executor];
             let why = if !w.started && !w.adopted {
@@ -556,6 +543,37 @@ impl State {
             }
         }
         changed
+    }
+
+    /// Starts the worker of a job an earlier run published and never started, on a thread.
+    fn start_adopted(&mut self, key: &Key) {
+        let Some(w) = self.waiting.get_mut(key) else {
+            return;
+        };
+        w.pending_start = false;
+        let Some(job_sha) = w.job_sha.clone() else {
+            return;
+        };
+        let git = self.git.clone();
+        let index = w.executor;
+        let executor = self.executors[index].clone();
+        let own = self.own.clone();
+        let (key, dir) = (key.clone(), w.run_dir.clone());
+        std::thread::spawn(move || {
+            let answer = match start_published(&git, &executor, &key.0, key.1, &job_sha, &dir) {
+                Ok(handle) => Order::Started {
+                    key,
+                    executor: index,
+                    job_sha,
+                    handle,
+                },
+                Err(e) => Order::StartFailed {
+                    key,
+                    error: e.to_string(),
+                },
+            };
+            let _ = own.send(answer);
+        });
     }
 
     /// Jobs of an unreachable remote past their time limit are given up all the same.
@@ -809,12 +827,14 @@ fn publish_and_start(
     // Here first: a run that dies after the push still knows which commit it published.
     let current = git.rev_parse(&job)?;
     git.update_ref(&job, &job_sha, current.as_deref(), "vane: publish a job")?;
-    if !git.push(&executor.remote, &[format!("+{job_sha}:{job}")], &[])? {
-        return Err(OrchestratorError::Remote(format!(
-            "{} refused the job {job}",
-            executor.remote
-        )));
-    }
+    push_ref(
+        git,
+        &executor.remote,
+        &job_sha,
+        &job,
+        true,
+        Instant::now() + PUBLISH_PATIENCE,
+    )?;
     crate::orchestrator::failpoint::hit("after_publish");
     let handle = start_worker(executor, &work.task.id, work.number, &job, &work.run_dir)?;
     Ok((job_sha, handle))
@@ -830,12 +850,14 @@ fn start_published(
     run_dir: &std::path::Path,
 ) -> Result<String> {
     let job = job_ref(task, number);
-    if !git.push(&executor.remote, &[format!("+{job_sha}:{job}")], &[])? {
-        return Err(OrchestratorError::Remote(format!(
-            "{} refused the job {job}",
-            executor.remote
-        )));
-    }
+    push_ref(
+        git,
+        &executor.remote,
+        job_sha,
+        &job,
+        true,
+        Instant::now() + PUBLISH_PATIENCE,
+    )?;
     start_worker(executor, task, number, &job, run_dir)
 }
 

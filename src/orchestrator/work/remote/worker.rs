@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{read_job, write_result, ResultRecord};
+use super::{push_ref, read_job, write_result, ResultRecord};
 use crate::git::Git;
 use crate::model::{AttemptOutcome, TaskId};
 use crate::orchestrator::bootstrap::Bootstrap;
@@ -158,40 +158,21 @@ pub fn run(options: &WorkerOptions) -> Result<WorkerReport> {
     let commit = write_result(&git, &record, &run_dir)?;
     let target = result_ref(&spec.task.id, spec.attempt);
     let pushing = Instant::now();
-    push_patiently(&git, &options.remote, &commit, &target)?;
+    // A remote that cannot be reached for a while (or is busy) is waited for.
+    push_ref(
+        &git,
+        &options.remote,
+        &commit,
+        &target,
+        false,
+        Instant::now() + PUSH_PATIENCE,
+    )?;
     report.push_ms = u64::try_from(pushing.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.result_ref = Some(target);
     report.result = Some(commit);
     // The clone keeps no ref to a finished job: its objects go with the next `git gc`.
     let _ = git.delete_ref(&job, &job_sha);
     Ok(report)
-}
-
-/// Pushes the result, trying again for a while when the remote cannot be reached; an error when
-/// it refuses (a result of this attempt is there already) or stays away.
-fn push_patiently(git: &Git, remote: &str, commit: &str, target: &str) -> Result<()> {
-    let until = Instant::now() + PUSH_PATIENCE;
-    let mut pause = Duration::from_millis(500);
-    loop {
-        match git.push(remote, &[format!("{commit}:{target}")], &[]) {
-            Ok(true) => return Ok(()),
-            Ok(false) => {
-                return Err(OrchestratorError::Remote(format!(
-                    "{remote} refused the result {target}: one is there already"
-                )))
-            }
-            Err(e) if Instant::now() >= until || crate::agent::interrupted() => {
-                return Err(OrchestratorError::Remote(format!(
-                    "cannot push the result to {remote}: {e}"
-                )))
-            }
-            Err(e) => {
-                tracing::warn!(remote, error = %e, "cannot push the result; trying again");
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_secs(30));
-            }
-        }
-    }
 }
 
 /// The folder of the cache clone of `options.remote`: one per remote, named after it.
@@ -239,20 +220,7 @@ fn cache_dir(options: &WorkerOptions) -> Result<PathBuf> {
 /// makes it and installs the hooks, under a lock, and the others find them in place (rewriting
 /// them would look, to the others' checks after their agents, like an agent's doing).
 fn cache_clone(cache: &Path) -> Result<Git> {
-    let lock_path = cache.join("clone.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| OrchestratorError::io(&lock_path, e))?;
-    // SAFETY: flock on a descriptor this function owns; released when `lock` is dropped.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(OrchestratorError::io(
-            &lock_path,
-            std::io::Error::last_os_error(),
-        ));
-    }
+    let lock = lock_file(&cache.join("clone.lock"), true)?;
     let repo = cache.join("repo.git");
     if !repo.join("HEAD").is_file() {
         let out = std::process::Command::new("git")
@@ -295,17 +263,8 @@ impl WorktreeSlot {
         let mut n = 0;
         loop {
             n += 1;
-            let lock_path = root.join(format!("w{n}.lock"));
-            let lock = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-                .map_err(|e| OrchestratorError::io(&lock_path, e))?;
-            // SAFETY: flock on a descriptor this function owns.
-            let taken =
-                unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-            if taken {
+            let lock = lock_file(&root.join(format!("w{n}.lock")), false)?;
+            if let Some(lock) = lock {
                 let path = root.join(format!("w{n}"));
                 // What a worker killed here left running (its agent's group) is stopped before
                 // anything touches the worktree again.
@@ -314,4 +273,29 @@ impl WorktreeSlot {
             }
         }
     }
+}
+
+/// An exclusive lock on `path` (made when missing), held until the file is dropped: waited for
+/// when `wait`, else None when another process holds it.
+fn lock_file(path: &Path, wait: bool) -> Result<Option<std::fs::File>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| OrchestratorError::io(path, e))?;
+    let how = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), how) } == 0 {
+        return Ok(Some(file));
+    }
+    let error = std::io::Error::last_os_error();
+    if !wait && error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Ok(None);
+    }
+    Err(OrchestratorError::io(path, error))
 }
