@@ -160,24 +160,52 @@ fn a_batch_on_worker_processes_lands_through_the_queue_and_clears_its_refs() {
     let env = TestEnv::configured(
         "workers = 2\n[[gate]]\nname = \"has-readme\"\ncommand = \"test -f README.md\"\n",
     );
-    for i in 1..=4 {
+    for i in 1..=3 {
         add(&env, &format!("t{i}"), &format!("echo {i} > f{i}.txt"));
     }
+    // t4 builds on t1's file: it starts once t1 landed, and lands after it.
+    env.vane(&[
+        "task",
+        "add",
+        "t4",
+        "--id",
+        "t4",
+        "--deps",
+        "t1",
+        "--run",
+        "cat f1.txt > f4.txt; echo 4 >> f4.txt",
+    ])
+    .success();
     let run = env
         .vane(&["work", "--executor", "local", "--json"])
         .success();
     let summary = run.json();
-    assert_eq!(
-        summary["landed"].as_array().unwrap().len(),
-        4,
-        "{}",
-        run.stderr
-    );
+    let landed: Vec<(&str, i64)> = summary["landed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["task"].as_str().unwrap(),
+                l["checkpoint"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(landed.len(), 4, "{}", run.stderr);
+    let at = |id: &str| landed.iter().position(|(t, _)| *t == id).unwrap();
+    assert!(at("t1") < at("t4"), "{landed:?}");
+    // One move of base at a time, each its own checkpoint, in the order they landed.
+    assert!(landed.windows(2).all(|w| w[0].1 < w[1].1), "{landed:?}");
     for i in 1..=4 {
         assert_eq!(status(&env, &format!("t{i}")), "done");
+        let expected = if i == 4 {
+            "1\n4\n".to_string()
+        } else {
+            format!("{i}\n")
+        };
         assert_eq!(
             std::fs::read_to_string(env.repo.join(format!("f{i}.txt"))).unwrap(),
-            format!("{i}\n")
+            expected
         );
         // One attempt each, run by the executor's worker and recorded as collected.
         let runs = attempts(&env, &format!("t{i}"));

@@ -670,10 +670,9 @@ impl Batch<'_> {
         let mut claimed = 0usize;
         if let Some(runner) = runner {
             // Jobs an earlier run published: their results are collected, not run again.
-            for (task, slot) in self.adopt(runner, &mut idle)? {
+            for task in self.adopt(runner, &mut idle)? {
                 running.insert(task);
                 workers.in_flight += 1;
-                let _ = slot;
             }
             let _ = runner.orders.send(remote::runner::Order::Armed);
         }

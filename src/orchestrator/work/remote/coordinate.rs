@@ -103,13 +103,13 @@ impl Batch<'_> {
     }
 
     /// Hands the runner the jobs an earlier run published and did not collect, each in a slot of
-    /// its executor (beyond `max_jobs` when there are more); returns their tasks and slots. A job
-    /// whose executor vane.toml no longer defines is recorded lost.
+    /// its executor (beyond `max_jobs` when there are more); returns their tasks. A job whose
+    /// executor vane.toml no longer defines is recorded lost.
     pub(in crate::orchestrator::work) fn adopt(
         &mut self,
         runner: &Runner,
         idle: &mut VecDeque<usize>,
-    ) -> Result<Vec<(TaskId, usize)>> {
+    ) -> Result<Vec<TaskId>> {
         let mut adopted = Vec::new();
         for (attempt, job) in self.store.open_remote_jobs()? {
             let Some(executor) = self.executors.iter().position(|e| e.name == job.executor) else {
@@ -141,7 +141,7 @@ impl Batch<'_> {
                 .join(attempt.task.as_str())
                 .join(attempt.number.to_string());
             tracing::info!(task = %attempt.task, attempt = attempt.number, "collecting the result of a job an earlier run published");
-            adopted.push((attempt.task.clone(), slot));
+            adopted.push(attempt.task.clone());
             runner
                 .orders
                 .send(Order::Adopt {
